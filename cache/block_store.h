@@ -1,0 +1,97 @@
+// BlockStore: the persistent cache of file bytes and file states, keyed by
+// content hash so equal content in two repos or revisions is stored once.
+// A file of size S is stored as ceil(S / block_size()) blocks; every block is
+// block_size() bytes except the last.
+//
+// The store never fetches: a miss is not an error (Result<bool> false), and the
+// caller (fs/) decides to go to the network. A file is "complete" only after the
+// caller verified its whole hash; MarkComplete checks in the same transaction
+// that every block is present.
+//
+// Thread safety: all methods are thread-safe; readers never block each other.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/content_hash.h"
+#include "util/status.h"
+
+namespace hfm {
+
+struct BlockStoreStats {
+  uint64_t blocks = 0;          // blocks stored
+  uint64_t block_bytes = 0;     // bytes in stored blocks
+  uint64_t complete_files = 0;  // files marked complete
+  uint64_t file_bytes = 0;      // size of the store's data file on disk
+  uint64_t map_size = 0;        // the configured quota
+};
+
+class BlockStore {
+ public:
+  virtual ~BlockStore() = default;
+
+  virtual uint32_t block_size() const = 0;
+
+  // Copies bytes [offset, offset + out.size()) of block `index` of `file` into
+  // `out`. Returns false if the block is absent. Fails with DataLoss if the
+  // stored block is shorter than offset + out.size().
+  virtual Result<bool> ReadBlock(const ContentHash& file, uint32_t index, size_t offset,
+                                 std::span<char> out) = 0;
+  // The whole block, or nullopt if absent.
+  virtual Result<std::optional<std::string>> GetBlock(const ContentHash& file, uint32_t index) = 0;
+  virtual Result<bool> HasBlock(const ContentHash& file, uint32_t index) = 0;
+
+  // Stores one block (at most block_size() bytes). ResourceExhausted when the
+  // cache is full and nothing can be evicted: the caller serves uncached.
+  virtual Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) = 0;
+
+  // Records `file` (of `size` bytes) as verified and complete, in one write
+  // transaction that first checks every block is present (else DataLoss and
+  // nothing changes).
+  virtual Status MarkComplete(const ContentHash& file, uint64_t size) = 0;
+  virtual Result<bool> IsComplete(const ContentHash& file) = 0;
+
+  // Removes every block of `file` (of `size` bytes) and its complete mark.
+  // Used when its bytes failed verification.
+  virtual Status DropFile(const ContentHash& file, uint64_t size) = 0;
+
+  virtual BlockStoreStats Stats() = 0;
+};
+
+// MetaStore: small metadata that must survive a remount (resolved revisions,
+// tree listings of commits, known repos), as opaque values under string keys.
+// Shares the LMDB environment with the BlockStore.
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+  virtual Status Put(std::string_view key, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  // Every key that starts with `prefix`, in key order.
+  virtual Result<std::vector<std::string>> KeysWithPrefix(std::string_view prefix) = 0;
+  virtual Status Delete(std::string_view key) = 0;
+};
+
+struct CacheOptions {
+  std::string directory;               // created 0700 if missing
+  uint64_t max_bytes = 50ull << 30;    // LMDB map size: the quota
+  uint32_t block_size = 1u << 20;
+};
+
+struct Cache {
+  std::unique_ptr<BlockStore> blocks;
+  std::unique_ptr<MetaStore> meta;
+};
+
+// Opens (creating if needed) the LMDB cache in options.directory.
+Result<Cache> OpenLmdbCache(const CacheOptions& options);
+
+// In-memory stores with the same contracts, for tests.
+Cache NewMemoryCache(uint32_t block_size, uint64_t max_bytes = ~0ull);
+
+}  // namespace hfm
