@@ -1,0 +1,402 @@
+#include "fs/file_content.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+std::string Where(const FileLocation& loc, const std::string& endpoint) {
+  return "repo=" + RepoDisplayName(loc.repo) + " revision=" + loc.commit + " path=" + loc.path +
+         " endpoint=" + endpoint;
+}
+
+// Splits a ranged GET's byte stream into blocks and publishes each one as it
+// completes, so a reader waiting on the first block of a run does not wait
+// for the whole run.
+class BlockSplitter : public RangeSink {
+ public:
+  using PublishFn = std::function<void(uint32_t, std::string)>;
+  BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of,
+                PublishFn publish)
+      : next_(first), end_(end), length_of_(std::move(length_of)), publish_(std::move(publish)) {
+    if (next_ < end_) buffer_.reserve(length_of_(next_));
+  }
+
+  bool OnBytes(const char* data, size_t len) override {
+    while (len > 0 && next_ < end_) {
+      const size_t want = length_of_(next_) - buffer_.size();
+      const size_t take = std::min(want, len);
+      buffer_.append(data, take);
+      data += take;
+      len -= take;
+      if (buffer_.size() == length_of_(next_)) {
+        publish_(next_, std::move(buffer_));
+        ++next_;
+        buffer_ = std::string();
+        if (next_ < end_) buffer_.reserve(length_of_(next_));
+      }
+    }
+    return next_ < end_;
+  }
+
+  uint32_t next() const { return next_; }
+  size_t partial() const { return buffer_.size(); }
+
+ private:
+  uint32_t next_;
+  const uint32_t end_;
+  std::function<size_t(uint32_t)> length_of_;
+  PublishFn publish_;
+  std::string buffer_;
+};
+
+}  // namespace
+
+FileContent::FileContent(ContentHash hash, uint64_t size, ContentRegistry* registry, bool must_verify)
+    : hash_(hash),
+      size_(size),
+      block_size_(registry->store()->block_size()),
+      block_count_(static_cast<uint32_t>((size + block_size_ - 1) / block_size_)),
+      registry_(registry),
+      blocks_(block_count_, BlockState::kUnknown),
+      hasher_(std::make_unique<ContentHasher>(hash.kind(), size)) {
+  must_verify_ = must_verify;
+  registry_->store()->Pin(hash_);
+  auto complete = registry_->store()->IsComplete(hash_);
+  if (complete.ok() && *complete) {
+    complete_ = true;
+    verified_ = true;
+  } else if (size_ == 0) {
+    // Nothing to fetch: the hash of no bytes decides at once.
+    if (hasher_->Finish() == hash_) {
+      verified_ = true;
+      complete_ = registry_->store()->MarkComplete(hash_, 0).ok();
+    } else {
+      failure_ = Status::DataLoss("empty file does not match its hash " + hash_.ToString());
+      must_verify_ = true;
+    }
+  }
+}
+
+FileContent::~FileContent() { registry_->store()->Unpin(hash_); }
+
+size_t FileContent::BlockLength(uint32_t index) const {
+  const uint64_t start = static_cast<uint64_t>(index) * block_size_;
+  return static_cast<size_t>(std::min<uint64_t>(block_size_, size_ - start));
+}
+
+bool FileContent::MustVerifyBeforeServing() const {
+  return registry_->options().strict || block_count_ <= 1 || must_verify_.load();
+}
+
+Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, std::span<char> out,
+                                 uint32_t readahead_blocks) {
+  if (offset >= size_ || out.empty()) {
+    if (size_ == 0 && !failure_.ok()) return failure_;
+    return size_t{0};
+  }
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
+  const uint32_t first = static_cast<uint32_t>(offset / block_size_);
+  const uint32_t last = static_cast<uint32_t>((offset + n - 1) / block_size_);
+
+  if (!complete_ && MustVerifyBeforeServing()) {
+    HFM_RETURN_IF_ERROR(EnsureVerified(location));
+  }
+  if (!complete_) {
+    const uint32_t ahead = std::min<uint64_t>(uint64_t{last} + readahead_blocks, block_count_ - 1);
+    Schedule(location, first, ahead);
+  }
+  const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+  size_t copied = 0;
+  for (uint32_t idx = first; idx <= last; ++idx) {
+    const uint64_t block_start = static_cast<uint64_t>(idx) * block_size_;
+    const size_t in_block = static_cast<size_t>(offset + copied - block_start);
+    const size_t len = std::min(n - copied, BlockLength(idx) - in_block);
+    HFM_RETURN_IF_ERROR(CopyBlock(location, idx, in_block, out.subspan(copied, len), deadline));
+    copied += len;
+  }
+  if (last == block_count_ - 1 && !complete_) {
+    HFM_RETURN_IF_ERROR(CheckAtEnd(location));
+  }
+  return n;
+}
+
+void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_t last) {
+  // Learn which blocks the store already has (once per block per mount).
+  std::vector<uint32_t> unknown;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint32_t i = first; i <= last; ++i) {
+      if (blocks_[i] == BlockState::kUnknown && !pending_.count(i)) unknown.push_back(i);
+    }
+  }
+  std::vector<std::pair<uint32_t, bool>> found;
+  for (uint32_t i : unknown) {
+    auto has = registry_->store()->HasBlock(hash_, i);
+    found.emplace_back(i, has.ok() && *has);
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first, count)
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto [i, present] : found) {
+      if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
+    }
+    for (uint32_t i = first; i <= last; ++i) {
+      if (blocks_[i] != BlockState::kAbsent || pending_.count(i)) continue;
+      pending_[i] = std::make_shared<Pending>();
+      if (!runs.empty() && runs.back().first + runs.back().second == i &&
+          runs.back().second < registry_->options().max_blocks_per_fetch) {
+        runs.back().second++;
+      } else {
+        runs.emplace_back(i, 1);
+      }
+    }
+  }
+  for (auto [run_first, count] : runs) {
+    auto self = shared_from_this();
+    registry_->queue()->Submit([self, location, run_first, count] {
+      self->FetchRun(location, run_first, count);
+    });
+  }
+}
+
+void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_t count) {
+  const uint32_t end = first + count;
+  BlockSplitter splitter(
+      first, end, [this](uint32_t i) { return BlockLength(i); },
+      [this](uint32_t i, std::string data) { Publish(i, std::move(data)); });
+  const uint64_t start = static_cast<uint64_t>(first) * block_size_;
+  uint64_t length = 0;
+  for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
+  const TimePoint deadline = SystemClock()->Now() + registry_->options().fetch_timeout;
+  Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
+  if (splitter.next() < end) {
+    if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
+    LogError("fetch failed: " + Where(location, registry_->hub()->endpoint()) + " bytes=" +
+             std::to_string(start) + "-" + std::to_string(start + length - 1) + ": " + st.ToString());
+    for (uint32_t i = splitter.next(); i < end; ++i) FailPending(i, st);
+  }
+}
+
+void FileContent::Publish(uint32_t index, std::string data) {
+  Status put = registry_->store()->PutBlock(hash_, index, data);
+  auto shared = std::make_shared<const std::string>(std::move(data));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!put.ok() && !warned_uncached_) {
+      warned_uncached_ = true;
+      LogWarning("cache cannot store " + hash_.ToString() + " (" + put.ToString() +
+                 "); serving it from the network");
+    }
+    blocks_[index] = put.ok() ? BlockState::kPresent : BlockState::kAbsent;
+    auto it = pending_.find(index);
+    if (it != pending_.end()) {
+      it->second->done = true;
+      it->second->data = shared;
+      pending_.erase(it);
+    }
+  }
+  cv_.notify_all();
+  AdvanceHash(nullptr, index, shared);
+}
+
+void FileContent::FailPending(uint32_t index, const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(index);
+    if (it == pending_.end()) return;
+    it->second->done = true;
+    it->second->status = status;
+    pending_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+Status FileContent::CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
+                              std::span<char> out, TimePoint deadline) {
+  BlockStore* store = registry_->store();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::shared_ptr<Pending> pending;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (uncached_small_ && index == 0) {
+        std::memcpy(out.data(), uncached_small_->data() + offset, out.size());
+        return Status::Ok();
+      }
+      auto it = pending_.find(index);
+      if (it != pending_.end()) {
+        pending = it->second;
+        if (!cv_.wait_until(lock, deadline, [&] { return pending->done; })) {
+          return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
+                                          location.path + " before the read deadline");
+        }
+        if (!pending->status.ok()) return pending->status;
+        std::memcpy(out.data(), pending->data->data() + offset, out.size());
+        return Status::Ok();
+      }
+    }
+    auto hit = store->ReadBlock(hash_, index, offset, out);
+    if (hit.ok() && *hit) {
+      bool at_frontier = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        blocks_[index] = BlockState::kPresent;
+      }
+      at_frontier = !verified_.load() && frontier_.load() == index;
+      // A cached but unverified block at the frontier: hash it now so a
+      // sequential reader of a partly cached file still verifies as it goes.
+      if (at_frontier) AdvanceHash(&location, index, nullptr);
+      return Status::Ok();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (blocks_[index] == BlockState::kPresent) blocks_[index] = BlockState::kAbsent;  // evicted
+      if (blocks_[index] == BlockState::kUnknown) blocks_[index] = BlockState::kAbsent;
+    }
+    Schedule(location, index, index);
+  }
+  return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
+                             " vanished from the cache repeatedly");
+}
+
+Status FileContent::WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    Schedule(location, index, index);
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = pending_.find(index);
+    if (it == pending_.end()) {
+      if (blocks_[index] == BlockState::kPresent) return Status::Ok();
+      continue;  // published uncached, or failed and forgotten: ask again
+    }
+    auto pending = it->second;
+    if (!cv_.wait_until(lock, deadline, [&] { return pending->done; })) {
+      return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
+                                      location.path + " before the read deadline");
+    }
+    if (!pending->status.ok()) return pending->status;
+    if (blocks_[index] == BlockState::kPresent || block_count_ <= 1) return Status::Ok();
+    return Status::ResourceExhausted("the cache is full: cannot verify " + location.path +
+                                     " before serving it");
+  }
+  return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
+                             " could not be kept");
+}
+
+void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
+                              const std::shared_ptr<const std::string>& hint) {
+  std::lock_guard<std::mutex> hash_lock(hash_mu_);
+  if (location) last_location_ = *location;
+  if (verified_ || block_count_ == 0) return;
+  while (frontier_ < block_count_) {
+    std::shared_ptr<const std::string> data;
+    if (hint && frontier_ == hint_index) {
+      data = hint;
+    } else {
+      bool present;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        present = blocks_[frontier_] == BlockState::kPresent;
+      }
+      if (!present) break;
+      auto got = registry_->store()->GetBlock(hash_, frontier_);
+      if (!got.ok() || !got->has_value()) break;
+      data = std::make_shared<const std::string>(std::move(**got));
+    }
+    if (data->size() != BlockLength(frontier_)) break;
+    if (frontier_ == 0) failure_ = Status::Ok();  // a fresh verification round begins
+    hasher_->Update(data->data(), data->size());
+    if (block_count_ == 1) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (blocks_[0] != BlockState::kPresent) uncached_small_ = data;
+    }
+    ++frontier_;
+  }
+  if (frontier_ < block_count_) return;
+
+  const ContentHash actual = hasher_->Finish();
+  hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
+  frontier_ = 0;
+  const std::string endpoint = registry_->hub()->endpoint();
+  if (actual == hash_) {
+    verified_ = true;
+    must_verify_ = false;
+    registry_->MarkVerified(hash_);
+    Status st = registry_->store()->MarkComplete(hash_, size_);
+    if (st.ok()) {
+      complete_ = true;
+    } else {
+      LogWarning("verified but not cached: " + Where(last_location_, endpoint) + ": " + st.ToString());
+    }
+    return;
+  }
+  LogError("hash mismatch: " + Where(last_location_, endpoint) + " expected=" + hash_.ToString() +
+           " actual=" + actual.ToString() + "; dropping its cached blocks");
+  failure_ = Status::DataLoss("bytes of " + last_location_.path + " do not match " + hash_.ToString());
+  must_verify_ = true;
+  registry_->MarkCorrupt(hash_);
+  Status dropped = registry_->store()->DropFile(hash_, size_);
+  if (!dropped.ok()) LogError("cannot drop corrupt blocks of " + hash_.ToString() + ": " + dropped.ToString());
+  std::lock_guard<std::mutex> lock(mu_);
+  uncached_small_.reset();
+  for (auto& b : blocks_) b = BlockState::kAbsent;
+}
+
+Status FileContent::EnsureVerified(const FileLocation& location) {
+  if (verified_.load()) return Status::Ok();
+  // Ask for everything up front so the whole file streams in parallel, then
+  // walk it in order so the hash advances as blocks land.
+  Schedule(location, 0, block_count_ - 1);
+  for (uint32_t i = 0; i < block_count_; ++i) {
+    const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+    HFM_RETURN_IF_ERROR(WaitForBlock(location, i, deadline));
+    if (verified_.load()) return Status::Ok();
+    AdvanceHash(&location, block_count_, nullptr);
+  }
+  std::lock_guard<std::mutex> lock(hash_mu_);
+  if (verified_) return Status::Ok();
+  if (!failure_.ok()) return failure_;
+  return Status::Unavailable("could not verify " + location.path + " (cache full?)");
+}
+
+Status FileContent::CheckAtEnd(const FileLocation& location) {
+  AdvanceHash(&location, block_count_, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(hash_mu_);
+    if (verified_) return Status::Ok();
+    if (!failure_.ok()) return failure_;
+    // The hash has a gap (the reader skipped ahead): serve the bytes now and
+    // verify once every block has arrived, unless this file must be verified.
+    if (!must_verify_) return Status::Ok();
+  }
+  return EnsureVerified(location);
+}
+
+ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
+                                 ReadPathOptions options)
+    : store_(store), hub_(hub), queue_(queue), options_(options) {}
+
+std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(hash);
+  if (it != live_.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
+  auto content = std::make_shared<FileContent>(hash, size, this, corrupt_.count(hash) > 0);
+  live_[hash] = content;
+  return content;
+}
+
+void ContentRegistry::MarkCorrupt(const ContentHash& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  corrupt_.insert(hash);
+}
+
+void ContentRegistry::MarkVerified(const ContentHash& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  corrupt_.erase(hash);
+}
+
+}  // namespace hfm

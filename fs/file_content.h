@@ -1,0 +1,155 @@
+// FileContent: the bytes of one file (one ContentHash) as this mount serves
+// them, joining the block cache and the network.
+//
+// Blocks come from the BlockStore when present; missing ones are fetched as
+// ranged GETs on a WorkQueue, one in-flight fetch per block shared by every
+// reader that wants it. Each fetched block is stored, then fed to the whole-
+// file hash if it is next in order ("the hash frontier"), so a sequential read
+// is verified as it goes with no second pass. When the frontier reaches the
+// end the hash is checked: a match marks the file complete in the cache; a
+// mismatch drops every block, logs once, and fails the read that reached the
+// end with DataLoss (EIO) — a reader never sees EOF on bytes that failed.
+//
+// Files of one block or less, files that failed verification before, and
+// every file under verify=strict are fetched whole and verified before their
+// first byte is served.
+//
+// Thread safety: all public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cache/block_store.h"
+#include "fetch/hub_client.h"
+#include "fs/work_queue.h"
+#include "util/clock.h"
+#include "util/content_hash.h"
+#include "util/status.h"
+
+namespace hfm {
+
+struct ReadPathOptions {
+  bool strict = false;                                   // verify=strict
+  Duration read_timeout = std::chrono::seconds(30);      // a read's wait for its bytes
+  Duration fetch_timeout = std::chrono::seconds(60);     // one ranged GET, start to end
+  uint32_t max_blocks_per_fetch = 8;                     // blocks per ranged GET
+};
+
+class ContentRegistry;
+
+class FileContent : public std::enable_shared_from_this<FileContent> {
+ public:
+  // Use ContentRegistry::Get(). `registry` outlives every FileContent.
+  FileContent(ContentHash hash, uint64_t size, ContentRegistry* registry, bool must_verify);
+  ~FileContent();
+  FileContent(const FileContent&) = delete;
+  FileContent& operator=(const FileContent&) = delete;
+
+  // Copies up to out.size() bytes at `offset` into `out`; returns the count
+  // (0 at or past EOF). Missing blocks are fetched from `location`. Blocks up
+  // to `readahead_blocks` past the end of this read are requested in the
+  // background. Fails with DeadlineExceeded/Unavailable/NotFound/
+  // PermissionDenied from the network, DataLoss when the file failed
+  // verification.
+  Result<size_t> Read(const FileLocation& location, uint64_t offset, std::span<char> out,
+                      uint32_t readahead_blocks);
+
+  const ContentHash& hash() const { return hash_; }
+  uint64_t size() const { return size_; }
+  uint32_t block_count() const { return block_count_; }
+  bool complete() const { return complete_.load(); }
+
+ private:
+  enum class BlockState : uint8_t { kUnknown, kPresent, kAbsent };
+  struct Pending {
+    bool done = false;
+    Status status;
+    std::shared_ptr<const std::string> data;
+  };
+
+  size_t BlockLength(uint32_t index) const;
+  bool MustVerifyBeforeServing() const;
+  // Starts fetches for the missing blocks in [first, last].
+  void Schedule(const FileLocation& location, uint32_t first, uint32_t last);
+  void FetchRun(const FileLocation& location, uint32_t first, uint32_t count);
+  void Publish(uint32_t index, std::string data);
+  void FailPending(uint32_t index, const Status& status);
+  // Copies part of block `index` into `out`, fetching it if needed.
+  Status CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
+                   std::span<char> out, TimePoint deadline);
+  // Waits until block `index` is stored or published; returns its data when it
+  // came from the network and was not stored.
+  Status WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline);
+  // Feeds the hash every block available in order from the frontier on.
+  // `hint` is a block just fetched (which may not be in the store).
+  void AdvanceHash(const FileLocation* location, uint32_t hint_index,
+                   const std::shared_ptr<const std::string>& hint);
+  // Fetches and hashes every block; OK once the file is verified.
+  Status EnsureVerified(const FileLocation& location);
+  // After a read touched the last block: the verdict, if the hash can reach it.
+  Status CheckAtEnd(const FileLocation& location);
+
+  const ContentHash hash_;
+  const uint64_t size_;
+  const uint32_t block_size_;
+  const uint32_t block_count_;
+  ContentRegistry* const registry_;
+  std::atomic<bool> complete_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<BlockState> blocks_;                        // GUARDED_BY(mu_)
+  std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
+  // A verified file of one block kept in memory when the cache cannot hold it.
+  std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)
+  bool warned_uncached_ = false;                          // GUARDED_BY(mu_)
+
+  std::mutex hash_mu_;
+  std::unique_ptr<ContentHasher> hasher_;  // GUARDED_BY(hash_mu_)
+  // Written under hash_mu_; atomic so readers can peek without waiting for
+  // a hash in progress.
+  std::atomic<uint32_t> frontier_{0};
+  std::atomic<bool> verified_{false};
+  Status failure_;                         // GUARDED_BY(hash_mu_): the last mismatch
+  std::atomic<bool> must_verify_{false};
+  FileLocation last_location_;             // GUARDED_BY(hash_mu_): for log lines
+};
+
+// Hands out one FileContent per ContentHash while any reader holds it, and
+// remembers which contents failed verification during this mount.
+class ContentRegistry {
+ public:
+  // `store`, `hub`, `queue` are borrowed and must outlive the registry and
+  // every FileContent it handed out.
+  ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, ReadPathOptions options);
+
+  std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
+
+  BlockStore* store() const { return store_; }
+  HubClient* hub() const { return hub_; }
+  WorkQueue* queue() const { return queue_; }
+  const ReadPathOptions& options() const { return options_; }
+
+  void MarkCorrupt(const ContentHash& hash);
+  void MarkVerified(const ContentHash& hash);
+
+ private:
+  BlockStore* const store_;
+  HubClient* const hub_;
+  WorkQueue* const queue_;
+  const ReadPathOptions options_;
+  std::mutex mu_;
+  std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)
+  std::set<ContentHash> corrupt_;                           // GUARDED_BY(mu_)
+};
+
+}  // namespace hfm

@@ -1,0 +1,337 @@
+#include "fs/hub_filesystem.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "fs/repo_name.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr double kVirtualTimeout = 10;  // /, /datasets, /ORG: names never change
+
+uint64_t InoHint(const std::string& key) {
+  // Stable and non-zero: some tools skip directory entries whose d_ino is 0.
+  return (std::hash<std::string>{}(key) | (uint64_t{1} << 63));
+}
+
+std::string EntryKey(const Node& root_like, const Snapshot& snap, const std::string& path) {
+  return "E|" + std::string(RepoKindPlural(root_like.repo.kind)) + "|" + root_like.repo.name + "@" +
+         root_like.revision + "|" + snap.commit() + "|" + path;
+}
+
+std::string RepoRootKey(const RepoId& repo, const std::string& revision) {
+  return "R|" + std::string(RepoKindPlural(repo.kind)) + "|" + repo.name + "@" + revision;
+}
+
+std::string OrgKey(RepoKind kind, std::string_view org) {
+  return "O|" + std::string(RepoKindPlural(kind)) + "|" + std::string(org);
+}
+
+}  // namespace
+
+struct HubFilesystem::FileHandle {
+  std::shared_ptr<const Node> node;
+  std::shared_ptr<FileContent> content;
+  FileLocation location;
+  std::mutex mu;
+  uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
+  uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
+};
+
+HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta,
+                             FilesystemOptions options)
+    : hub_(hub),
+      blocks_(blocks),
+      options_(options),
+      mount_time_(SystemClock()->WallSeconds()),
+      snapshots_(hub, meta, SystemClock(), options.snapshots),
+      fetch_queue_(options.fetch_threads),
+      contents_(blocks, hub, &fetch_queue_, options.read_path) {}
+
+HubFilesystem::~HubFilesystem() = default;
+
+Result<std::shared_ptr<const Snapshot>> HubFilesystem::SnapshotOf(const Node& node) {
+  if (node.snapshot) return node.snapshot;
+  if (node.type != NodeType::kRepoRoot) return Status::Internal("node has no snapshot");
+  return snapshots_.Current(node.repo, node.revision);
+}
+
+Result<std::shared_ptr<const Node>> HubFilesystem::LookupNode(const Node& parent,
+                                                              std::string_view name) {
+  auto node = std::make_shared<Node>();
+  switch (parent.type) {
+    case NodeType::kRoot:
+      if (name == "datasets" || name == "spaces") {
+        node->type = NodeType::kKindDir;
+        node->kind = name == "datasets" ? RepoKind::kDataset : RepoKind::kSpace;
+        node->key = "K|" + std::string(name);
+        return std::shared_ptr<const Node>(node);
+      }
+      [[fallthrough]];
+    case NodeType::kKindDir: {
+      if (!IsValidOrgName(name)) return Status::NotFound("not an org name");
+      node->type = NodeType::kOrgDir;
+      node->kind = parent.type == NodeType::kRoot ? RepoKind::kModel : parent.kind;
+      node->org = std::string(name);
+      node->key = OrgKey(node->kind, name);
+      return std::shared_ptr<const Node>(node);
+    }
+    case NodeType::kOrgDir: {
+      auto parsed = ParseRepoDirName(name);
+      if (!parsed) return Status::NotFound("not a repo name");
+      node->type = NodeType::kRepoRoot;
+      node->repo = RepoId{parent.kind, parent.org + "/" + parsed->name};
+      node->revision = parsed->revision;
+      node->pinned = IsCommitId(parsed->revision);
+      node->key = RepoRootKey(node->repo, node->revision);
+      // Resolve now: a missing repo or revision must be ENOENT at lookup.
+      auto snap = snapshots_.Current(node->repo, node->revision);
+      if (!snap.ok()) return snap.status();
+      return std::shared_ptr<const Node>(node);
+    }
+    case NodeType::kRepoRoot:
+    case NodeType::kDir: {
+      auto snap = SnapshotOf(parent);
+      if (!snap.ok()) return snap.status();
+      const SnapshotEntry* dir = parent.entry ? parent.entry : &(*snap)->root();
+      const SnapshotEntry* child = (*snap)->FindChild(*dir, name);
+      if (!child) return Status::NotFound("no such entry");
+      node->type = child->is_dir ? NodeType::kDir : NodeType::kFile;
+      node->repo = parent.repo;
+      node->revision = parent.revision;
+      node->pinned = parent.pinned;
+      node->snapshot = *snap;
+      node->entry = child;
+      node->key = EntryKey(parent, **snap, child->path);
+      return std::shared_ptr<const Node>(node);
+    }
+    case NodeType::kFile:
+      return Status::InvalidArgument("not a directory");
+  }
+  return Status::Internal("unknown node type");
+}
+
+Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr& attr) const {
+  Entry e;
+  e.attr = attr;
+  switch (child.type) {
+    case NodeType::kRoot:
+    case NodeType::kKindDir:
+    case NodeType::kOrgDir:
+      e.entry_timeout = e.attr_timeout = kVirtualTimeout;
+      break;
+    case NodeType::kRepoRoot:
+      // The name is stable; what it points to follows the branch.
+      e.entry_timeout = child.pinned ? options_.pinned_timeout : kVirtualTimeout;
+      e.attr_timeout = child.pinned ? options_.pinned_timeout : options_.branch_timeout;
+      break;
+    case NodeType::kDir:
+    case NodeType::kFile:
+      // A snapshot's entries never change; only the names directly under a
+      // branch's repo directory must be looked up again to follow the branch.
+      e.attr_timeout = options_.pinned_timeout;
+      e.entry_timeout = (parent.type == NodeType::kRepoRoot && !parent.pinned)
+                            ? options_.branch_timeout
+                            : options_.pinned_timeout;
+      break;
+  }
+  return e;
+}
+
+Result<Entry> HubFilesystem::Lookup(uint64_t parent_ino, std::string_view name) {
+  auto parent = inodes_.Get(parent_ino);
+  if (!parent) return Status::NotFound("stale parent inode");
+  if (parent->type == NodeType::kFile) return Status::InvalidArgument("not a directory");
+  auto child = LookupNode(*parent, name);
+  if (!child.ok()) {
+    if (!child.status().IsNotFound()) return child.status();
+    Entry negative;
+    if (parent->type == NodeType::kDir || (parent->type == NodeType::kRepoRoot && parent->pinned)) {
+      negative.entry_timeout = options_.pinned_timeout;  // a commit never gains a file
+    } else if (parent->type == NodeType::kRepoRoot) {
+      negative.entry_timeout = options_.branch_timeout;
+    } else {
+      negative.entry_timeout = std::chrono::duration<double>(options_.snapshots.negative_ttl).count();
+    }
+    return negative;
+  }
+  auto attr = AttrOf(**child);
+  if (!attr.ok()) return attr.status();
+  attr->ino = inodes_.Add(*child);
+  return MakeEntry(*parent, **child, *attr);
+}
+
+void HubFilesystem::Forget(uint64_t ino, uint64_t count) { inodes_.Forget(ino, count); }
+
+Result<Attr> HubFilesystem::AttrOf(const Node& node) {
+  Attr a;
+  a.is_dir = node.is_dir();
+  a.mtime = mount_time_;
+  switch (node.type) {
+    case NodeType::kRoot:
+    case NodeType::kKindDir:
+    case NodeType::kOrgDir: {
+      // nlink = 2 + subdirectories, as for any directory.
+      auto listing = ListDir(node);
+      a.nlink = 2 + static_cast<uint32_t>(listing.ok() ? listing->size() : 0);
+      return a;
+    }
+    case NodeType::kRepoRoot: {
+      auto snap = SnapshotOf(node);
+      if (!snap.ok()) return snap.status();
+      a.mtime = (*snap)->first_seen();
+      a.nlink = 2 + (*snap)->root().subdirs;
+      return a;
+    }
+    case NodeType::kDir:
+      a.mtime = node.snapshot->first_seen();
+      a.nlink = 2 + node.entry->subdirs;
+      return a;
+    case NodeType::kFile:
+      a.mtime = node.snapshot->first_seen();
+      a.nlink = 1;
+      a.size = node.entry->size;
+      return a;
+  }
+  return a;
+}
+
+Result<Entry> HubFilesystem::GetAttr(uint64_t ino) {
+  auto node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("stale inode");
+  auto attr = AttrOf(*node);
+  if (!attr.ok()) return attr.status();
+  attr->ino = ino;
+  Entry e = MakeEntry(*node, *node, *attr);
+  return e;
+}
+
+Result<std::vector<DirEntry>> HubFilesystem::ListDir(const Node& node) {
+  std::vector<DirEntry> out;
+  auto add_dir = [&](std::string name, const std::string& key) {
+    out.push_back(DirEntry{std::move(name), true, InoHint(key)});
+  };
+  switch (node.type) {
+    case NodeType::kRoot:
+    case NodeType::kKindDir:
+    case NodeType::kOrgDir: {
+      const RepoKind kind = node.type == NodeType::kRoot ? RepoKind::kModel : node.kind;
+      if (node.type == NodeType::kRoot) {
+        add_dir("datasets", "K|datasets");
+        add_dir("spaces", "K|spaces");
+      }
+      std::set<std::string> names;
+      for (const auto& r : snapshots_.KnownRepos()) {
+        if (r.kind != kind) continue;
+        if (node.type == NodeType::kOrgDir) {
+          if (r.org == node.org) names.insert(r.name);
+        } else {
+          names.insert(r.org);
+        }
+      }
+      for (const auto& n : names) {
+        add_dir(n, node.type == NodeType::kOrgDir ? RepoRootKey(RepoId{kind, node.org + "/" + n}, "")
+                                                  : OrgKey(kind, n));
+      }
+      return out;
+    }
+    case NodeType::kRepoRoot:
+    case NodeType::kDir: {
+      auto snap = SnapshotOf(node);
+      if (!snap.ok()) return snap.status();
+      const SnapshotEntry* dir = node.entry ? node.entry : &(*snap)->root();
+      for (const SnapshotEntry* child : (*snap)->Children(*dir)) {
+        out.push_back(DirEntry{child->name, child->is_dir, InoHint(EntryKey(node, **snap, child->path))});
+      }
+      return out;
+    }
+    case NodeType::kFile:
+      return Status::InvalidArgument("not a directory");
+  }
+  return out;
+}
+
+Result<uint64_t> HubFilesystem::OpenDir(uint64_t ino) {
+  auto node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("stale inode");
+  auto listing = ListDir(*node);
+  if (!listing.ok()) return listing.status();
+  auto captured = std::make_shared<const std::vector<DirEntry>>(std::move(*listing));
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  const uint64_t handle = next_handle_++;
+  dirs_[handle] = std::move(captured);
+  return handle;
+}
+
+std::shared_ptr<const std::vector<DirEntry>> HubFilesystem::DirEntries(uint64_t dir_handle) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  auto it = dirs_.find(dir_handle);
+  return it == dirs_.end() ? nullptr : it->second;
+}
+
+void HubFilesystem::ReleaseDir(uint64_t dir_handle) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  dirs_.erase(dir_handle);
+}
+
+Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
+  auto node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("stale inode");
+  if (node->type != NodeType::kFile) return Status::InvalidArgument("is a directory");
+  auto handle = std::make_shared<FileHandle>();
+  handle->node = node;
+  handle->content = contents_.Get(node->entry->hash, node->entry->size);
+  handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
+                                  node->entry->size, node->entry->is_lfs};
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  OpenedFile opened;
+  opened.handle = next_handle_++;
+  // The inode names one commit's bytes: the kernel may keep its pages for good.
+  opened.keep_cache = true;
+  files_[opened.handle] = std::move(handle);
+  return opened;
+}
+
+Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::span<char> out) {
+  std::shared_ptr<FileHandle> handle;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = files_.find(handle_id);
+    if (it == files_.end()) return Status::InvalidArgument("unknown file handle");
+    handle = it->second;
+  }
+  uint32_t readahead;
+  {
+    // Adaptive readahead: grow while the reader stays sequential, drop to
+    // nothing on a seek so random reads fetch only the blocks they touch.
+    std::lock_guard<std::mutex> lock(handle->mu);
+    if (offset == handle->next_offset) {
+      handle->readahead = std::clamp<uint32_t>(handle->readahead * 2, 2, options_.max_readahead_blocks);
+    } else {
+      handle->readahead = 0;
+    }
+    handle->next_offset = offset + out.size();
+    readahead = handle->readahead;
+  }
+  auto n = handle->content->Read(handle->location, offset, out, readahead);
+  if (!n.ok()) {
+    LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
+             handle->location.commit + " path=" + handle->location.path + " endpoint=" +
+             hub_->endpoint() + " offset=" + std::to_string(offset) + ": " + n.status().ToString());
+  }
+  return n;
+}
+
+void HubFilesystem::Release(uint64_t handle) {
+  std::shared_ptr<FileHandle> dropped;  // destroyed outside the lock
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  auto it = files_.find(handle);
+  if (it == files_.end()) return;
+  dropped = std::move(it->second);
+  files_.erase(it);
+}
+
+}  // namespace hfm

@@ -1,0 +1,114 @@
+// HubFilesystem: the mount's logic, free of FUSE types so tests drive it
+// without a mount (the adapter in fuse_adapter.cc only translates).
+//
+//   /                       datasets, spaces, and the orgs of known model repos
+//   /ORG/NAME[@REV]/...     a model repo at its default branch or at REV
+//   /datasets/ORG/NAME/...  /spaces/ORG/NAME/...
+//
+// Every method returns a Status whose code the adapter maps to an errno
+// (errno_map.h). Lookup reports a missing name as an Entry with ino 0 (a
+// negative entry the kernel may cache), not as an error.
+//
+// Thread safety: all methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/block_store.h"
+#include "fetch/hub_client.h"
+#include "fs/file_content.h"
+#include "fs/inode_table.h"
+#include "fs/snapshot_source.h"
+#include "fs/work_queue.h"
+#include "util/status.h"
+
+namespace hfm {
+
+struct Attr {
+  uint64_t ino = 0;
+  bool is_dir = false;
+  uint64_t size = 0;
+  uint32_t nlink = 1;
+  int64_t mtime = 0;  // Unix seconds
+};
+
+struct Entry {
+  Attr attr;                 // attr.ino == 0: the name does not exist
+  double entry_timeout = 0;  // seconds the kernel may trust the name
+  double attr_timeout = 0;   // seconds the kernel may trust the attributes
+};
+
+struct DirEntry {
+  std::string name;
+  bool is_dir = false;
+  uint64_t ino_hint = 0;  // for d_ino only; not a registered inode
+};
+
+struct OpenedFile {
+  uint64_t handle = 0;
+  bool keep_cache = false;  // the bytes behind this inode never change
+};
+
+struct FilesystemOptions {
+  SnapshotSourceOptions snapshots;
+  ReadPathOptions read_path;
+  double pinned_timeout = 86400;  // entry/attr timeout where nothing can change
+  double branch_timeout = 1;      // entry timeout of names under a branch
+  uint32_t max_readahead_blocks = 32;
+  int fetch_threads = 8;
+};
+
+class HubFilesystem {
+ public:
+  // `hub` and `cache` are borrowed and must outlive this object.
+  HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta, FilesystemOptions options);
+  ~HubFilesystem();
+
+  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  void Forget(uint64_t ino, uint64_t count);
+  Result<Entry> GetAttr(uint64_t ino);
+
+  // A directory's entries (without "." and ".."), captured once per opendir
+  // so one listing never mixes two commits.
+  Result<uint64_t> OpenDir(uint64_t ino);
+  std::shared_ptr<const std::vector<DirEntry>> DirEntries(uint64_t dir_handle);
+  void ReleaseDir(uint64_t dir_handle);
+
+  Result<OpenedFile> Open(uint64_t ino);
+  Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<char> out);
+  void Release(uint64_t handle);
+
+  size_t inode_count() const { return inodes_.size(); }
+
+ private:
+  struct FileHandle;
+
+  Result<std::shared_ptr<const Node>> LookupNode(const Node& parent, std::string_view name);
+  Result<std::shared_ptr<const Snapshot>> SnapshotOf(const Node& node);
+  Result<Attr> AttrOf(const Node& node);
+  Entry MakeEntry(const Node& parent, const Node& child, const Attr& attr) const;
+  Result<std::vector<DirEntry>> ListDir(const Node& node);
+
+  HubClient* const hub_;
+  BlockStore* const blocks_;
+  const FilesystemOptions options_;
+  const int64_t mount_time_;
+  InodeTable inodes_;
+  SnapshotSource snapshots_;
+  WorkQueue fetch_queue_;
+  ContentRegistry contents_;
+
+  std::mutex handles_mu_;
+  uint64_t next_handle_ = 1;                                              // GUARDED_BY(handles_mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;       // GUARDED_BY(handles_mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<DirEntry>>> dirs_;        // GUARDED_BY(handles_mu_)
+};
+
+}  // namespace hfm

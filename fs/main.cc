@@ -1,0 +1,143 @@
+// mount.hfmirror: parses options, mounts, daemonizes, and runs the FUSE loop.
+// Threads (curl's, the fetch workers') and the LMDB environment are created
+// only after fuse_daemonize() forks, since neither survives a fork.
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cache/block_store.h"
+#include "fetch/hub_client.h"
+#include "fs/credentials.h"
+#include "fs/fuse_adapter.h"
+#include "fs/hub_filesystem.h"
+#include "fs/mount_options.h"
+#include "util/log.h"
+
+namespace {
+
+using namespace hfm;
+
+// 64 GiB or 80% of the cache's file system, whichever is less: a quota that
+// cannot fill the disk by default.
+uint64_t DefaultCacheSize(const std::string& dir) {
+  constexpr uint64_t kMax = 64ull << 30;
+  std::string probe = dir;
+  struct statvfs st;
+  while (!probe.empty() && statvfs(probe.c_str(), &st) != 0) {
+    const size_t slash = probe.rfind('/');
+    probe = slash == 0 || slash == std::string::npos ? "/" : probe.substr(0, slash);
+    if (probe == "/") {
+      if (statvfs("/", &st) != 0) return kMax;
+      break;
+    }
+  }
+  const uint64_t disk = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+  return std::min<uint64_t>(kMax, disk / 10 * 8);
+}
+
+FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
+  FilesystemOptions o;
+  o.snapshots.revision_ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.revision_ttl));
+  o.snapshots.negative_ttl = std::min(o.snapshots.revision_ttl, Duration(std::chrono::seconds(10)));
+  o.snapshots.request_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
+  o.snapshots.offline = m.offline;
+  o.read_path.strict = m.strict;
+  o.read_path.read_timeout = o.snapshots.request_timeout;
+  o.read_path.fetch_timeout = o.snapshots.request_timeout * 2;
+  o.branch_timeout = std::min(1.0, m.revision_ttl);
+  return o;
+}
+
+int Run(const MountOptions& m) {
+  auto token = LoadToken(m.token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "mount.hfmirror: %s\n", token.status().message().c_str());
+    return 1;
+  }
+  CacheOptions cache_options;
+  cache_options.directory = m.cache_dir;
+  cache_options.max_bytes = m.cache_size ? m.cache_size : DefaultCacheSize(m.cache_dir);
+  {
+    // Check the cache opens before forking, so errors reach the user's terminal.
+    auto probe = OpenLmdbCache(cache_options);
+    if (!probe.ok()) {
+      std::fprintf(stderr, "mount.hfmirror: cache %s: %s\n", m.cache_dir.c_str(),
+                   probe.status().message().c_str());
+      return 1;
+    }
+  }
+
+  std::string fuse_opts = "ro,fsname=hfmirror,subtype=hfmirror,max_read=1048576";
+  bool allow_other = false;
+  for (const auto& o : m.fuse_options) {
+    fuse_opts += "," + o;
+    allow_other |= o == "allow_other";
+  }
+  // With allow_other, let the kernel apply our modes to every local user.
+  if (allow_other) fuse_opts += ",default_permissions";
+  std::vector<const char*> fuse_argv = {"mount.hfmirror", "-o", fuse_opts.c_str()};
+  if (m.debug) fuse_argv.push_back("-d");
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), const_cast<char**>(fuse_argv.data()));
+
+  FuseContext context;
+  fuse_session* se = fuse_session_new(&args, &FuseOperations(), sizeof(fuse_lowlevel_ops), &context);
+  if (!se) {
+    std::fprintf(stderr, "mount.hfmirror: cannot create FUSE session\n");
+    return 1;
+  }
+  if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, m.mountpoint.c_str()) != 0) {
+    std::fprintf(stderr, "mount.hfmirror: cannot mount on %s\n", m.mountpoint.c_str());
+    fuse_session_destroy(se);
+    return 1;
+  }
+  fuse_daemonize(m.foreground ? 1 : 0);
+  if (!m.foreground) SetLogToSyslog(true);
+
+  int rc = 1;
+  auto cache = OpenLmdbCache(cache_options);
+  if (!cache.ok()) {
+    LogError("cannot open cache " + m.cache_dir + ": " + cache.status().ToString());
+  } else {
+    CurlTransportOptions transport_options;
+    auto transport = NewCurlTransport(transport_options);
+    HubClientOptions hub_options;
+    hub_options.endpoint = m.endpoint;
+    hub_options.token = *token;
+    hub_options.transport = transport.get();
+    auto hub = NewHubClient(hub_options);
+    auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
+                                              MakeFilesystemOptions(m));
+    context.fs = fs.get();
+    LogInfo("mounted " + m.endpoint + " on " + m.mountpoint + " (cache " + m.cache_dir +
+            (m.offline ? ", offline" : "") + (m.strict ? ", verify=strict" : "") + ")");
+
+    fuse_loop_config* loop = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(loop, 1);
+    fuse_loop_cfg_set_max_threads(loop, 64);
+    fuse_loop_cfg_set_idle_threads(loop, 8);
+    rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+    fuse_loop_cfg_destroy(loop);
+    LogInfo("unmounting " + m.mountpoint);
+    context.fs = nullptr;
+  }
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto options = ParseMountOptions(argc, argv);
+  if (!options.ok()) {
+    std::fprintf(stderr, "mount.hfmirror: %s\n", options.status().message().c_str());
+    return 2;
+  }
+  if (options->debug) SetLogLevel(LogLevel::kDebug);
+  return Run(*options);
+}

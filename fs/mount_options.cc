@@ -1,0 +1,199 @@
+#include "fs/mount_options.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <sstream>
+
+namespace hfm {
+namespace {
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+std::string HomeDir() {
+  if (const char* home = Env("HOME")) return home;
+  if (passwd* pw = getpwuid(getuid())) return pw->pw_dir;
+  return "/tmp";
+}
+
+Result<double> ParseSeconds(const std::string& key, const std::string& value) {
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || v < 0 || v > 1e7) {
+    return Status::InvalidArgument("option " + key + "=" + value + ": expected seconds");
+  }
+  return v;
+}
+
+// Options mount(8) and fstab pass that mean nothing more for a read-only
+// network filesystem.
+bool IsGenericMountOption(const std::string& opt) {
+  static const char* kAccepted[] = {"ro", "nodev", "nosuid", "noexec", "exec", "dev", "suid",
+                                    "noauto", "auto", "_netdev", "nofail", "defaults", "user",
+                                    "nouser", "users", "noatime", "relatime", "atime"};
+  for (const char* a : kAccepted) {
+    if (opt == a) return true;
+  }
+  return opt.rfind("x-systemd.", 0) == 0 || opt.rfind("comment=", 0) == 0;
+}
+
+bool IsFusePassthrough(const std::string& opt) {
+  return opt == "allow_other" || opt == "allow_root" || opt == "default_permissions" ||
+         opt == "auto_unmount";
+}
+
+Status ApplyOption(const std::string& opt, MountOptions* out) {
+  const size_t eq = opt.find('=');
+  const std::string key = opt.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+  if (key == "endpoint") {
+    out->endpoint = value;
+  } else if (key == "cache") {
+    out->cache_dir = value;
+  } else if (key == "cache_size") {
+    auto size = ParseSize(value);
+    if (!size.ok()) return size.status();
+    out->cache_size = *size;
+  } else if (key == "token_file") {
+    out->token_file = value;
+  } else if (key == "token") {
+    return Status::InvalidArgument(
+        "a token on the command line is visible to every user (ps): use HF_TOKEN or -o token_file=PATH");
+  } else if (key == "revision_ttl") {
+    auto v = ParseSeconds(key, value);
+    if (!v.ok()) return v.status();
+    out->revision_ttl = *v;
+  } else if (key == "timeout") {
+    auto v = ParseSeconds(key, value);
+    if (!v.ok()) return v.status();
+    if (*v < 1) return Status::InvalidArgument("option timeout must be at least 1 second");
+    out->timeout = *v;
+  } else if (key == "verify") {
+    if (value != "strict" && value != "default") {
+      return Status::InvalidArgument("option verify=" + value + ": expected strict or default");
+    }
+    out->strict = value == "strict";
+  } else if (key == "rw") {
+    return Status::InvalidArgument("hfmirror is read-only: option rw is not supported");
+  } else if (IsFusePassthrough(key) && eq == std::string::npos) {
+    out->fuse_options.push_back(key);
+  } else if (IsGenericMountOption(opt)) {
+    // accepted, nothing to do
+  } else {
+    return Status::InvalidArgument("unknown option '" + key + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* MountUsage() {
+  return "usage: mount.hfmirror [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+         "options:\n"
+         "  endpoint=URL        Hub or mirror (default $HF_ENDPOINT or https://huggingface.co)\n"
+         "  cache=DIR           block cache (default $HFMIRROR_CACHE, /var/cache/hfmirror for root,\n"
+         "                      ~/.cache/hfmirror otherwise)\n"
+         "  cache_size=SIZE     cache quota, e.g. 50G (default: 64G or 80% of the disk, whichever is less)\n"
+         "  token_file=PATH     token file (default $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, $HF_TOKEN_PATH,\n"
+         "                      $HF_HOME/token, ~/.cache/huggingface/token)\n"
+         "  revision_ttl=SECS   re-resolve branches and tags after this long (default 60)\n"
+         "  timeout=SECS        a read waits at most this long for the network, then EIO (default 30)\n"
+         "  verify=strict       serve no byte of a file before its whole hash is checked\n"
+         "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"
+         "  -f foreground, -d debug\n";
+}
+
+Result<uint64_t> ParseSize(const std::string& text) {
+  if (text.empty()) return Status::InvalidArgument("empty size");
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return Status::InvalidArgument("size '" + text + "': expected e.g. 50G");
+  uint64_t value = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  if (!unit.empty() && (unit.back() == 'i')) unit.pop_back();
+  int shift = 0;
+  if (unit.empty()) shift = 0;
+  else if (unit == "K" || unit == "k") shift = 10;
+  else if (unit == "M" || unit == "m") shift = 20;
+  else if (unit == "G" || unit == "g") shift = 30;
+  else if (unit == "T" || unit == "t") shift = 40;
+  else return Status::InvalidArgument("size '" + text + "': unknown unit");
+  if (shift && value > (uint64_t{1} << (63 - shift))) return Status::InvalidArgument("size too large");
+  return value << shift;
+}
+
+Result<MountOptions> ParseMountOptions(int argc, char** argv) {
+  MountOptions out;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-f") {
+      out.foreground = true;
+    } else if (arg == "-d") {
+      out.debug = true;
+      out.foreground = true;
+    } else if (arg == "-o" || (arg.rfind("-o", 0) == 0 && arg.size() > 2)) {
+      std::string list;
+      if (arg == "-o") {
+        if (++i >= argc) return Status::InvalidArgument("-o needs a value");
+        list = argv[i];
+      } else {
+        list = arg.substr(2);
+      }
+      std::stringstream ss(list);
+      std::string opt;
+      while (std::getline(ss, opt, ',')) {
+        if (opt.empty()) continue;
+        HFM_RETURN_IF_ERROR(ApplyOption(opt, &out));
+      }
+    } else if (arg == "-h" || arg == "--help") {
+      return Status::InvalidArgument(MountUsage());
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Status::InvalidArgument("unknown flag '" + arg + "'");
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.empty() || positional.size() > 2) {
+    return Status::InvalidArgument(std::string("expected a mount point\n") + MountUsage());
+  }
+  out.mountpoint = positional.back();
+  if (positional.size() == 2) {
+    const std::string& source = positional.front();
+    if (source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0) {
+      if (out.endpoint.empty()) out.endpoint = source;
+    } else if (source != "hfmirror") {
+      return Status::InvalidArgument("SOURCE '" + source + "': expected an endpoint URL or 'hfmirror'");
+    }
+  }
+  if (out.endpoint.empty()) {
+    const char* env = Env("HF_ENDPOINT");
+    out.endpoint = env ? env : "https://huggingface.co";
+  }
+  while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
+  if (out.endpoint.rfind("http://", 0) != 0 && out.endpoint.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("endpoint '" + out.endpoint + "': expected an http(s) URL");
+  }
+  if (out.cache_dir.empty()) {
+    if (const char* env = Env("HFMIRROR_CACHE")) {
+      out.cache_dir = env;
+    } else if (geteuid() == 0) {
+      out.cache_dir = "/var/cache/hfmirror";
+    } else {
+      out.cache_dir = HomeDir() + "/.cache/hfmirror";
+    }
+  }
+  if (const char* offline = Env("HF_HUB_OFFLINE")) {
+    std::string v = offline;
+    out.offline = v == "1" || v == "true" || v == "TRUE" || v == "yes" || v == "ON" || v == "on";
+  }
+  return out;
+}
+
+}  // namespace hfm

@@ -1,0 +1,45 @@
+// MountOptions: what the command line and the environment ask for.
+//
+//   mount.hfmirror [SOURCE] MOUNTPOINT [-f] [-d] [-o opt[,opt...]]
+//
+// Options may come before or after the mount point. SOURCE (as mount(8)
+// passes it) is an endpoint URL or the word "hfmirror" for the default.
+// Unknown options are refused with a message rather than ignored.
+//
+// Thread safety: plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace hfm {
+
+struct MountOptions {
+  std::string mountpoint;
+  std::string endpoint;       // -o endpoint=, else $HF_ENDPOINT, else huggingface.co
+  std::string cache_dir;      // -o cache=, else $HFMIRROR_CACHE, else per-user default
+  uint64_t cache_size = 0;    // -o cache_size=50G; 0 = choose from the disk
+  std::string token_file;     // -o token_file=
+  double revision_ttl = 60;   // -o revision_ttl=SECONDS
+  double timeout = 30;        // -o timeout=SECONDS: a read's deadline
+  bool strict = false;        // -o verify=strict
+  bool foreground = false;    // -f
+  bool debug = false;         // -d: FUSE request trace and debug log lines
+  bool offline = false;       // $HF_HUB_OFFLINE=1: serve only what is cached
+  // Options passed through to the kernel mount (allow_other, ...).
+  std::vector<std::string> fuse_options;
+};
+
+// Parses argv and the environment. Returns InvalidArgument with a message fit
+// for the user on anything it cannot honour.
+Result<MountOptions> ParseMountOptions(int argc, char** argv);
+
+// "50G", "512M", "1T", "1048576" → bytes.
+Result<uint64_t> ParseSize(const std::string& text);
+
+const char* MountUsage();
+
+}  // namespace hfm

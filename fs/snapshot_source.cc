@@ -1,0 +1,245 @@
+#include "fs/snapshot_source.h"
+
+#include <nlohmann/json.hpp>
+
+#include "fs/repo_name.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr size_t kRecentSnapshots = 32;
+
+std::string RepoKey(const RepoId& repo) {
+  return std::string(RepoKindPlural(repo.kind)) + "/" + repo.name;
+}
+
+std::string RevisionMetaKey(const RepoId& repo, const std::string& revision) {
+  return "rev/" + RepoKey(repo) + "@" + revision;
+}
+
+std::string TreeMetaKey(const RepoId& repo, const std::string& commit) {
+  return "tree/" + RepoKey(repo) + "@" + commit;
+}
+
+constexpr std::string_view kRepoPrefix = "repo/";
+
+std::string Describe(const RepoId& repo, const std::string& revision) {
+  return RepoDisplayName(repo) + "@" + (revision.empty() ? "<default branch>" : revision);
+}
+
+std::string EncodeListing(const Snapshot& snap) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto& e : snap.ToTreeEntries()) {
+    if (e.is_dir) {
+      entries.push_back({e.path, 1});
+    } else {
+      entries.push_back({e.path, 0, e.size, static_cast<int>(e.hash.kind()), e.hash.ToHex(), e.is_lfs});
+    }
+  }
+  nlohmann::json doc = {{"v", 1}, {"first_seen", snap.first_seen()}, {"entries", std::move(entries)}};
+  return doc.dump();
+}
+
+// Decodes what EncodeListing wrote; nullopt if the record is damaged (then the
+// listing is fetched again rather than trusted).
+std::optional<std::pair<std::vector<TreeEntry>, int64_t>> DecodeListing(const std::string& text) {
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || doc.value("v", 0) != 1 || !doc.contains("entries")) return std::nullopt;
+  try {
+    std::vector<TreeEntry> out;
+    for (const auto& item : doc["entries"]) {
+      TreeEntry e;
+      e.path = item.at(0).get<std::string>();
+      if (item.at(1).get<int>() == 1) {
+        e.is_dir = true;
+      } else {
+        e.size = item.at(2).get<uint64_t>();
+        auto kind = static_cast<ContentHash::Kind>(item.at(3).get<int>());
+        auto hash = ContentHash::FromHex(kind, item.at(4).get<std::string>());
+        if (!hash) return std::nullopt;
+        e.hash = *hash;
+        e.is_lfs = item.at(5).get<bool>();
+      }
+      out.push_back(std::move(e));
+    }
+    return std::make_pair(std::move(out), doc.value("first_seen", int64_t{0}));
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+SnapshotSource::SnapshotSource(HubClient* hub, MetaStore* meta, Clock* clock,
+                               SnapshotSourceOptions options)
+    : hub_(hub), meta_(meta), clock_(clock), options_(options) {}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& repo,
+                                                                const std::string& revision) {
+  auto commit = ResolveCommit(repo, revision);
+  if (!commit.ok()) return commit.status();
+  auto snap = LoadSnapshot(repo, *commit);
+  if (snap.ok()) RememberRepo(repo);
+  return snap;
+}
+
+Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
+  // A commit id names itself: no request, so pinned paths work offline.
+  if (IsCommitId(revision)) return revision;
+
+  const std::string key = RevisionMetaKey(repo, revision);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = resolved_.find(key);
+    if (it != resolved_.end()) {
+      const Duration ttl = it->second.error.ok() ? options_.revision_ttl : options_.negative_ttl;
+      if (clock_->Now() - it->second.at < ttl) {
+        if (!it->second.error.ok()) return it->second.error;
+        return it->second.commit;
+      }
+    }
+    if (!resolving_.count(key)) break;
+    cv_.wait(lock);  // another thread is asking the Hub; it bounds the wait by its deadline
+  }
+  resolving_.insert(key);
+  lock.unlock();
+
+  Result<std::string> fresh = Status::Unavailable("offline (HF_HUB_OFFLINE)");
+  if (!options_.offline) {
+    fresh = hub_->ResolveRevision(repo, revision, clock_->Now() + options_.request_timeout);
+  }
+
+  Resolved entry;
+  entry.at = clock_->Now();
+  Result<std::string> result = fresh;
+  if (fresh.ok()) {
+    entry.commit = *fresh;
+    nlohmann::json rec = {{"commit", *fresh}, {"at", clock_->WallSeconds()}};
+    Status st = meta_->Put(key, rec.dump());
+    if (!st.ok()) LogWarning("cannot record revision " + Describe(repo, revision) + ": " + st.ToString());
+  } else if (fresh.status().IsNotFound() || fresh.status().IsPermissionDenied()) {
+    entry.error = fresh.status();
+  } else {
+    // The Hub is unreachable or failing: serve the last commit we knew.
+    auto stored = meta_->Get(key);
+    std::optional<std::string> commit;
+    if (stored.ok() && stored->has_value()) {
+      auto rec = nlohmann::json::parse(**stored, nullptr, false);
+      if (rec.is_object() && rec.contains("commit") && rec["commit"].is_string()) {
+        commit = rec["commit"].get<std::string>();
+      }
+    }
+    lock.lock();
+    auto old = resolved_.find(key);
+    if (!commit && old != resolved_.end() && old->second.error.ok()) commit = old->second.commit;
+    lock.unlock();
+    if (commit && IsCommitId(*commit)) {
+      if (!options_.offline) {
+        LogWarning("cannot resolve " + Describe(repo, revision) + " at " + hub_->endpoint() + " (" +
+                   fresh.status().ToString() + "); using last known commit " + *commit);
+      }
+      entry.commit = *commit;
+      result = *commit;
+    } else {
+      entry.error = fresh.status();
+      // Transient failures are not remembered: the next lookup asks again.
+      entry.at = clock_->Now() - options_.negative_ttl;
+    }
+  }
+
+  lock.lock();
+  resolving_.erase(key);
+  resolved_[key] = std::move(entry);
+  cv_.notify_all();
+  return result;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshot(const RepoId& repo,
+                                                                     const std::string& commit) {
+  const std::string key = TreeMetaKey(repo, commit);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = snapshots_.find(key);
+    if (it != snapshots_.end()) {
+      if (auto snap = it->second.lock()) return std::shared_ptr<const Snapshot>(snap);
+    }
+    if (!loading_.count(key)) break;
+    cv_.wait(lock);
+  }
+  loading_.insert(key);
+  lock.unlock();
+
+  auto loaded = LoadSnapshotUncached(repo, commit);
+
+  lock.lock();
+  loading_.erase(key);
+  if (loaded.ok()) {
+    snapshots_[key] = *loaded;
+    recent_[key] = *loaded;
+    if (recent_.size() > kRecentSnapshots) recent_.erase(recent_.begin());
+  }
+  cv_.notify_all();
+  return loaded;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
+    const RepoId& repo, const std::string& commit) {
+  const std::string key = TreeMetaKey(repo, commit);
+  auto stored = meta_->Get(key);
+  if (stored.ok() && stored->has_value()) {
+    if (auto decoded = DecodeListing(**stored)) {
+      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->first), decoded->second);
+    }
+    LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
+  }
+  if (options_.offline) {
+    return Status::NotFound("offline and no cached listing for " + Describe(repo, commit));
+  }
+  auto listed = hub_->ListTree(repo, commit, clock_->Now() + options_.request_timeout);
+  if (!listed.ok()) return listed.status();
+  auto snap = std::make_shared<const Snapshot>(repo, commit, std::move(*listed), clock_->WallSeconds());
+  Status st = meta_->Put(key, EncodeListing(*snap));
+  if (!st.ok()) LogWarning("cannot store listing of " + Describe(repo, commit) + ": " + st.ToString());
+  return std::shared_ptr<const Snapshot>(snap);
+}
+
+void SnapshotSource::RememberRepo(const RepoId& repo) {
+  const size_t slash = repo.name.find('/');
+  if (slash == std::string::npos) return;
+  KnownRepo known{repo.kind, repo.name.substr(0, slash), repo.name.substr(slash + 1)};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!known_.insert(known).second) return;
+  }
+  Status st = meta_->Put(std::string(kRepoPrefix) + RepoKey(repo), "");
+  if (!st.ok()) LogWarning("cannot record repo " + RepoDisplayName(repo) + ": " + st.ToString());
+}
+
+std::vector<KnownRepo> SnapshotSource::KnownRepos() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!known_loaded_) {
+    lock.unlock();
+    auto keys = meta_->KeysWithPrefix(kRepoPrefix);
+    lock.lock();
+    known_loaded_ = true;
+    if (keys.ok()) {
+      for (const auto& k : *keys) {
+        // "repo/<kinds>/<org>/<name>"
+        std::string_view rest = std::string_view(k).substr(kRepoPrefix.size());
+        size_t s1 = rest.find('/');
+        size_t s2 = s1 == std::string_view::npos ? s1 : rest.find('/', s1 + 1);
+        if (s2 == std::string_view::npos) continue;
+        std::string_view kind = rest.substr(0, s1);
+        KnownRepo r{kind == "datasets" ? RepoKind::kDataset
+                    : kind == "spaces" ? RepoKind::kSpace
+                                       : RepoKind::kModel,
+                    std::string(rest.substr(s1 + 1, s2 - s1 - 1)), std::string(rest.substr(s2 + 1))};
+        known_.insert(std::move(r));
+      }
+    }
+  }
+  return {known_.begin(), known_.end()};
+}
+
+}  // namespace hfm

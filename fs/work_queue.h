@@ -1,0 +1,38 @@
+// WorkQueue: a fixed set of threads running jobs in FIFO order. The read path
+// puts block fetches here so a FUSE worker only ever waits (with a deadline)
+// and never blocks on the network itself, and so that readahead runs while
+// the reader consumes what already arrived.
+//
+// Thread safety: Submit() may be called from any thread. The destructor
+// finishes queued jobs' threads after draining: jobs must be bounded in time.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace hfm {
+
+class WorkQueue {
+ public:
+  explicit WorkQueue(int threads);
+  ~WorkQueue();
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  void Submit(std::function<void()> job);
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                   // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace hfm
