@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 
 #include "util/log.h"
 
@@ -182,8 +183,24 @@ void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_
 }
 
 void FileContent::Publish(uint32_t index, std::string data) {
-  Status put = registry_->store()->PutBlock(hash_, index, data);
+  // Runs on the transport's thread: hand the bytes to waiting readers at once
+  // and leave storing and hashing to the cache writer thread.
   auto shared = std::make_shared<const std::string>(std::move(data));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(index);
+    if (it != pending_.end()) {
+      it->second->done = true;
+      it->second->data = shared;
+    }
+  }
+  cv_.notify_all();
+  auto self = shared_from_this();
+  registry_->writer()->Submit([self, index, shared] { self->Persist(index, shared); });
+}
+
+void FileContent::Persist(uint32_t index, const std::shared_ptr<const std::string>& data) {
+  Status put = registry_->store()->PutBlock(hash_, index, *data);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!put.ok() && !warned_uncached_) {
@@ -193,14 +210,21 @@ void FileContent::Publish(uint32_t index, std::string data) {
     }
     blocks_[index] = put.ok() ? BlockState::kPresent : BlockState::kAbsent;
     auto it = pending_.find(index);
-    if (it != pending_.end()) {
-      it->second->done = true;
-      it->second->data = shared;
-      pending_.erase(it);
-    }
+    if (it != pending_.end() && it->second->done) pending_.erase(it);
   }
-  cv_.notify_all();
-  AdvanceHash(nullptr, index, shared);
+  AdvanceHash(nullptr, index, data);
+}
+
+Status FileContent::FlushWrites(TimePoint deadline) {
+  // The writer runs jobs in order: once this one runs, every block published
+  // before it is stored and hashed.
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  registry_->writer()->Submit([done] { done->set_value(); });
+  if (future.wait_until(deadline) != std::future_status::ready) {
+    return Status::DeadlineExceeded("cache writer did not catch up before the read deadline");
+  }
+  return Status::Ok();
 }
 
 void FileContent::FailPending(uint32_t index, const Status& status) {
@@ -353,8 +377,9 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
     const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
     HFM_RETURN_IF_ERROR(WaitForBlock(location, i, deadline));
     if (verified_.load()) return Status::Ok();
-    AdvanceHash(&location, block_count_, nullptr);
   }
+  HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
+  AdvanceHash(&location, block_count_, nullptr);
   std::lock_guard<std::mutex> lock(hash_mu_);
   if (verified_) return Status::Ok();
   if (!failure_.ok()) return failure_;
@@ -362,6 +387,7 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
 }
 
 Status FileContent::CheckAtEnd(const FileLocation& location) {
+  HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
   AdvanceHash(&location, block_count_, nullptr);
   {
     std::lock_guard<std::mutex> lock(hash_mu_);
@@ -375,8 +401,8 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
 }
 
 ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
-                                 ReadPathOptions options)
-    : store_(store), hub_(hub), queue_(queue), options_(options) {}
+                                 WorkQueue* writer, ReadPathOptions options)
+    : store_(store), hub_(hub), queue_(queue), writer_(writer), options_(options) {}
 
 std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint64_t size) {
   std::lock_guard<std::mutex> lock(mu_);

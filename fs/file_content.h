@@ -82,6 +82,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   void Schedule(const FileLocation& location, uint32_t first, uint32_t last);
   void FetchRun(const FileLocation& location, uint32_t first, uint32_t count);
   void Publish(uint32_t index, std::string data);
+  // On the writer thread: stores a published block, then hashes onward.
+  void Persist(uint32_t index, const std::shared_ptr<const std::string>& data);
+  // Waits until every block published so far is stored and hashed.
+  Status FlushWrites(TimePoint deadline);
   void FailPending(uint32_t index, const Status& status);
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
@@ -128,15 +132,17 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 // remembers which contents failed verification during this mount.
 class ContentRegistry {
  public:
-  // `store`, `hub`, `queue` are borrowed and must outlive the registry and
-  // every FileContent it handed out.
-  ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, ReadPathOptions options);
+  // Borrowed, and must outlive the registry and every FileContent it handed
+  // out: `queue` runs ranged GETs; `writer` (one thread) stores and hashes.
+  ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, WorkQueue* writer,
+                  ReadPathOptions options);
 
   std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
 
   BlockStore* store() const { return store_; }
   HubClient* hub() const { return hub_; }
   WorkQueue* queue() const { return queue_; }
+  WorkQueue* writer() const { return writer_; }
   const ReadPathOptions& options() const { return options_; }
 
   void MarkCorrupt(const ContentHash& hash);
@@ -146,6 +152,7 @@ class ContentRegistry {
   BlockStore* const store_;
   HubClient* const hub_;
   WorkQueue* const queue_;
+  WorkQueue* const writer_;
   const ReadPathOptions options_;
   std::mutex mu_;
   std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)

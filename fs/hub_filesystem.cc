@@ -48,8 +48,9 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       options_(options),
       mount_time_(SystemClock()->WallSeconds()),
       snapshots_(hub, meta, SystemClock(), options.snapshots),
-      fetch_queue_(options.fetch_threads),
-      contents_(blocks, hub, &fetch_queue_, options.read_path) {}
+      contents_(blocks, hub, &fetch_queue_, &cache_writer_, options.read_path),
+      cache_writer_(1),
+      fetch_queue_(options.fetch_threads) {}
 
 HubFilesystem::~HubFilesystem() = default;
 

@@ -102,8 +102,11 @@ class HubFilesystem {
   const int64_t mount_time_;
   InodeTable inodes_;
   SnapshotSource snapshots_;
-  WorkQueue fetch_queue_;
+  // Destroyed in reverse order: fetches finish (and may hand blocks to the
+  // writer), then the writer drains, then the contents they referenced go.
   ContentRegistry contents_;
+  WorkQueue cache_writer_;  // one thread: LMDB has one writer at a time anyway
+  WorkQueue fetch_queue_;
 
   std::mutex handles_mu_;
   uint64_t next_handle_ = 1;                                              // GUARDED_BY(handles_mu_)
