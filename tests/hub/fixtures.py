@@ -1,0 +1,453 @@
+"""Fixture repositories for the test hub, built deterministically with real git semantics.
+
+`build(dir)` writes every served byte string once into `dir/blobs/<sha256 of the served bytes>` and a
+`dir/manifest.json` describing the repos; a stamp (FIXTURE_VERSION + the large file's size) makes a second
+build of the same directory instant. Several processes may build the same directory at once (a file lock
+serialises them). `load(dir)` returns a `Manifest` for tests to compare bytes and hashes with.
+
+Git semantics: a regular file's oid is the git blob sha1 (sha1 of "blob <size>\\0" + content). A file is
+stored in LFS when its name matches LFS_PATTERNS or it is over 1 MiB; its tree `oid` is then the git sha1 of
+the LFS pointer text, `lfs.oid` the sha256 of the content, `lfs.pointerSize` the pointer's length. Directory
+oids are real git tree hashes and commits real git commit hashes, so every id is a 40-hex sha1.
+
+Repos (kind, id): see REPOS at the bottom, or tests/hub/README.md. Tokens: TOKENS.
+
+Standard library only (Debian 12's python3).
+"""
+
+import array
+import fcntl
+import fnmatch
+import hashlib
+import json
+import os
+import struct
+import sys
+import unicodedata
+
+FIXTURE_VERSION = "1"
+DEFAULT_LARGE_MB = 64
+MIB = 1024 * 1024
+LFS_PATTERNS = ("*.safetensors", "*.bin", "*.gguf")
+LFS_THRESHOLD = MIB  # strictly larger than this goes to LFS
+
+# token -> repo ids (any kind) it may read when private or gated. A token not listed here is invalid (401).
+TOKENS = {
+    "hf_test_valid_token": ["hfm-test/gated-model", "hfm-test/private-model"],
+    "hf_test_unauthorized": [],
+}
+VALID_TOKEN = "hf_test_valid_token"
+UNAUTHORIZED_TOKEN = "hf_test_unauthorized"
+
+AUTHOR = b"HFM Test <test@hfmirror.invalid>"
+BASE_TIME = 1700000000  # commit n is dated BASE_TIME + 3600 * n
+
+
+# ----------------------------------------------------------------------------------------------- hashing
+
+def git_blob_sha1(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lfs_pointer(sha256_hex, size):
+    return ("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (sha256_hex, size)).encode()
+
+
+def is_lfs_path(path, size):
+    name = path.rsplit("/", 1)[-1]
+    return size > LFS_THRESHOLD or any(fnmatch.fnmatchcase(name, p) for p in LFS_PATTERNS)
+
+
+# ------------------------------------------------------------------------------------------- contents
+
+def _f32(values):
+    a = array.array("f", values)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _i64(values):
+    return struct.pack("<%dq" % len(values), *values)
+
+
+def safetensors_bytes(tensors, metadata):
+    """tensors: list of (name, dtype, shape, raw little-endian bytes), laid out in that order."""
+    header = {"__metadata__": metadata}
+    offset = 0
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # safetensors pads the header with spaces to 8-byte alignment
+    return struct.pack("<Q", len(text)) + text + b"".join(raw for _, _, _, raw in tensors)
+
+
+# Expected tensors of hfm-test/tiny-model's model.safetensors: name -> (dtype, shape, value of flat index k).
+TINY_TENSORS = {
+    "weight": ("F32", [256, 1024], lambda k: k / 1024.0),
+    "bias": ("F32", [1024], lambda k: -k / 8.0),
+    "step": ("I64", [1], lambda k: 12345),
+}
+TINY_METADATA = {"format": "pt", "fixture": "hfm-test/tiny-model"}
+
+
+def tiny_tensor_values(name):
+    dtype, shape, fn = TINY_TENSORS[name]
+    n = 1
+    for d in shape:
+        n *= d
+    return [fn(k) for k in range(n)]
+
+
+def tiny_safetensors():
+    tensors = []
+    for name in ("weight", "bias", "step"):
+        dtype, shape, _ = TINY_TENSORS[name]
+        vals = tiny_tensor_values(name)
+        tensors.append((name, dtype, shape, _f32(vals) if dtype == "F32" else _i64(vals)))
+    return safetensors_bytes(tensors, TINY_METADATA)
+
+
+def gated_safetensors():
+    return safetensors_bytes([("w", "F32", [16], _f32([k * 0.5 for k in range(16)]))], {"format": "pt"})
+
+
+_LARGE_BASE = None
+
+
+def large_block(index):
+    """Block `index` (1 MiB) of hfm-test/large-model's large.bin: a sha256 chain XOR a per-block 8-byte word,
+    so every 32 bytes differ within a block and every block differs from every other. Tests may call this
+    to know the expected bytes at any offset without reading the fixture file."""
+    global _LARGE_BASE
+    if _LARGE_BASE is None:
+        out, h = [], hashlib.sha256(b"hfm-test large.bin").digest()
+        for _ in range(MIB // 32):
+            out.append(h)
+            h = hashlib.sha256(h).digest()
+        _LARGE_BASE = int.from_bytes(b"".join(out), "little")
+    word = struct.pack("<Q", (index * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+    mask = int.from_bytes(word * (MIB // 8), "little")
+    return (_LARGE_BASE ^ mask).to_bytes(MIB, "little")
+
+
+def large_bytes(offset, length):
+    """Expected bytes [offset, offset+length) of large.bin (no bounds check against the file size)."""
+    out = []
+    while length > 0:
+        idx, within = divmod(offset, MIB)
+        n = min(length, MIB - within)
+        out.append(large_block(idx)[within:within + n])
+        offset += n
+        length -= n
+    return b"".join(out)
+
+
+class Content:
+    """A file's content: inline bytes, or `blocks` (a callable yielding chunks) of a known size."""
+
+    def __init__(self, data=None, size=None, blocks=None):
+        self.data, self.blocks = data, blocks
+        self.size = len(data) if data is not None else size
+
+    def chunks(self):
+        if self.data is not None:
+            yield self.data
+        else:
+            yield from self.blocks()
+
+
+def _large_content(mb):
+    return Content(size=mb * MIB, blocks=lambda: (large_block(i) for i in range(mb)))
+
+
+# --------------------------------------------------------------------------------------------- the repos
+
+UNICODE_NAME = unicodedata.normalize("NFC", "\u00fcn\u00efc\u00f8d\u00e9-\u00f1ame.txt")
+
+
+def _tiny_model_files():
+    readme = b"---\nlicense: mit\n---\n# tiny-model\n\nA fixture for hfmirror's tests.\n"
+    tokenizer = json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2},
+                                                          "merges": ["a b"]}}, indent=2).encode() + b"\n"
+    base = {
+        "config.json": b'{\n  "model_type": "tiny",\n  "hidden_size": 1024,\n  "revision": "A"\n}\n',
+        "README.md": readme,
+        "tokenizer.json": tokenizer,
+        "model.safetensors": tiny_safetensors(),
+        "nested/dir/deep/file.txt": b"deep file in nested/dir/deep\n",
+        "name with spaces.txt": b"a name with spaces\n",
+        "hash#name.txt": b"a name with a hash sign\n",
+        UNICODE_NAME: "non-ASCII name \u00fc\u00f1\n".encode(),
+        "empty.txt": b"",
+    }
+    commit_b = dict(base)
+    commit_b["config.json"] = b'{\n  "model_type": "tiny",\n  "hidden_size": 1024,\n  "revision": "B"\n}\n'
+    commit_c = dict(commit_b)
+    commit_c["dev-only.txt"] = b"only on the dev branch\n"
+    commit_d = dict(commit_b)
+    commit_d["pr-file.txt"] = b"added by pull request 1\n"
+    return base, commit_b, commit_c, commit_d
+
+
+def _many_files():
+    files = {}
+    for d in range(25):
+        for s in range(4):
+            for f in range(25):
+                path = "dir_%02d/sub_%d/file_%02d.txt" % (d, s, f)
+                files[path] = ("many-files %s\n" % path).encode()
+    return files
+
+
+def _repo_specs(large_mb):
+    """Each spec: kind, id, flags, commits [(name, parent name, message, {path: bytes|Content})],
+    branches/tags/prs {name: commit name}, corrupt {path: claimed bytes}."""
+    a, b, c, d = _tiny_model_files()
+    bad = bytes((i * 131 + (i >> 12)) & 0xFF for i in range(3 * MIB))
+    claimed_bad = bytearray(bad)
+    claimed_bad[2 * MIB + 7] ^= 0xFF  # same size, one byte differs: only a full hash catches it
+    return [
+        dict(kind="model", id="hfm-test/tiny-model", default="main",
+             commits=[("A", None, "Initial commit", a), ("B", "A", "Update config.json", b),
+                      ("C", "B", "Add dev-only.txt", c), ("D", "B", "PR: add pr-file.txt", d)],
+             branches={"main": "B", "dev": "C", "feature/slash": "C"}, tags={"v1.0": "A"}, prs={1: "D"}),
+        dict(kind="model", id="hfm-test/large-model", default="main",
+             commits=[("A", None, "Add large.bin", {
+                 "config.json": b'{"model_type": "large"}\n', "large.bin": _large_content(large_mb)})],
+             branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/many-files", default="main",
+             commits=[("A", None, "Add 2500 files", _many_files())], branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/corrupt", default="main",
+             commits=[("A", None, "Add files", {"bad.safetensors": bad, "bad-small.txt": b"hello corrupt world\n",
+                                                 "good.txt": b"this one is fine\n"})],
+             branches={"main": "A"},
+             corrupt={"bad.safetensors": bytes(claimed_bad), "bad-small.txt": b"hello CORRUPT world\n"}),
+        dict(kind="model", id="hfm-test/gated-model", default="main", gated="manual",
+             commits=[("A", None, "Add gated files", {"config.json": b'{"model_type": "gated"}\n',
+                                                       "weights.safetensors": gated_safetensors()})],
+             branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/private-model", default="main", private=True,
+             commits=[("A", None, "Add private files", {"config.json": b'{"model_type": "private"}\n'})],
+             branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/disabled-model", default="main", disabled=True,
+             commits=[("A", None, "Add files", {"config.json": b'{"model_type": "disabled"}\n'})],
+             branches={"main": "A"}),
+        dict(kind="dataset", id="hfm-test/tiny-dataset", default="master",
+             commits=[("A", None, "Add data", {"data/train.csv": b"id,text\n0,hello\n1,world\n",
+                                                "README.md": b"# tiny-dataset\n\nDefault branch: master.\n"})],
+             branches={"master": "A"}),
+        # A dataset sharing its name with the model hfm-test/tiny-model: kinds must not be confused.
+        dict(kind="dataset", id="hfm-test/tiny-model", default="main",
+             commits=[("A", None, "Add data", {"data/shared-name.csv": b"kind,name\ndataset,tiny-model\n"})],
+             branches={"main": "A"}),
+        dict(kind="space", id="hfm-test/tiny-space", default="main",
+             commits=[("A", None, "Add app", {"app.py": b"print('hello from tiny-space')\n",
+                                               "README.md": b"---\nsdk: gradio\n---\n# tiny-space\n"})],
+             branches={"main": "A"}),
+    ]
+
+
+# Repo ids the hub answers with a 307 and a relative Location, like a renamed repo on the Hub.
+RENAMED = {("model", "hfm-test/renamed-model"): "hfm-test/tiny-model"}
+
+
+# ------------------------------------------------------------------------------------------- the build
+
+def _git_tree(files_by_dir, dirpath, tree_oids):
+    """Compute git tree sha1 of `dirpath` recursively; fills tree_oids[dir] for every directory."""
+    entries = []
+    for name, (kind, oid) in files_by_dir.get(dirpath, {}).items():
+        if kind == "dir":
+            sub = name if not dirpath else dirpath + "/" + name
+            oid = _git_tree(files_by_dir, sub, tree_oids)
+            entries.append((name.encode() + b"/", b"40000 " + name.encode(), oid))
+        else:
+            entries.append((name.encode(), b"100644 " + name.encode(), oid))
+    entries.sort(key=lambda e: e[0])
+    body = b"".join(mode_name + b"\0" + bytes.fromhex(oid) for _, mode_name, oid in entries)
+    sha = hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+    tree_oids[dirpath] = sha
+    return sha
+
+
+def _store(blobs_dir, content):
+    """Write content to blobs_dir/<sha256>; return (sha256, git sha1, size)."""
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % content.size)
+    tmp = os.path.join(blobs_dir, ".tmp.%d" % os.getpid())
+    with open(tmp, "wb") as out:
+        for chunk in content.chunks():
+            sha256.update(chunk)
+            sha1.update(chunk)
+            out.write(chunk)
+    digest = sha256.hexdigest()
+    os.replace(tmp, os.path.join(blobs_dir, digest))
+    return digest, sha1.hexdigest(), content.size
+
+
+def _build_repo(spec, blobs_dir, stored):
+    commits, by_name, order = {}, {}, []
+    corrupt = spec.get("corrupt", {})
+    for n, (name, parent, message, files) in enumerate(spec["commits"]):
+        entries, by_dir = {}, {}
+        for path in sorted(files):
+            content = files[path] if isinstance(files[path], Content) else Content(files[path])
+            key = files[path] if isinstance(files[path], bytes) else id(files[path])
+            if key not in stored:
+                stored[key] = _store(blobs_dir, content)
+            served_sha256, served_oid, size = stored[key]
+            sha256, git_oid = served_sha256, served_oid
+            if path in corrupt:  # the listing claims the hashes of other bytes of the same size
+                claimed = corrupt[path]
+                assert len(claimed) == size
+                sha256, git_oid = hashlib.sha256(claimed).hexdigest(), git_blob_sha1(claimed)
+            lfs = is_lfs_path(path, size)
+            entry = {"size": size, "sha256": sha256, "git_oid": git_oid, "lfs": lfs, "blob": served_sha256,
+                     "served_sha256": served_sha256, "corrupt": path in corrupt}
+            if lfs:
+                pointer = lfs_pointer(sha256, size)
+                entry.update(oid=git_blob_sha1(pointer), pointer_size=len(pointer))
+            else:
+                entry["oid"] = git_oid
+            entries[path] = entry
+            parts = path.split("/")
+            for i in range(len(parts) - 1):
+                by_dir.setdefault("/".join(parts[:i]), {})[parts[i]] = ("dir", None)
+            by_dir.setdefault("/".join(parts[:-1]), {})[parts[-1]] = ("file", entry["oid"])
+        tree_oids = {}
+        root = _git_tree(by_dir, "", tree_oids)
+        when = BASE_TIME + 3600 * n
+        text = b"tree %s\n" % root.encode()
+        if parent:
+            text += b"parent %s\n" % by_name[parent].encode()
+        text += b"author %s %d +0000\ncommitter %s %d +0000\n\n%s\n" % (AUTHOR, when, AUTHOR, when,
+                                                                       message.encode())
+        sha = hashlib.sha1(b"commit %d\0" % len(text) + text).hexdigest()
+        by_name[name] = sha
+        order.append(sha)
+        commits[sha] = {"name": name, "parent": by_name[parent] if parent else None, "message": message,
+                        "time": when, "tree": root, "dirs": tree_oids, "files": entries}
+    return {
+        "kind": spec["kind"], "id": spec["id"], "default_branch": spec["default"],
+        "private": spec.get("private", False), "gated": spec.get("gated", False),
+        "disabled": spec.get("disabled", False),
+        "commit_order": order, "commits": commits,
+        "branches": {k: by_name[v] for k, v in spec["branches"].items()},
+        "tags": {k: by_name[v] for k, v in spec.get("tags", {}).items()},
+        "prs": {str(k): by_name[v] for k, v in spec.get("prs", {}).items()},
+    }
+
+
+def repo_key(repo_id, kind="model"):
+    return "%ss/%s" % (kind, repo_id)
+
+
+def large_mb_from_env():
+    return int(os.environ.get("HFM_HUB_LARGE_MB", DEFAULT_LARGE_MB))
+
+
+def build(directory, large_mb=None):
+    """Build (or reuse) the fixtures in `directory`; returns the manifest path."""
+    large_mb = large_mb_from_env() if large_mb is None else large_mb
+    os.makedirs(os.path.join(directory, "blobs"), exist_ok=True)
+    stamp_path, manifest_path = os.path.join(directory, "STAMP"), os.path.join(directory, "manifest.json")
+    stamp = json.dumps({"version": FIXTURE_VERSION, "large_mb": large_mb})
+    with open(os.path.join(directory, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(stamp_path) as f:
+                if f.read() == stamp and os.path.exists(manifest_path):
+                    return manifest_path
+        except FileNotFoundError:
+            pass
+        stored, repos = {}, {}
+        blobs_dir = os.path.join(directory, "blobs")
+        for spec in _repo_specs(large_mb):
+            repos[repo_key(spec["id"], spec["kind"])] = _build_repo(spec, blobs_dir, stored)
+        manifest = {"version": FIXTURE_VERSION, "large_mb": large_mb, "tokens": TOKENS,
+                    "renamed": {repo_key(i, k): target for (k, i), target in RENAMED.items()}, "repos": repos}
+        keep = {e["blob"] for r in repos.values() for c in r["commits"].values() for e in c["files"].values()}
+        for name in os.listdir(blobs_dir):
+            if name not in keep:  # blobs of an older version or another large_mb
+                os.remove(os.path.join(blobs_dir, name))
+        tmp = manifest_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(manifest, f, ensure_ascii=False)
+        os.replace(tmp, manifest_path)
+        with open(stamp_path, "w") as f:
+            f.write(stamp)
+    return manifest_path
+
+
+# -------------------------------------------------------------------------------------------- reading
+
+class Repo:
+    """One fixture repo as built (branches as built; the hub's move_branch does not change this)."""
+
+    def __init__(self, raw, blobs_dir):
+        self.raw, self._blobs = raw, blobs_dir
+        self.kind, self.id = raw["kind"], raw["id"]
+        self.default_branch = raw["default_branch"]
+        self.private, self.gated, self.disabled = raw["private"], raw["gated"], raw["disabled"]
+        self.branches, self.tags = raw["branches"], raw["tags"]
+        self.prs = {"refs/pr/" + n: sha for n, sha in raw["prs"].items()}
+        self.commits = raw["commits"]
+        # revision name -> commit, for every name a client may use
+        self.revisions = {}
+        for sha in raw["commit_order"]:
+            self.revisions[sha] = sha
+        for name, sha in self.branches.items():
+            self.revisions[name] = self.revisions["refs/heads/" + name] = sha
+        for name, sha in self.tags.items():
+            self.revisions.setdefault(name, sha)
+            self.revisions["refs/tags/" + name] = sha
+        self.revisions.update(self.prs)
+
+    def commit(self, rev=None):
+        return self.revisions[self.default_branch if rev is None else rev]
+
+    def files(self, rev=None):
+        """{path: entry}: size, sha256, git_oid, lfs (bool), oid (tree oid), pointer_size (LFS), corrupt,
+        bytes_path (served bytes; for a corrupt entry they do not match sha256/git_oid)."""
+        out = {}
+        for path, e in self.commits[self.commit(rev)]["files"].items():
+            out[path] = dict(e, bytes_path=os.path.join(self._blobs, e["blob"]))
+        return out
+
+    def read(self, path, rev=None):
+        """The bytes the hub serves for `path` at `rev`."""
+        blob = self.commits[self.commit(rev)]["files"][path]["blob"]
+        with open(os.path.join(self._blobs, blob), "rb") as f:
+            return f.read()
+
+    def dirs(self, rev=None):
+        """{dir path: git tree oid}; the root is ''."""
+        return self.commits[self.commit(rev)]["dirs"]
+
+
+class Manifest:
+    def __init__(self, directory):
+        with open(os.path.join(directory, "manifest.json")) as f:
+            self.raw = json.load(f)
+        self.directory = directory
+        self.tokens = self.raw["tokens"]
+        self.large_mb = self.raw["large_mb"]
+        blobs = os.path.join(directory, "blobs")
+        self.repos = {key: Repo(r, blobs) for key, r in self.raw["repos"].items()}
+
+    def repo(self, repo_id, kind="model"):
+        return self.repos[repo_key(repo_id, kind)]
+
+
+def load(directory):
+    return Manifest(directory)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="Build the test hub's fixture repos.")
+    ap.add_argument("directory")
+    ap.add_argument("--large-mb", type=int, default=None)
+    args = ap.parse_args()
+    print(build(args.directory, args.large_mb))

@@ -1,0 +1,111 @@
+"""Test instrumentation of the hub: the fault table and the request statistics/log.
+
+Both are shared by all handler threads and guarded by their own lock. A fault rule ends by itself: it
+applies to at most MAX_FAULT_TIMES requests and holds a connection at most MAX_FAULT_SECONDS; clear()
+ends running stalls at once through each rule's cancel event.
+"""
+
+import json
+import threading
+
+MAX_FAULT_TIMES = 10000
+MAX_FAULT_SECONDS = 600
+LOG_LIMIT = 200000
+FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt")
+
+
+class Faults:
+    """The fault table: rules matched in order against (host, route, method, path)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.next_id = 1
+
+    def add(self, spec):
+        action = spec.get("action")
+        if action not in FAULT_ACTIONS:
+            raise ValueError("unknown fault action %r" % action)
+        rule = dict(spec)
+        rule.setdefault("host", "any")
+        rule.setdefault("route", "any")
+        rule["nth"] = max(1, int(rule.get("nth", 1)))
+        rule["times"] = int(rule.get("times", 1))
+        if not 1 <= rule["times"] <= MAX_FAULT_TIMES:
+            raise ValueError("times must be 1..%d" % MAX_FAULT_TIMES)
+        default_seconds = {"stall": 30, "delay": 1, "throttle": 60}.get(action, 0)
+        rule["seconds"] = min(float(rule.get("seconds", default_seconds)), MAX_FAULT_SECONDS)
+        if action == "throttle" and float(rule.get("bytes_per_second", 0)) <= 0:
+            raise ValueError("throttle needs bytes_per_second > 0")
+        with self.lock:
+            rule["id"], rule["seen"], rule["applied"] = self.next_id, 0, 0
+            rule["_cancel"] = threading.Event()
+            self.next_id += 1
+            self.rules.append(rule)
+        return rule["id"]
+
+    def match(self, host, route, method, path):
+        chosen = None
+        with self.lock:
+            for rule in self.rules:
+                if rule["host"] not in ("any", host) or rule["route"] not in ("any", route):
+                    continue
+                if rule.get("method") not in (None, method):
+                    continue
+                if rule.get("path_contains") and rule["path_contains"] not in path:
+                    continue
+                rule["seen"] += 1
+                if chosen is None and rule["nth"] <= rule["seen"] < rule["nth"] + rule["times"]:
+                    rule["applied"] += 1
+                    chosen = rule
+        return chosen
+
+    def clear(self):
+        with self.lock:
+            for rule in self.rules:
+                rule["_cancel"].set()
+            self.rules = []
+
+    def describe(self):
+        with self.lock:
+            return [{k: v for k, v in r.items() if not k.startswith("_")} for r in self.rules]
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.total = 0
+            self.requests, self.methods, self.paths = {}, {}, {}
+            self.bytes, self.bytes_by_route = {}, {}
+            self.log, self.seq = [], 0
+
+    def record(self, entry):
+        host, route = entry["host"], entry["route"]
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.total += 1
+            for table, key in ((self.requests, route), (self.methods, entry["method"]),
+                               (self.paths, entry["path"])):
+                t = table.setdefault(host, {})
+                t[key] = t.get(key, 0) + 1
+            self.bytes[host] = self.bytes.get(host, 0) + entry["bytes"]
+            t = self.bytes_by_route.setdefault(host, {})
+            t[route] = t.get(route, 0) + entry["bytes"]
+            self.log.append(entry)
+            if len(self.log) > LOG_LIMIT:
+                del self.log[:len(self.log) - LOG_LIMIT]
+
+    def snapshot(self):
+        with self.lock:
+            return json.loads(json.dumps({
+                "total": self.total, "requests": self.requests, "methods": self.methods, "paths": self.paths,
+                "bytes": self.bytes, "bytes_by_route": self.bytes_by_route}))
+
+    def log_copy(self):
+        with self.lock:
+            return list(self.log)
