@@ -73,6 +73,9 @@ struct HubClientOptions {
   std::string token;     // "" = anonymous; sent only to the endpoint's host
   HttpTransport* transport = nullptr;  // borrowed; must outlive the client
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
+  // First wait before retrying a 408/429/5xx or a network error; doubles on
+  // each of up to 3 retries, never past the deadline. Zero in tests.
+  Duration retry_backoff_base = std::chrono::seconds(1);
 };
 
 class HubClient {

@@ -1,0 +1,400 @@
+// HubClient over an HttpTransport: URL building (hub_urls), error mapping
+// (hub_errors), retries (retry_policy), tree pages (tree_parser) and ranged
+// reads (range_response_sink) put together. Redirects are followed here,
+// not by the transport, so the token goes only to the endpoint's host.
+//
+// Thread safety: the client holds no per-call state; the signed URL cache
+// has its own lock.
+#include "fetch/hub_client.h"
+
+#include <algorithm>
+#include <exception>
+#include <unordered_set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "fetch/hub_errors.h"
+#include "fetch/hub_urls.h"
+#include "fetch/link_header.h"
+#include "fetch/log_text.h"
+#include "fetch/range_response_sink.h"
+#include "fetch/repo_path.h"
+#include "fetch/retry_policy.h"
+#include "fetch/signed_url_cache.h"
+#include "fetch/tree_parser.h"
+#include "fetch/url.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr char kDefaultEndpoint[] = "https://huggingface.co";
+constexpr int kMaxRetries = 3;
+constexpr int kMaxRedirects = 5;
+constexpr size_t kMaxApiBodyBytes = 64u << 20;
+constexpr int kMaxTreePages = 10000;
+constexpr size_t kMaxRevisionBytes = 1024;
+// Short bodies resumed per FetchRange call before giving up.
+constexpr int kMaxResumes = 2;
+constexpr size_t kSignedUrlCapacity = 4096;
+// The Hub signs for an hour; renewing earlier avoids a failed request.
+constexpr Duration kSignedUrlMaxAge = std::chrono::minutes(30);
+// A connection that moves less than 1 KiB/s for 30 s is stalled.
+constexpr long kLowSpeedBytes = 1024;
+constexpr long kLowSpeedSeconds = 30;
+
+bool IsRedirectStatus(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool HasControlOrSpace(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+// The next URL of a redirect chain, refusing chains that are too long or
+// come back to a URL already visited.
+Result<std::string> NextHop(const std::string& url, const HttpResponseHead& head, int* hops,
+                            std::vector<std::string>* visited, const std::string& context) {
+  const std::string where = " (HTTP " + std::to_string(head.status) + " from " + StripQuery(url) + ")";
+  const std::string location = head.Header("location");
+  if (location.empty()) return Status::Unavailable(context + ": redirect without a Location" + where);
+  auto next = ResolveRedirect(url, location);
+  if (!next) {
+    return Status::Unavailable(context + ": unusable redirect Location \"" +
+                               LogSafe(StripQuery(location)) + "\"" + where);
+  }
+  if (++*hops > kMaxRedirects) return Status::Unavailable(context + ": more than 5 redirects" + where);
+  if (std::find(visited->begin(), visited->end(), *next) != visited->end()) {
+    return Status::Unavailable(context + ": redirect loop back to " + StripQuery(*next) + where);
+  }
+  visited->push_back(*next);
+  return std::move(*next);
+}
+
+// The rel="next" target among all Link headers of a response.
+std::optional<std::string> NextPageLink(const HttpResponseHead& head) {
+  for (const auto& [name, value] : head.headers) {
+    if (name != "link") continue;
+    if (auto next = ParseNextLink(value)) return next;
+  }
+  return std::nullopt;
+}
+
+std::string SignedUrlKey(const FileLocation& file) {
+  return std::string(RepoKindPlural(file.repo.kind)) + "\n" + file.repo.name + "\n" + file.commit + "\n" +
+         file.path;
+}
+
+struct ApiResponse {
+  HttpResponseHead head;
+  std::string body;
+  std::string url;  // after redirects: relative links resolve against it
+};
+
+// The outcome of one ranged request (with its redirects).
+struct RangeAttempt {
+  Status status;
+  uint64_t delivered = 0;
+  bool sink_stopped = false;
+  bool retryable = false;
+};
+
+class HubClientImpl : public HubClient {
+ public:
+  explicit HubClientImpl(const HubClientOptions& options)
+      : endpoint_(options.endpoint.empty() ? std::string(kDefaultEndpoint) : options.endpoint),
+        token_(options.token),
+        transport_(options.transport),
+        clock_(options.clock ? options.clock : SystemClock()),
+        signed_urls_(kSignedUrlCapacity, kSignedUrlMaxAge, clock_) {
+    while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
+    endpoint_for_log_ = StripQuery(endpoint_);
+    retry_.max_retries = kMaxRetries;
+    retry_.backoff_base = std::max(options.retry_backoff_base, Duration::zero());
+    if (transport_ == nullptr) {
+      init_status_ = Status::InvalidArgument("HubClient needs a transport");
+    } else if (!ParseUrl(endpoint_) || endpoint_.find_first_of("?#") != std::string::npos) {
+      init_status_ = Status::InvalidArgument("endpoint \"" + LogSafe(endpoint_for_log_) +
+                                             "\" is not an http(s) URL without a query");
+    } else if (HasControlOrSpace(token_)) {
+      // It would end up in a header line; never echo it.
+      init_status_ = Status::InvalidArgument("the token holds spaces or control characters");
+    }
+  }
+
+  Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
+                                      TimePoint deadline) override {
+    HFM_RETURN_IF_ERROR(init_status_);
+    const std::string context = "resolving " + RepoDisplayName(repo) + " revision \"" +
+                                LogSafe(revision, 100) + "\" at " + endpoint_for_log_;
+    const std::string_view problem = RepoNameProblem(repo.name);
+    if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
+    if (revision.size() > kMaxRevisionBytes || revision.find('\0') != std::string_view::npos) {
+      return Status::InvalidArgument(context + ": unusable revision");
+    }
+    const std::string url =
+        revision.empty() ? RepoInfoUrl(endpoint_, repo) : RevisionInfoUrl(endpoint_, repo, revision);
+    auto response = GetApi(url, deadline, context);
+    if (!response.ok()) return response.status();
+    try {
+      const auto doc = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_discarded() || !doc.is_object()) {
+        return Status::DataLoss(context + ": the response is not a JSON object");
+      }
+      const auto sha = doc.find("sha");
+      if (sha == doc.end() || !sha->is_string() || !IsCommitId(sha->get_ref<const std::string&>())) {
+        return Status::DataLoss(context + ": the response has no 40-hex \"sha\"");
+      }
+      std::string commit = sha->get<std::string>();
+      std::transform(commit.begin(), commit.end(), commit.begin(),
+                     [](char c) { return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c; });
+      return commit;
+    } catch (const std::exception& e) {
+      return Status::DataLoss(context + ": unreadable response: " + e.what());
+    }
+  }
+
+  Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit,
+                                          TimePoint deadline) override {
+    HFM_RETURN_IF_ERROR(init_status_);
+    const std::string context =
+        "listing " + RepoDisplayName(repo) + "@" + LogSafe(commit, 64) + " at " + endpoint_for_log_;
+    const std::string_view problem = RepoNameProblem(repo.name);
+    if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
+    if (!IsCommitId(commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
+
+    std::string url = TreeUrl(endpoint_, repo, commit);
+    std::unordered_set<std::string> seen;
+    std::vector<TreeEntry> entries;
+    for (int page = 1;; ++page) {
+      if (page > kMaxTreePages) {
+        return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreePages) + " pages");
+      }
+      // A server that hands back a cursor it already gave would page forever.
+      if (!seen.insert(url).second) {
+        return Status::DataLoss(context + ": pagination loop, page " + std::to_string(page) +
+                                " repeats an earlier page URL");
+      }
+      auto response = GetApi(url, deadline, context + " (page " + std::to_string(page) + ")");
+      if (!response.ok()) return response.status();
+      auto parsed = ParseTreePage(response->body, context);
+      if (!parsed.ok()) return parsed.status();
+      if (entries.empty()) {
+        entries = std::move(*parsed);
+      } else {
+        entries.insert(entries.end(), std::make_move_iterator(parsed->begin()),
+                       std::make_move_iterator(parsed->end()));
+      }
+      const auto next = NextPageLink(response->head);
+      if (!next) break;
+      auto resolved = ResolveRedirect(response->url, *next);
+      if (!resolved) return Status::DataLoss(context + ": unusable Link rel=\"next\"");
+      if (!SameHost(*resolved, endpoint_)) {
+        return Status::DataLoss(context + ": Link rel=\"next\" points away from the endpoint, to " +
+                                StripQuery(*resolved));
+      }
+      url = std::move(*resolved);
+    }
+    return ValidateListing(std::move(entries), context);
+  }
+
+  Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
+                    TimePoint deadline) override {
+    HFM_RETURN_IF_ERROR(init_status_);
+    const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) +
+                                " \"" + LogSafe(file.path) + "\" at " + endpoint_for_log_;
+    const std::string_view name_problem = RepoNameProblem(file.repo.name);
+    if (!name_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(name_problem));
+    if (!IsCommitId(file.commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
+    const std::string_view path_problem = RepoPathProblem(file.path);
+    if (!path_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(path_problem));
+    if (sink == nullptr) return Status::InvalidArgument(context + ": no sink");
+    if (offset > file.size) {
+      return Status::OutOfRange(context + ": offset " + std::to_string(offset) + " is past the end (size " +
+                                std::to_string(file.size) + ")");
+    }
+    length = std::min(length, file.size - offset);
+    if (length == 0) return Status::Ok();
+
+    const uint64_t end = offset + length;
+    const std::string range_context =
+        context + " bytes [" + std::to_string(offset) + ", " + std::to_string(end) + ")";
+    uint64_t pos = offset;
+    int retry = 0;
+    int resumes = 0;
+    while (true) {
+      if (clock_->Now() >= deadline) {
+        return Status::DeadlineExceeded(range_context + ": deadline passed at byte " + std::to_string(pos));
+      }
+      const RangeAttempt attempt = FetchOnce(file, pos, end, sink, deadline, range_context);
+      pos += attempt.delivered;
+      if (attempt.sink_stopped || pos >= end) return Status::Ok();
+      if (attempt.status.ok() || (attempt.retryable && attempt.delivered > 0)) {
+        // The body ended early after some progress: ask for the rest.
+        if (++resumes > kMaxResumes) {
+          if (!attempt.status.ok()) return attempt.status;
+          return Status::Unavailable(range_context + ": body ended at byte " + std::to_string(pos) +
+                                     " after " + std::to_string(kMaxResumes) + " resumes");
+        }
+        LogWarning(range_context + ": body ended at byte " + std::to_string(pos) + "; resuming");
+        continue;
+      }
+      if (!attempt.retryable || !SleepBeforeRetry(retry_, retry, *clock_, deadline)) return attempt.status;
+      ++retry;
+      LogWarning(attempt.status.ToString() + " (retry " + std::to_string(retry) + " of " +
+                 std::to_string(retry_.max_retries) + ")");
+    }
+  }
+
+  const std::string& endpoint() const override { return endpoint_; }
+
+ private:
+  HttpHeaders HeadersFor(const std::string& url) const {
+    HttpHeaders headers;
+    // CDN URLs are pre-signed: the token must never leave the endpoint's host.
+    if (!token_.empty() && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
+    return headers;
+  }
+
+  // GET of a JSON API URL: follows redirects (the token only to the
+  // endpoint's host), retries 408/429/5xx and network errors, maps errors.
+  Result<ApiResponse> GetApi(std::string url, TimePoint deadline, const std::string& context) {
+    int retry = 0;
+    int hops = 0;
+    std::vector<std::string> visited{url};
+    while (true) {
+      if (clock_->Now() >= deadline) return Status::DeadlineExceeded(context + ": deadline passed");
+      HttpRequest request;
+      request.url = url;
+      request.headers = HeadersFor(url);
+      request.headers.emplace_back("Accept", "application/json");
+      request.deadline = deadline;
+      StringSink sink(kMaxApiBodyBytes);
+      Result<HttpResponseHead> result = transport_->Perform(request, &sink);
+      Status failure;
+      if (!result.ok()) {
+        failure = result.status().WithContext(context);
+        if (!IsRetryableTransportError(result.status())) return failure;
+      } else if (IsRedirectStatus(result->status)) {
+        auto next = NextHop(url, *result, &hops, &visited, context);
+        if (!next.ok()) return next.status();
+        url = std::move(*next);
+        continue;
+      } else if (result->status >= 200 && result->status <= 299) {
+        if (sink.overflowed()) {
+          return Status::DataLoss(context + ": response body over " + std::to_string(kMaxApiBodyBytes >> 20) +
+                                  " MiB");
+        }
+        return ApiResponse{std::move(*result), sink.body(), std::move(url)};
+      } else {
+        failure = HubErrorStatus(*result, context);
+        if (!IsRetryableHttpStatus(result->status)) return failure;
+      }
+      if (!SleepBeforeRetry(retry_, retry, *clock_, deadline)) return failure;
+      ++retry;
+      LogWarning(failure.ToString() + " (retry " + std::to_string(retry) + " of " +
+                 std::to_string(retry_.max_retries) + ")");
+    }
+  }
+
+  // One ranged GET for [pos, end), from the cached signed URL if there is
+  // one, else from /resolve with its redirects. A cached URL that fails
+  // (403/404/410, a network error, bad bytes) is dropped and /resolve asked
+  // once instead.
+  RangeAttempt FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end, RangeSink* sink,
+                         TimePoint deadline, const std::string& context) {
+    const std::string key = SignedUrlKey(file);
+    const std::string resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
+    std::optional<std::string> cached = signed_urls_.Get(key);
+    bool from_cache = cached.has_value();
+    std::string url = from_cache ? std::move(*cached) : resolve_url;
+    int hops = 0;
+    std::vector<std::string> visited{url};
+    auto resolve_again = [&](std::string_view why) {
+      signed_urls_.Erase(key, url);
+      LogInfo(context + ": cached CDN URL " + StripQuery(url) + " failed (" + std::string(why) +
+              "); resolving again");
+      url = resolve_url;
+      from_cache = false;
+      hops = 0;
+      visited.assign(1, url);
+    };
+
+    RangeAttempt attempt;
+    while (true) {
+      HttpRequest request;
+      request.url = url;
+      request.headers = HeadersFor(url);
+      request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
+      request.headers.emplace_back("Accept-Encoding", "identity");
+      request.deadline = deadline;
+      request.low_speed_bytes = kLowSpeedBytes;
+      request.low_speed_seconds = kLowSpeedSeconds;
+      RangeResponseSink body(pos, end, file.size, sink);
+      Result<HttpResponseHead> result = transport_->Perform(request, &body);
+      attempt.delivered = body.delivered();
+      if (body.sink_stopped()) {
+        attempt.sink_stopped = true;
+        return attempt;
+      }
+      const std::string from = " from " + StripQuery(url);
+      if (!result.ok()) {
+        if (from_cache && attempt.delivered == 0) {
+          resolve_again(result.status().ToString());
+          continue;
+        }
+        if (from_cache) signed_urls_.Erase(key, url);
+        attempt.status = result.status().WithContext(context + from);
+        attempt.retryable = IsRetryableTransportError(result.status());
+        return attempt;
+      }
+      const HttpResponseHead& head = *result;
+      if (IsRedirectStatus(head.status)) {
+        auto next = NextHop(url, head, &hops, &visited, context);
+        if (!next.ok()) {
+          attempt.status = next.status();
+          return attempt;
+        }
+        url = std::move(*next);
+        continue;
+      }
+      if (from_cache && (head.status == 403 || head.status == 404 || head.status == 410)) {
+        resolve_again("HTTP " + std::to_string(head.status));
+        continue;
+      }
+      if (head.status == 200 || head.status == 206) {
+        if (!body.status().ok()) {
+          if (from_cache) signed_urls_.Erase(key, url);
+          attempt.status = body.status().WithContext(context + from);
+          return attempt;
+        }
+        if (!from_cache && !SameHost(url, endpoint_)) signed_urls_.Put(key, url);
+        return attempt;
+      }
+      attempt.status = HubErrorStatus(head, context + from);
+      attempt.retryable = IsRetryableHttpStatus(head.status);
+      return attempt;
+    }
+  }
+
+  std::string endpoint_;
+  std::string endpoint_for_log_;
+  const std::string token_;  // never logged
+  HttpTransport* const transport_;
+  Clock* const clock_;
+  RetryPolicy retry_;
+  Status init_status_;
+  SignedUrlCache signed_urls_;
+};
+
+}  // namespace
+
+std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
+  return std::make_unique<HubClientImpl>(options);
+}
+
+}  // namespace hfm

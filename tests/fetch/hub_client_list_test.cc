@@ -1,0 +1,94 @@
+// HubClient::ListTree: pagination, its guards, and listing validation.
+#include <gtest/gtest.h>
+
+#include "tests/fetch/hub_test_util.h"
+
+namespace hfm {
+namespace {
+
+const RepoId kRepo{RepoKind::kModel, "ns/name"};
+const std::string kSha1 = "fca794a5f07ff8f963fe8b61e3694b0fb7f955df";
+const std::string kTreeUrl =
+    std::string(kEndpoint) + "/api/models/ns/name/tree/" + kCommit + "?recursive=true&expand=false";
+
+std::string File(const std::string& path, int size = 1) {
+  return R"({"type":"file","oid":")" + kSha1 + R"(","size":)" + std::to_string(size) + R"(,"path":")" + path +
+         R"("})";
+}
+std::string Dir(const std::string& path) {
+  return R"({"type":"directory","oid":")" + kSha1 + R"(","size":0,"path":")" + path + R"("})";
+}
+
+TEST_F(HubClientTest, FollowsPaginationAcrossThreePages) {
+  const std::string page2 = kTreeUrl + "&cursor=p2";
+  const std::string page3_path = "/api/models/ns/name/tree/" + kCommit + "?recursive=true&expand=false&cursor=p3";
+  transport_.On(kTreeUrl, Reply(200, "[" + Dir("a") + "," + File("a/1.txt") + "]")
+                              .Header("link", "<" + page2 + ">; rel=\"next\""));
+  // A relative link, next to another relation in a second Link header.
+  transport_.On(page2, Reply(200, "[" + File("a/2.txt") + "," + File("top.bin", 7) + "]")
+                           .Header("link", "</first>; rel=\"first\"")
+                           .Header("link", "<" + page3_path + ">; rel=next"));
+  transport_.On(std::string(kEndpoint) + page3_path, Reply(200, "[" + File("b/c/3.txt") + "]"));
+
+  auto entries = Client()->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  std::vector<std::string> paths;
+  for (const auto& e : *entries) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"a", "a/1.txt", "a/2.txt", "b", "b/c", "b/c/3.txt", "top.bin"}));
+  EXPECT_EQ(transport_.requests().size(), 3u);
+  ExpectTokenOnlyToHub();
+}
+
+TEST_F(HubClientTest, PaginationLoopIsDataLoss) {
+  const std::string page2 = kTreeUrl + "&cursor=p2";
+  transport_.On(kTreeUrl, Reply(200, "[" + File("x") + "]").Header("link", "<" + page2 + ">; rel=\"next\""));
+  transport_.On(page2, Reply(200, "[" + File("y") + "]").Header("link", "<" + kTreeUrl + ">; rel=\"next\""));
+  auto r = Client()->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsDataLoss()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("loop"), std::string::npos);
+  EXPECT_EQ(transport_.requests().size(), 2u);
+}
+
+TEST_F(HubClientTest, PaginationToAnotherHostIsRefused) {
+  transport_.On(kTreeUrl, Reply(200, "[]").Header("link", "<https://evil.test/steal>; rel=\"next\""));
+  EXPECT_TRUE(Client()->ListTree(kRepo, kCommit, Deadline()).status().IsDataLoss());
+  EXPECT_EQ(transport_.CountForHost("evil.test"), 0);
+}
+
+TEST_F(HubClientTest, OversizedPageIsDataLoss) {
+  transport_.set_chunk_size(1 << 20);
+  transport_.On(kTreeUrl, Reply(200, std::string((64u << 20) + 1, ' ')));
+  auto r = Client()->ListTree(kRepo, kCommit, Deadline());
+  EXPECT_TRUE(r.status().IsDataLoss()) << r.status().ToString();
+}
+
+TEST_F(HubClientTest, MalformedPageIsDataLoss) {
+  transport_.On(kTreeUrl, Reply(200, "{\"error\":\"not a list\"}"));
+  EXPECT_TRUE(Client()->ListTree(kRepo, kCommit, Deadline()).status().IsDataLoss());
+}
+
+TEST_F(HubClientTest, HostileEntriesAreSkippedNotFatal) {
+  transport_.On(kTreeUrl, Reply(200, "[" + File("../../etc/passwd") + "," + File("/abs") + "," + File("ok") +
+                                         "," + File("ok") + "]"));
+  auto entries = Client()->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].path, "ok");
+}
+
+TEST_F(HubClientTest, ListingErrorsAreMapped) {
+  transport_.On(kTreeUrl, Reply(404).Header("x-error-code", "RepoNotFound"));
+  auto r = Client()->ListTree(kRepo, kCommit, Deadline());
+  EXPECT_TRUE(r.status().IsNotFound());
+  EXPECT_NE(r.status().message().find(kCommit), std::string::npos);
+  EXPECT_NE(r.status().message().find(kEndpoint), std::string::npos);
+}
+
+TEST_F(HubClientTest, ListingNeedsACommit) {
+  EXPECT_EQ(Client()->ListTree(kRepo, "main", Deadline()).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(transport_.requests().empty());
+}
+
+}  // namespace
+}  // namespace hfm
