@@ -39,6 +39,10 @@ const char* RepoKindUrlPrefix(RepoKind kind);
 // "ns/name" for models, "datasets/ns/name" otherwise: for log lines.
 std::string RepoDisplayName(const RepoId& repo);
 
+// True for a full commit id: 40 hex digits (either case). A revision that is
+// one names itself, so it never needs resolving.
+bool IsCommitId(std::string_view revision);
+
 // One validated entry of a tree listing. Entries the parser could not trust
 // (see tree_parser.h) never become TreeEntry values.
 struct TreeEntry {

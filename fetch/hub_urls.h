@@ -20,9 +20,6 @@ namespace hfm {
 // part 1-96 characters of [A-Za-z0-9._-], not "." or "..".
 std::string_view RepoNameProblem(std::string_view name);
 
-// 40 hex digits (either case).
-bool IsCommitId(std::string_view commit);
-
 // {endpoint}/api/{kind}s/{repo}: repo info at the default branch.
 std::string RepoInfoUrl(std::string_view endpoint, const RepoId& repo);
 // {endpoint}/api/{kind}s/{repo}/revision/{rev as one %2F-encoded segment}.

@@ -168,7 +168,7 @@ void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_
   const uint32_t end = first + count;
   BlockSplitter splitter(
       first, end, [this](uint32_t i) { return BlockLength(i); },
-      [this](uint32_t i, std::string data) { Publish(i, std::move(data)); });
+      [this, &location](uint32_t i, std::string data) { Publish(location, i, std::move(data)); });
   const uint64_t start = static_cast<uint64_t>(first) * block_size_;
   uint64_t length = 0;
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
@@ -182,7 +182,7 @@ void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_
   }
 }
 
-void FileContent::Publish(uint32_t index, std::string data) {
+void FileContent::Publish(const FileLocation& location, uint32_t index, std::string data) {
   // Runs on the transport's thread: hand the bytes to waiting readers at once
   // and leave storing and hashing to the cache writer thread.
   auto shared = std::make_shared<const std::string>(std::move(data));
@@ -196,10 +196,12 @@ void FileContent::Publish(uint32_t index, std::string data) {
   }
   cv_.notify_all();
   auto self = shared_from_this();
-  registry_->writer()->Submit([self, index, shared] { self->Persist(index, shared); });
+  registry_->writer()->Submit(
+      [self, location, index, shared] { self->Persist(location, index, shared); });
 }
 
-void FileContent::Persist(uint32_t index, const std::shared_ptr<const std::string>& data) {
+void FileContent::Persist(const FileLocation& location, uint32_t index,
+                          const std::shared_ptr<const std::string>& data) {
   Status put = registry_->store()->PutBlock(hash_, index, *data);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -212,7 +214,7 @@ void FileContent::Persist(uint32_t index, const std::shared_ptr<const std::strin
     auto it = pending_.find(index);
     if (it != pending_.end() && it->second->done) pending_.erase(it);
   }
-  AdvanceHash(nullptr, index, data);
+  AdvanceHash(&location, index, data);
 }
 
 Status FileContent::FlushWrites(TimePoint deadline) {
@@ -300,10 +302,7 @@ Status FileContent::WaitForBlock(const FileLocation& location, uint32_t index, T
       return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
                                       location.path + " before the read deadline");
     }
-    if (!pending->status.ok()) return pending->status;
-    if (blocks_[index] == BlockState::kPresent || block_count_ <= 1) return Status::Ok();
-    return Status::ResourceExhausted("the cache is full: cannot verify " + location.path +
-                                     " before serving it");
+    return pending->status;  // published: the writer stores and hashes it
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
                              " could not be kept");

@@ -81,17 +81,17 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // Starts fetches for the missing blocks in [first, last].
   void Schedule(const FileLocation& location, uint32_t first, uint32_t last);
   void FetchRun(const FileLocation& location, uint32_t first, uint32_t count);
-  void Publish(uint32_t index, std::string data);
+  void Publish(const FileLocation& location, uint32_t index, std::string data);
   // On the writer thread: stores a published block, then hashes onward.
-  void Persist(uint32_t index, const std::shared_ptr<const std::string>& data);
+  void Persist(const FileLocation& location, uint32_t index,
+               const std::shared_ptr<const std::string>& data);
   // Waits until every block published so far is stored and hashed.
   Status FlushWrites(TimePoint deadline);
   void FailPending(uint32_t index, const Status& status);
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);
-  // Waits until block `index` is stored or published; returns its data when it
-  // came from the network and was not stored.
+  // Waits until block `index` is in the store or published by its fetch.
   Status WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline);
   // Feeds the hash every block available in order from the frontier on.
   // `hint` is a block just fetched (which may not be in the store).

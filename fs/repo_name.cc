@@ -48,14 +48,6 @@ std::optional<std::string> PercentDecode(std::string_view in) {
 
 bool IsValidOrgName(std::string_view name) { return IsValidRepoPart(name); }
 
-bool IsCommitId(std::string_view revision) {
-  if (revision.size() != 40) return false;
-  for (char c : revision) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 std::optional<RepoDirName> ParseRepoDirName(std::string_view component) {
   const size_t at = component.find('@');
   RepoDirName out;

@@ -27,7 +27,5 @@ std::optional<RepoDirName> ParseRepoDirName(std::string_view component);
 // rejecting what the Hub cannot hold keeps those probes off the network.
 bool IsValidOrgName(std::string_view name);
 
-// True for a full 40-hex commit id (lower case, as the Hub writes them).
-bool IsCommitId(std::string_view revision);
 
 }  // namespace hfm

@@ -17,6 +17,8 @@ namespace hfm {
 class FakeHub : public HubClient {
  public:
   struct File {
+    File(std::string c = "", bool is_lfs = false, std::string wrong = "")
+        : content(std::move(c)), lfs(is_lfs), served(std::move(wrong)) {}
     std::string content;
     bool lfs = false;
     std::string served;  // if set, the bytes served instead of `content`
