@@ -111,12 +111,13 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     Schedule(location, first, ahead);
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+  const uint64_t round = round_.load();
   size_t copied = 0;
   for (uint32_t idx = first; idx <= last; ++idx) {
     const uint64_t block_start = static_cast<uint64_t>(idx) * block_size_;
     const size_t in_block = static_cast<size_t>(offset + copied - block_start);
     const size_t len = std::min(n - copied, BlockLength(idx) - in_block);
-    HFM_RETURN_IF_ERROR(CopyBlock(location, idx, in_block, out.subspan(copied, len), deadline));
+    HFM_RETURN_IF_ERROR(CopyBlock(location, round, idx, in_block, out.subspan(copied, len), deadline));
     copied += len;
   }
   if (last == block_count_ - 1 && !complete_) {
@@ -140,14 +141,18 @@ void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_
     found.emplace_back(i, has.ok() && *has);
   }
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first, count)
+  uint64_t round;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    round = round_.load();
     for (auto [i, present] : found) {
       if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
     }
     for (uint32_t i = first; i <= last; ++i) {
       if (blocks_[i] != BlockState::kAbsent || pending_.count(i)) continue;
-      pending_[i] = std::make_shared<Pending>();
+      auto pending = std::make_shared<Pending>();
+      pending->round = round;
+      pending_[i] = std::move(pending);
       if (!runs.empty() && runs.back().first + runs.back().second == i &&
           runs.back().second < registry_->options().max_blocks_per_fetch) {
         runs.back().second++;
@@ -158,17 +163,20 @@ void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_
   }
   for (auto [run_first, count] : runs) {
     auto self = shared_from_this();
-    registry_->queue()->Submit([self, location, run_first, count] {
-      self->FetchRun(location, run_first, count);
+    registry_->queue()->Submit([self, location, round, run_first, count] {
+      self->FetchRun(location, round, run_first, count);
     });
   }
 }
 
-void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_t count) {
+void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_t first,
+                           uint32_t count) {
   const uint32_t end = first + count;
   BlockSplitter splitter(
       first, end, [this](uint32_t i) { return BlockLength(i); },
-      [this, &location](uint32_t i, std::string data) { Publish(location, i, std::move(data)); });
+      [this, &location, round](uint32_t i, std::string data) {
+        Publish(location, round, i, std::move(data));
+      });
   const uint64_t start = static_cast<uint64_t>(first) * block_size_;
   uint64_t length = 0;
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
@@ -178,31 +186,38 @@ void FileContent::FetchRun(const FileLocation& location, uint32_t first, uint32_
     if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
     LogError("fetch failed: " + Where(location, registry_->hub()->endpoint()) + " bytes=" +
              std::to_string(start) + "-" + std::to_string(start + length - 1) + ": " + st.ToString());
-    for (uint32_t i = splitter.next(); i < end; ++i) FailPending(i, st);
+    for (uint32_t i = splitter.next(); i < end; ++i) FailPending(round, i, st);
   }
 }
 
-void FileContent::Publish(const FileLocation& location, uint32_t index, std::string data) {
+void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t index,
+                          std::string data) {
   // Runs on the transport's thread: hand the bytes to waiting readers at once
-  // and leave storing and hashing to the cache writer thread.
+  // and leave storing and hashing to the cache writer thread. The writer job
+  // is queued before any reader can see the block, so a reader's FlushWrites()
+  // barrier always lands behind it.
   auto shared = std::make_shared<const std::string>(std::move(data));
+  auto self = shared_from_this();
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(index);
-    if (it != pending_.end()) {
-      it->second->done = true;
-      it->second->data = shared;
-    }
+    if (it == pending_.end() || it->second->round != round) return;  // from a failed round
+    registry_->writer()->Submit(
+        [self, location, round, index, shared] { self->Persist(location, round, index, shared); });
+    it->second->done = true;
+    it->second->data = shared;
   }
   cv_.notify_all();
-  auto self = shared_from_this();
-  registry_->writer()->Submit(
-      [self, location, index, shared] { self->Persist(location, index, shared); });
 }
 
-void FileContent::Persist(const FileLocation& location, uint32_t index,
+void FileContent::Persist(const FileLocation& location, uint64_t round, uint32_t index,
                           const std::shared_ptr<const std::string>& data) {
-  Status put = registry_->store()->PutBlock(hash_, index, *data);
+  Status put;
+  {
+    std::lock_guard<std::mutex> persist_lock(persist_mu_);
+    if (round != round_.load()) return;  // its round failed verification meanwhile
+    put = registry_->store()->PutBlock(hash_, index, *data);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!put.ok() && !warned_uncached_) {
@@ -212,7 +227,7 @@ void FileContent::Persist(const FileLocation& location, uint32_t index,
     }
     blocks_[index] = put.ok() ? BlockState::kPresent : BlockState::kAbsent;
     auto it = pending_.find(index);
-    if (it != pending_.end() && it->second->done) pending_.erase(it);
+    if (it != pending_.end() && it->second->done && it->second->round == round) pending_.erase(it);
   }
   AdvanceHash(&location, index, data);
 }
@@ -229,11 +244,11 @@ Status FileContent::FlushWrites(TimePoint deadline) {
   return Status::Ok();
 }
 
-void FileContent::FailPending(uint32_t index, const Status& status) {
+void FileContent::FailPending(uint64_t round, uint32_t index, const Status& status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(index);
-    if (it == pending_.end()) return;
+    if (it == pending_.end() || it->second->round != round) return;
     it->second->done = true;
     it->second->status = status;
     pending_.erase(it);
@@ -241,8 +256,8 @@ void FileContent::FailPending(uint32_t index, const Status& status) {
   cv_.notify_all();
 }
 
-Status FileContent::CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
-                              std::span<char> out, TimePoint deadline) {
+Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint32_t index,
+                              size_t offset, std::span<char> out, TimePoint deadline) {
   BlockStore* store = registry_->store();
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::shared_ptr<Pending> pending;
@@ -282,6 +297,9 @@ Status FileContent::CopyBlock(const FileLocation& location, uint32_t index, size
       if (blocks_[index] == BlockState::kPresent) blocks_[index] = BlockState::kAbsent;  // evicted
       if (blocks_[index] == BlockState::kUnknown) blocks_[index] = BlockState::kAbsent;
     }
+    // The file failed verification during this read: fetching its blocks
+    // again would only serve (and store) bytes of a failed round.
+    if (round_.load() != round) return CurrentFailure();
     Schedule(location, index, index);
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
@@ -360,29 +378,49 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
   failure_ = Status::DataLoss("bytes of " + last_location_.path + " do not match " + hash_.ToString());
   must_verify_ = true;
   registry_->MarkCorrupt(hash_);
-  Status dropped = registry_->store()->DropFile(hash_, size_);
-  if (!dropped.ok()) LogError("cannot drop corrupt blocks of " + hash_.ToString() + ": " + dropped.ToString());
-  std::lock_guard<std::mutex> lock(mu_);
-  uncached_small_.reset();
-  for (auto& b : blocks_) b = BlockState::kAbsent;
+  {
+    std::lock_guard<std::mutex> persist_lock(persist_mu_);
+    Status dropped = registry_->store()->DropFile(hash_, size_);
+    if (!dropped.ok()) LogError("cannot drop corrupt blocks of " + hash_.ToString() + ": " + dropped.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    round_++;
+    uncached_small_.reset();
+    for (auto& b : blocks_) b = BlockState::kAbsent;
+    for (auto& [index, pending] : pending_) {
+      pending->done = true;
+      pending->status = failure_;
+    }
+    pending_.clear();
+  }
+  cv_.notify_all();
 }
 
 Status FileContent::EnsureVerified(const FileLocation& location) {
-  if (verified_.load()) return Status::Ok();
-  // Ask for everything up front so the whole file streams in parallel, then
-  // walk it in order so the hash advances as blocks land.
-  Schedule(location, 0, block_count_ - 1);
-  for (uint32_t i = 0; i < block_count_; ++i) {
-    const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
-    HFM_RETURN_IF_ERROR(WaitForBlock(location, i, deadline));
+  // A few rounds at most: a block evicted or discarded between the fetch and
+  // the hash leaves a gap that one more pass fills.
+  for (int attempt = 0; attempt < 3; ++attempt) {
     if (verified_.load()) return Status::Ok();
+    // Ask for everything up front so the whole file streams in parallel, then
+    // walk it in order so the hash advances as blocks land.
+    const uint64_t round = round_.load();
+    Schedule(location, 0, block_count_ - 1);
+    for (uint32_t i = 0; i < block_count_; ++i) {
+      const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+      HFM_RETURN_IF_ERROR(WaitForBlock(location, i, deadline));
+      if (round_.load() != round) return CurrentFailure();
+    }
+    HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
+    AdvanceHash(&location, block_count_, nullptr);
+    if (verified_.load()) return Status::Ok();
+    if (round_.load() != round) return CurrentFailure();
   }
-  HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-  AdvanceHash(&location, block_count_, nullptr);
+  return Status::Unavailable("could not verify " + location.path + ": its blocks did not stay cached");
+}
+
+Status FileContent::CurrentFailure() {
   std::lock_guard<std::mutex> lock(hash_mu_);
-  if (verified_) return Status::Ok();
   if (!failure_.ok()) return failure_;
-  return Status::Unavailable("could not verify " + location.path + " (cache full?)");
+  return Status::DataLoss("bytes of " + last_location_.path + " failed verification");
 }
 
 Status FileContent::CheckAtEnd(const FileLocation& location) {

@@ -71,6 +71,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
  private:
   enum class BlockState : uint8_t { kUnknown, kPresent, kAbsent };
   struct Pending {
+    uint64_t round = 0;  // the verification round that asked for it
     bool done = false;
     Status status;
     std::shared_ptr<const std::string> data;
@@ -80,17 +81,19 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   bool MustVerifyBeforeServing() const;
   // Starts fetches for the missing blocks in [first, last].
   void Schedule(const FileLocation& location, uint32_t first, uint32_t last);
-  void FetchRun(const FileLocation& location, uint32_t first, uint32_t count);
-  void Publish(const FileLocation& location, uint32_t index, std::string data);
+  void FetchRun(const FileLocation& location, uint64_t round, uint32_t first, uint32_t count);
+  void Publish(const FileLocation& location, uint64_t round, uint32_t index, std::string data);
   // On the writer thread: stores a published block, then hashes onward.
-  void Persist(const FileLocation& location, uint32_t index,
+  void Persist(const FileLocation& location, uint64_t round, uint32_t index,
                const std::shared_ptr<const std::string>& data);
   // Waits until every block published so far is stored and hashed.
   Status FlushWrites(TimePoint deadline);
-  void FailPending(uint32_t index, const Status& status);
+  void FailPending(uint64_t round, uint32_t index, const Status& status);
   // Copies part of block `index` into `out`, fetching it if needed.
-  Status CopyBlock(const FileLocation& location, uint32_t index, size_t offset,
+  Status CopyBlock(const FileLocation& location, uint64_t round, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);
+  // The mismatch that ended the last verification round, as a DataLoss.
+  Status CurrentFailure();
   // Waits until block `index` is in the store or published by its fetch.
   Status WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline);
   // Feeds the hash every block available in order from the frontier on.
@@ -116,6 +119,13 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // A verified file of one block kept in memory when the cache cannot hold it.
   std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)
   bool warned_uncached_ = false;                          // GUARDED_BY(mu_)
+
+  // A verification round ends with a hash mismatch: every block is dropped
+  // and fetches still in flight from the old round are discarded, so bytes
+  // that failed once can never mix into the next attempt. Lock order:
+  // hash_mu_, then persist_mu_, then mu_.
+  std::mutex persist_mu_;
+  std::atomic<uint64_t> round_{0};  // written under persist_mu_ and mu_
 
   std::mutex hash_mu_;
   std::unique_ptr<ContentHasher> hasher_;  // GUARDED_BY(hash_mu_)
