@@ -46,6 +46,7 @@ fuse_entry_param ToEntryParam(const Entry& e) {
 void OnInit(void* userdata, fuse_conn_info* conn) {
   auto* ctx = static_cast<FuseContext*>(userdata);
   // Large requests: 1 MiB reads and readahead cut round trips through FUSE.
+  conn->max_read = ctx->max_read;
   conn->max_readahead = ctx->max_read;
   conn->max_write = ctx->max_read;  // libfuse derives max_pages from this
   conn->max_background = 64;
