@@ -107,8 +107,14 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     HFM_RETURN_IF_ERROR(EnsureVerified(location));
   }
   if (!complete_) {
-    const uint32_t ahead = std::min<uint64_t>(uint64_t{last} + readahead_blocks, block_count_ - 1);
-    Schedule(location, first, ahead);
+    uint64_t ahead = uint64_t{last} + readahead_blocks;
+    if (readahead_blocks > 0) {
+      // Round up to the end of a fetch-sized group, so a sliding window asks
+      // for whole groups (one ranged GET each) instead of one block at a time.
+      const uint32_t group = registry_->options().max_blocks_per_fetch;
+      ahead = (ahead / group + 1) * group - 1;
+    }
+    Schedule(location, first, static_cast<uint32_t>(std::min<uint64_t>(ahead, block_count_ - 1)));
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
   const uint64_t round = round_.load();
@@ -153,8 +159,10 @@ void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_
       auto pending = std::make_shared<Pending>();
       pending->round = round;
       pending_[i] = std::move(pending);
-      if (!runs.empty() && runs.back().first + runs.back().second == i &&
-          runs.back().second < registry_->options().max_blocks_per_fetch) {
+      // Runs break at group boundaries, so the same groups are asked for
+      // however the window slides.
+      const uint32_t group = registry_->options().max_blocks_per_fetch;
+      if (!runs.empty() && runs.back().first + runs.back().second == i && i % group != 0) {
         runs.back().second++;
       } else {
         runs.emplace_back(i, 1);

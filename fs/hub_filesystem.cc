@@ -37,6 +37,7 @@ struct HubFilesystem::FileHandle {
   std::shared_ptr<FileContent> content;
   FileLocation location;
   std::mutex mu;
+  bool has_read = false;      // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
 };
@@ -306,15 +307,24 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   }
   uint32_t readahead;
   {
-    // Adaptive readahead: grow while the reader stays sequential, drop to
-    // nothing on a seek so random reads fetch only the blocks they touch.
+    // Adaptive readahead: grow while the reader stays near where it was
+    // (the kernel issues readahead requests concurrently, so they arrive a
+    // little out of order), drop to nothing on a real seek so random reads
+    // fetch only the blocks they touch.
+    constexpr uint64_t kBackSlack = 1 << 20, kForwardSlack = 16 << 20;
     std::lock_guard<std::mutex> lock(handle->mu);
-    if (offset == handle->next_offset) {
+    const bool sequential = handle->has_read
+                                ? offset + kBackSlack >= handle->next_offset &&
+                                      offset <= handle->next_offset + kForwardSlack
+                                : offset == 0;
+    if (sequential) {
       handle->readahead = std::clamp<uint32_t>(handle->readahead * 2, 2, options_.max_readahead_blocks);
     } else {
       handle->readahead = 0;
     }
-    handle->next_offset = offset + out.size();
+    handle->has_read = true;
+    handle->next_offset = sequential ? std::max(handle->next_offset, offset + out.size())
+                                     : offset + out.size();
     readahead = handle->readahead;
   }
   auto n = handle->content->Read(handle->location, offset, out, readahead);

@@ -4,7 +4,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -37,6 +39,27 @@ uint64_t DefaultCacheSize(const std::string& dir) {
   }
   const uint64_t disk = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
   return std::min<uint64_t>(kMax, disk / 10 * 8);
+}
+
+// The kernel caps a FUSE mount's readahead at its backing device's default
+// (128 KiB), whatever max_readahead says; raising the bdi's read_ahead_kb lets
+// sequential readers send 1 MiB requests. Best effort: needs root and sysfs.
+void RaiseKernelReadahead(const std::string& mountpoint, unsigned kib) {
+  std::FILE* info = std::fopen("/proc/self/mountinfo", "r");
+  if (!info) return;
+  char line[4096];
+  std::string device;
+  while (std::fgets(line, sizeof(line), info)) {
+    char dev[64], mnt[2048];
+    if (std::sscanf(line, "%*s %*s %63s %*s %2047s", dev, mnt) == 2 && mountpoint == mnt) device = dev;
+  }
+  std::fclose(info);
+  if (device.empty()) return;
+  const std::string path = "/sys/class/bdi/" + device + "/read_ahead_kb";
+  if (std::FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fprintf(f, "%u\n", kib);
+    std::fclose(f);
+  }
 }
 
 FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
@@ -93,6 +116,10 @@ int Run(const MountOptions& m) {
     std::fprintf(stderr, "mount.hfmirror: cannot mount on %s\n", m.mountpoint.c_str());
     fuse_session_destroy(se);
     return 1;
+  }
+  {
+    char resolved[PATH_MAX];
+    if (realpath(m.mountpoint.c_str(), resolved)) RaiseKernelReadahead(resolved, 1024);
   }
   fuse_daemonize(m.foreground ? 1 : 0);
   if (!m.foreground) SetLogToSyslog(true);
