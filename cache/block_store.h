@@ -62,6 +62,18 @@ class BlockStore {
   virtual Status DropFile(const ContentHash& file, uint64_t size) = 0;
 
   virtual BlockStoreStats Stats() = 0;
+
+  // Eviction hints; stores that never evict may ignore them (the defaults).
+  //
+  // Pin: `file` must not be evicted until a matching Unpin. Counted, so each
+  // open handle pins on its own. In memory only: another process sharing the
+  // cache may still evict it (a miss then, never wrong bytes).
+  virtual void Pin(const ContentHash& file) {}
+  virtual void Unpin(const ContentHash& file) {}
+  // Records that `file` was just read, for least-recently-used eviction.
+  // Cheap to call on every read: a store writes it at most once a minute per
+  // file. PutBlock and MarkComplete count as use by themselves.
+  virtual void Touch(const ContentHash& file) {}
 };
 
 // MetaStore: small metadata that must survive a remount (resolved revisions,

@@ -1,0 +1,283 @@
+#include "cache/lmdb_block_store.h"
+
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "cache/lmdb_file_ops.h"
+#include "cache/lmdb_format.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+// Last-access stamps coarser than this would not change eviction order much,
+// and finer ones would make every read a write transaction.
+constexpr int64_t kTouchInterval = 60;
+// Touch remembers recently stamped files to skip even the read transaction.
+constexpr size_t kMaxRecentTouches = 4096;
+
+bool StampDue(int64_t last, int64_t now) {
+  return now >= last + kTouchInterval || now < last;  // or the clock went back
+}
+
+class LmdbBlockStore : public BlockStore {
+ public:
+  LmdbBlockStore(std::shared_ptr<LmdbEnv> env, std::shared_ptr<LmdbEvictor> evictor,
+                 std::shared_ptr<PinSet> pins, uint32_t block_size, uint64_t quota, Clock* clock)
+      : env_(std::move(env)),
+        evictor_(std::move(evictor)),
+        pins_(std::move(pins)),
+        block_size_(block_size),
+        quota_(quota),
+        clock_(clock) {}
+
+  uint32_t block_size() const override { return block_size_; }
+
+  Result<bool> ReadBlock(const ContentHash& file, uint32_t index, size_t offset,
+                         std::span<char> out) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    MDB_val v;
+    auto found = Find(txn->get(), file, index, &v);
+    if (!found.ok() || !*found) return found;
+    if (offset > v.mv_size || out.size() > v.mv_size - offset) {
+      return Status::DataLoss("block " + std::to_string(index) + " of " + file.ToString() +
+                              " holds " + std::to_string(v.mv_size) + " bytes, read wants [" +
+                              std::to_string(offset) + ", " + std::to_string(offset + out.size()) +
+                              ")");
+    }
+    if (!out.empty()) std::memcpy(out.data(), static_cast<const char*>(v.mv_data) + offset, out.size());
+    return true;
+  }
+
+  Result<std::optional<std::string>> GetBlock(const ContentHash& file, uint32_t index) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    MDB_val v;
+    auto found = Find(txn->get(), file, index, &v);
+    if (!found.ok()) return found.status();
+    if (!*found) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(FromVal(v)));
+  }
+
+  Result<bool> HasBlock(const ContentHash& file, uint32_t index) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    MDB_val v;
+    return Find(txn->get(), file, index, &v);
+  }
+
+  Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) override {
+    if (data.empty() || data.size() > block_size_) {
+      return Status::InvalidArgument("block of " + std::to_string(data.size()) +
+                                     " bytes; want 1.." + std::to_string(block_size_));
+    }
+    const BlockKey key(file, index);
+    const int64_t now = clock_->WallSeconds();
+    return evictor_->Write(
+        [&](MDB_txn* txn) -> Status {
+          MDB_val k = ToVal(key.view()), v = ToVal(data);
+          HFM_RETURN_IF_ERROR(LmdbStatus(mdb_put(txn, env_->blocks(), &k, &v, 0), "write block"));
+          // Every file with blocks has a record, so eviction can find it.
+          return StampInTxn(txn, key.file_prefix(), now, /*create=*/true);
+        },
+        &file, LmdbEvictor::Growth::kAddsData);
+  }
+
+  Status MarkComplete(const ContentHash& file, uint64_t size) override {
+    const uint64_t blocks = BlockCount(size, block_size_);
+    if (blocks > uint64_t{UINT32_MAX} + 1) {
+      return Status::InvalidArgument("file of " + std::to_string(size) + " bytes has too many blocks");
+    }
+    const FileKey key(file);
+    const int64_t now = clock_->WallSeconds();
+    return evictor_->Write(
+        [&](MDB_txn* txn) -> Status {
+          HFM_RETURN_IF_ERROR(CheckBlocks(txn, file, key.view(), size, blocks));
+          auto record = GetFileRecord(txn, *env_, key.view());
+          // A malformed record is replaced; the blocks were just checked.
+          if (!record.ok() && !record.status().IsDataLoss()) return record.status();
+          FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
+          r.size = size;
+          r.complete = true;
+          r.last_access = now;
+          return PutFileRecord(txn, *env_, key.view(), r);
+        },
+        &file, LmdbEvictor::Growth::kSmall);
+  }
+
+  Result<bool> IsComplete(const ContentHash& file) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    auto record = GetFileRecord(txn->get(), *env_, FileKey(file).view());
+    if (!record.ok()) return record.status();
+    return record->has_value() && (*record)->complete;
+  }
+
+  // `size` is not needed: the blocks of a file form one key range. Deleted in
+  // steps (see DeleteFileStep): the first clears the complete mark, so from
+  // then on no reader trusts the file; a large file in one transaction could
+  // need a run of free pages for its free-list record that a full map lacks.
+  Status DropFile(const ContentHash& file, uint64_t size) override { return evictor_->Drop(file); }
+
+  BlockStoreStats Stats() override {
+    BlockStoreStats stats;
+    stats.file_bytes = env_->DataFileBytes();
+    stats.map_size = quota_;
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return stats;
+    MDB_stat st;
+    if (mdb_stat(txn->get(), env_->blocks(), &st) == 0) stats.blocks = st.ms_entries;
+    // Sizes come from the leaf nodes; the block pages themselves are not
+    // touched, so this reads ~1 page per hundred blocks.
+    ForEach(txn->get(), env_->blocks(), [&](const MDB_val&, const MDB_val& v) {
+      stats.block_bytes += v.mv_size;
+    });
+    ForEach(txn->get(), env_->files(), [&](const MDB_val&, const MDB_val& v) {
+      auto r = DecodeFileRecord(FromVal(v));
+      if (r && r->complete) ++stats.complete_files;
+    });
+    return stats;
+  }
+
+  void Pin(const ContentHash& file) override { pins_->Pin(file); }
+  void Unpin(const ContentHash& file) override { pins_->Unpin(file); }
+
+  void Touch(const ContentHash& file) override {
+    const int64_t now = clock_->WallSeconds();
+    if (!TouchDue(file, now)) return;
+    const FileKey key(file);
+    {
+      // Most touches find a fresh stamp (PutBlock's): check without the
+      // writer lock, which another process or an eviction may hold.
+      auto txn = env_->BeginRead();
+      if (!txn.ok()) return;
+      auto record = GetFileRecord(txn->get(), *env_, key.view());
+      if (!record.ok() || !record->has_value() || !StampDue((*record)->last_access, now)) return;
+    }
+    Status s = evictor_->Write(
+        [&](MDB_txn* txn) { return StampInTxn(txn, key.view(), now, /*create=*/false); }, &file,
+        LmdbEvictor::Growth::kSmall);
+    if (!s.ok()) LogDebug("cache: touch " + file.ToString() + ": " + s.ToString());
+  }
+
+ private:
+  Result<bool> Find(MDB_txn* txn, const ContentHash& file, uint32_t index, MDB_val* v) {
+    const BlockKey key(file, index);
+    MDB_val k = ToVal(key.view());
+    int rc = mdb_get(txn, env_->blocks(), &k, v);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != 0) return LmdbStatus(rc, "read block");
+    return true;
+  }
+
+  // Stamps `now` on the record of `file_key` if due; creates the record if
+  // missing and `create`.
+  Status StampInTxn(MDB_txn* txn, std::string_view file_key, int64_t now, bool create) {
+    auto record = GetFileRecord(txn, *env_, file_key);
+    // A malformed record is replaced: it only loses a stale stamp.
+    if (!record.ok() && !record.status().IsDataLoss()) return record.status();
+    std::optional<FileRecord> r = record.ok() ? *record : std::nullopt;
+    if (!r) {
+      if (!create) return Status::Ok();
+      r = FileRecord{};
+    } else if (!StampDue(r->last_access, now)) {
+      return Status::Ok();
+    }
+    r->last_access = now;
+    return PutFileRecord(txn, *env_, file_key, *r);
+  }
+
+  // Blocks 0..blocks-1 of the file present with the right lengths, no more.
+  Status CheckBlocks(MDB_txn* txn, const ContentHash& file, std::string_view file_key,
+                     uint64_t size, uint64_t blocks) {
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn, env_->blocks(), &cursor);
+    if (rc != 0) return LmdbStatus(rc, "open cursor");
+    Status s;
+    MDB_val k = ToVal(file_key), v;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    for (uint64_t i = 0;; ++i) {
+      std::optional<uint32_t> index;
+      if (rc == 0) {
+        index = BlockIndexIfOwned(FromVal(k), file_key);
+      } else if (rc != MDB_NOTFOUND) {
+        s = LmdbStatus(rc, "scan blocks");
+        break;
+      }
+      if (i == blocks) {
+        if (index) {
+          s = Status::DataLoss(file.ToString() + " of " + std::to_string(size) +
+                               " bytes has a block " + std::to_string(*index) + " past its end");
+        }
+        break;
+      }
+      if (!index || *index != i) {
+        s = Status::DataLoss("cannot mark " + file.ToString() + " complete: block " +
+                             std::to_string(i) + " is missing");
+        break;
+      }
+      const uint64_t want = BlockLength(size, block_size_, i);
+      if (v.mv_size != want) {
+        s = Status::DataLoss("cannot mark " + file.ToString() + " complete: block " +
+                             std::to_string(i) + " holds " + std::to_string(v.mv_size) +
+                             " bytes, want " + std::to_string(want));
+        break;
+      }
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    return s;
+  }
+
+  template <typename F>
+  static void ForEach(MDB_txn* txn, MDB_dbi dbi, F&& f) {
+    MDB_cursor* cursor = nullptr;
+    if (mdb_cursor_open(txn, dbi, &cursor) != 0) return;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      f(k, v);
+    }
+    mdb_cursor_close(cursor);
+  }
+
+  // True if `file` was not touched by this process in the last interval.
+  bool TouchDue(const ContentHash& file, int64_t now) {
+    std::lock_guard<std::mutex> lock(touch_mu_);
+    auto [it, inserted] = recent_touches_.try_emplace(file, now);
+    if (!inserted) {
+      if (!StampDue(it->second, now)) return false;
+      it->second = now;
+    }
+    if (recent_touches_.size() > kMaxRecentTouches) {
+      std::erase_if(recent_touches_, [now](const auto& e) { return StampDue(e.second, now); });
+    }
+    return true;
+  }
+
+  const std::shared_ptr<LmdbEnv> env_;
+  const std::shared_ptr<LmdbEvictor> evictor_;
+  const std::shared_ptr<PinSet> pins_;
+  const uint32_t block_size_;
+  const uint64_t quota_;
+  Clock* const clock_;
+
+  std::mutex touch_mu_;
+  std::unordered_map<ContentHash, int64_t, ContentHashHasher> recent_touches_;  // guarded by touch_mu_
+};
+
+}  // namespace
+
+std::unique_ptr<BlockStore> NewLmdbBlockStore(std::shared_ptr<LmdbEnv> env,
+                                              std::shared_ptr<LmdbEvictor> evictor,
+                                              std::shared_ptr<PinSet> pins, uint32_t block_size,
+                                              uint64_t quota, Clock* clock) {
+  return std::make_unique<LmdbBlockStore>(std::move(env), std::move(evictor), std::move(pins),
+                                          block_size, quota, clock);
+}
+
+}  // namespace hfm

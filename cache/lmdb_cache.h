@@ -1,0 +1,37 @@
+// LMDB cache settings that production leaves at their defaults and tests or
+// the daemon may turn: the clock behind last-access times, the eviction water
+// marks, the sync interval. OpenLmdbCache(options) in block_store.h is this
+// with the defaults.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <chrono>
+
+#include "cache/block_store.h"
+#include "util/clock.h"
+
+namespace hfm {
+
+// Block size: LMDB stores each block in one run of contiguous pages, and
+// tree pages and free-list records are single pages that split such runs.
+// tests/cache/block_size_bench.cc, after one fill/evict/refill cycle of a
+// 1 GiB file in a 1.5 GiB cache: 64 KiB blocks rewrote at ~45 MB/s with 23%
+// of free space usable for a block; 256 KiB at ~1.2 GB/s, 80% usable; 1 MiB
+// and 4 MiB at 4-6 GB/s, 94-96% usable. Use 1 MiB (the default) or more.
+struct LmdbCacheTuning {
+  // Last-access times (Clock::WallSeconds) order eviction. Not owned; must
+  // outlive the cache.
+  Clock* clock = SystemClock();
+  // Fractions of CacheOptions::max_bytes: a commit above high_water evicts
+  // least recently used files down to low_water.
+  double high_water = 0.90;
+  double low_water = 0.70;
+  // How often commits are flushed to disk (see cache/lmdb_env.h for why
+  // commits themselves do not sync).
+  std::chrono::milliseconds sync_interval{5000};
+};
+
+Result<Cache> OpenLmdbCache(const CacheOptions& options, const LmdbCacheTuning& tuning);
+
+}  // namespace hfm

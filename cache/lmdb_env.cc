@@ -1,0 +1,332 @@
+#include "cache/lmdb_env.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr unsigned kMaxReaders = 512;
+constexpr unsigned kMaxDbs = 8;
+// Reset read txns kept for renewal. Each holds a reader slot (without pinning
+// pages), so the pool is bounded well below kMaxReaders.
+constexpr size_t kMaxPooledReaders = 32;
+constexpr const char* kOpenLockName = "/open.lock";
+
+std::string Errno(std::string_view what, const std::string& path) {
+  return std::string(what) + " " + path + ": " + std::strerror(errno);
+}
+
+Status PrepareDirectory(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("cache directory " + dir + " exists and is not a directory");
+    }
+    return Status::Ok();
+  }
+  if (errno != ENOENT) return Status::PermissionDenied(Errno("cannot stat cache directory", dir));
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  // 0700: cached model bytes and metadata of gated repos are private.
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::PermissionDenied(Errno("cannot create cache directory", dir));
+  }
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("cache directory " + dir + " is not a directory");
+  }
+  return Status::Ok();
+}
+
+// Serializes opens (marker inspection, wipe, mdb_env_open) between processes.
+// Held only while opening, so it never keeps a second process out.
+class OpenLock {
+ public:
+  explicit OpenLock(const std::string& dir) {
+    fd_ = ::open((dir + kOpenLockName).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0) {
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~OpenLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Directories this process has open. LMDB forbids opening one environment
+// twice in a process: closing either copy drops the other's fcntl locks.
+std::mutex g_open_mu;
+std::set<std::string>& OpenDirectories() {
+  static auto* dirs = new std::set<std::string>();  // never destroyed: usable during exit
+  return *dirs;
+}
+
+std::string Canonical(const std::string& dir) {
+  std::error_code ec;
+  auto path = std::filesystem::canonical(dir, ec);
+  return ec ? dir : path.string();
+}
+
+void WipeDataFiles(const std::string& dir, const std::vector<std::string>& markers) {
+  LogWarning("cache: " + dir +
+             " had unsynced commits when the system went down; its data file may be torn, "
+             "discarding the cache");
+  ::unlink((dir + "/data.mdb").c_str());
+  ::unlink((dir + "/lock.mdb").c_str());
+  for (const auto& m : markers) ::unlink(m.c_str());
+}
+
+}  // namespace
+
+Status LmdbStatus(int rc, std::string_view what) {
+  if (rc == MDB_SUCCESS) return Status::Ok();
+  std::string m = std::string(what) + ": " + mdb_strerror(rc);
+  switch (rc) {
+    case MDB_NOTFOUND: return Status::NotFound(m);
+    case MDB_MAP_FULL: return Status::ResourceExhausted(m);
+    case MDB_MAP_RESIZED:
+      return Status::Unavailable(m + " (another process uses a larger max_bytes)");
+    case MDB_READERS_FULL: return Status::Unavailable(m);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: return Status::DataLoss(m);
+    case MDB_BAD_VALSIZE: return Status::InvalidArgument(m);
+    case EACCES:
+    case EROFS: return Status::PermissionDenied(m);
+    default: return Status::Internal(m);
+  }
+}
+
+Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
+  const std::string& dir = options.directory;
+  if (dir.empty()) return Status::InvalidArgument("cache directory is empty");
+  HFM_RETURN_IF_ERROR(PrepareDirectory(dir));
+
+  const std::string canonical = Canonical(dir);
+  {
+    std::lock_guard<std::mutex> registry(g_open_mu);
+    if (!OpenDirectories().insert(canonical).second) {
+      return Status::InvalidArgument("cache directory " + dir + " is already open in this process");
+    }
+  }
+  // Until the environment object exists, failures must release the name.
+  struct Unregister {
+    const std::string* name;
+    ~Unregister() {
+      if (name == nullptr) return;
+      std::lock_guard<std::mutex> registry(g_open_mu);
+      OpenDirectories().erase(*name);
+    }
+  } unregister{&canonical};
+
+  OpenLock lock(dir);
+  if (!lock.ok()) return Status::PermissionDenied(Errno("cannot open lock file in", dir));
+  MarkerScan scan = ScanUnsyncedMarkers(dir);
+  if (!scan.earlier_boot.empty()) {
+    scan.earlier_boot.insert(scan.earlier_boot.end(), scan.dead_this_boot.begin(),
+                             scan.dead_this_boot.end());
+    WipeDataFiles(dir, scan.earlier_boot);
+    scan.dead_this_boot.clear();
+  }
+
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return LmdbStatus(rc, "mdb_env_create");
+  const long os_page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t page = os_page > 0 ? static_cast<uint64_t>(os_page) : 4096;
+  const uint64_t map_size = options.map_size / page * page;
+  if ((rc = mdb_env_set_maxreaders(env, kMaxReaders)) != 0 ||
+      (rc = mdb_env_set_maxdbs(env, kMaxDbs)) != 0 ||
+      (rc = mdb_env_set_mapsize(env, map_size)) != 0 ||
+      (rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0600)) != 0) {
+    mdb_env_close(env);
+    return LmdbStatus(rc, "cannot open LMDB cache in " + dir);
+  }
+  // Reader slots of crashed processes pin old pages and make the file grow.
+  int dead = 0;
+  mdb_reader_check(env, &dead);
+  if (dead > 0) LogInfo("cache: cleared " + std::to_string(dead) + " stale reader slots in " + dir);
+  if (!scan.dead_this_boot.empty()) {
+    // Their commits are in the page cache; make them durable, then forget.
+    if (mdb_env_sync(env, 1) == 0) {
+      for (const auto& m : scan.dead_this_boot) ::unlink(m.c_str());
+    }
+  }
+
+  std::shared_ptr<LmdbEnv> result(new LmdbEnv(options, canonical, env));
+  unregister.name = nullptr;  // the environment object releases it now
+  HFM_RETURN_IF_ERROR(result->OpenDatabases());
+  result->syncer_ = std::thread([raw = result.get()] { raw->SyncLoop(); });
+  return result;
+}
+
+LmdbEnv::LmdbEnv(const LmdbEnvOptions& options, std::string canonical, MDB_env* env)
+    : directory_(options.directory),
+      canonical_(std::move(canonical)),
+      sync_interval_(options.sync_interval),
+      env_(env),
+      marker_(options.directory) {
+  MDB_stat st;
+  if (mdb_env_stat(env_, &st) == 0) page_size_ = st.ms_psize;
+}
+
+LmdbEnv::~LmdbEnv() {
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    stop_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  for (MDB_txn* txn : pool_) mdb_txn_abort(txn);
+  pool_.clear();
+  SyncIfDirty();
+  mdb_env_close(env_);
+  std::lock_guard<std::mutex> registry(g_open_mu);
+  OpenDirectories().erase(canonical_);
+}
+
+Status LmdbEnv::OpenDatabases() {
+  return Write([this](MDB_txn* txn) {
+    const std::pair<const char*, MDB_dbi*> dbs[] = {
+        {"blocks", &blocks_}, {"files", &files_}, {"meta", &meta_}, {"internal", &internal_}};
+    for (const auto& [name, dbi] : dbs) {
+      int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+      if (rc != 0) return LmdbStatus(rc, std::string("cannot open database ") + name);
+    }
+    return Status::Ok();
+  });
+}
+
+LmdbEnv::ReadTxn::~ReadTxn() {
+  if (txn_ != nullptr) env_->ReleaseRead(txn_);
+}
+
+Result<LmdbEnv::ReadTxn> LmdbEnv::BeginRead() {
+  MDB_txn* txn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      txn = pool_.back();
+      pool_.pop_back();
+    }
+  }
+  // Renewing skips the allocation and the reader-table mutex of a new txn.
+  if (txn != nullptr) {
+    int rc = mdb_txn_renew(txn);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return LmdbStatus(rc, "renew read transaction");
+    }
+  } else {
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return LmdbStatus(rc, "begin read transaction");
+  }
+  return ReadTxn(this, txn);
+}
+
+void LmdbEnv::ReleaseRead(MDB_txn* txn) {
+  mdb_txn_reset(txn);  // releases the snapshot now, keeps the reader slot
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (pool_.size() < kMaxPooledReaders) {
+      pool_.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
+}
+
+Status LmdbEnv::Write(const std::function<Status(MDB_txn*)>& body, uint64_t* used_bytes) {
+  const bool marked = marker_.BeginWrite();
+  MDB_txn* txn = nullptr;
+  Status s;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) {
+    s = LmdbStatus(rc, "begin write transaction");
+  } else {
+    s = body(txn);
+    if (s.ok() && used_bytes != nullptr) *used_bytes = UsedBytes(txn);
+    if (s.ok()) {
+      rc = mdb_txn_commit(txn);  // frees txn either way
+      if (rc != 0) s = LmdbStatus(rc, "commit");
+    } else {
+      mdb_txn_abort(txn);
+    }
+  }
+  marker_.EndWrite();
+  if (!marked && s.ok()) mdb_env_sync(env_, 1);  // no marker: durable now instead
+  return s;
+}
+
+uint64_t LmdbEnv::UsedBytes(MDB_txn* txn) const {
+  uint64_t pages = 2;  // the two meta pages
+  // 0 is the free list's tree and 1 the main tree that names the others.
+  const MDB_dbi dbis[] = {0, 1, blocks_, files_, meta_, internal_};
+  for (MDB_dbi dbi : dbis) {
+    MDB_stat st;
+    if (mdb_stat(txn, dbi, &st) == 0) {
+      pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    }
+  }
+  return pages * page_size_;
+}
+
+Result<uint64_t> LmdbEnv::UsedBytes() {
+  auto txn = BeginRead();
+  if (!txn.ok()) return txn.status();
+  return UsedBytes(txn->get());
+}
+
+uint64_t LmdbEnv::MapSize() const {
+  MDB_envinfo info;
+  return mdb_env_info(env_, &info) == 0 ? info.me_mapsize : 0;
+}
+
+uint64_t LmdbEnv::DataFileBytes() const {
+  struct stat st;
+  return ::stat((directory_ + "/data.mdb").c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+Status LmdbEnv::Sync() { return LmdbStatus(mdb_env_sync(env_, 1), "sync " + directory_); }
+
+void LmdbEnv::SyncIfDirty() {
+  if (!marker_.TakeDirty()) return;
+  int rc = mdb_env_sync(env_, 1);
+  if (rc == 0) {
+    marker_.ClearIfIdle();
+  } else {
+    LogWarning("cache: sync of " + directory_ + " failed: " + mdb_strerror(rc));
+  }
+}
+
+void LmdbEnv::SyncLoop() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (!stop_) {
+    // A timer, not a synchronization: tests never wait for it.
+    if (sync_cv_.wait_for(lock, sync_interval_, [this] { return stop_; })) break;
+    lock.unlock();
+    SyncIfDirty();
+    int dead = 0;
+    mdb_reader_check(env_, &dead);  // slots of processes that died since
+    lock.lock();
+  }
+}
+
+}  // namespace hfm

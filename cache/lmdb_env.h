@@ -1,0 +1,139 @@
+// LmdbEnv: the one LMDB environment behind a cache directory, shared (through
+// shared_ptr) by that directory's BlockStore and MetaStore. Internal to cache/.
+//
+// It owns the environment and its named databases, a pool of read
+// transactions, the write-transaction helper, and a syncer thread. Settings:
+//   MDB_NOTLS        FUSE worker threads come and go; read transactions are not
+//                    bound to a thread, so any thread may renew a pooled one and
+//                    a thread's exit strands no reader slot.
+//   MDB_NOSYNC|MDB_NOMETASYNC
+//                    a commit is a write() and costs no fsync. A kill -9 loses
+//                    nothing (the kernel holds the pages); a power loss can tear
+//                    the tree, which UnsyncedMarker detects at the next open.
+//                    The syncer fdatasync()s every sync_interval when there were
+//                    commits, and once more on close.
+//   maxreaders 512   several processes, each with a pool of readers.
+//   no MDB_NOLOCK, no exclusive lock held while open: several processes on one
+//                    host may share a directory; LMDB's lock file coordinates
+//                    them. LMDB must not live on NFS.
+// Databases: "blocks" and "files" (see lmdb_format.h), "meta" (MetaStore),
+// "internal" (format version and block size of the directory).
+//
+// Thread safety: thread-safe. A ReadTxn is used by one thread at a time. Write
+// transactions are serialized by LMDB's writer lock, across processes too.
+#pragma once
+
+#include <lmdb.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cache/unsynced_marker.h"
+#include "util/status.h"
+
+namespace hfm {
+
+// Status for an LMDB return code. MDB_MAP_FULL is ResourceExhausted, which no
+// other LMDB failure maps to, so callers may take it to mean "make room".
+Status LmdbStatus(int rc, std::string_view what);
+
+inline MDB_val ToVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view FromVal(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+struct LmdbEnvOptions {
+  std::string directory;
+  uint64_t map_size = 0;
+  std::chrono::milliseconds sync_interval{5000};
+};
+
+class LmdbEnv {
+ public:
+  // Creates the directory (mode 0700) if missing, refuses a path that is not a
+  // directory (InvalidArgument), wipes a data file torn by a power loss, clears
+  // stale reader slots, and opens the databases. A directory already open in
+  // this process is refused (InvalidArgument): LMDB forbids a second copy.
+  static Result<std::shared_ptr<LmdbEnv>> Open(const LmdbEnvOptions& options);
+  // Syncs and closes. REQUIRES: no ReadTxn outstanding.
+  ~LmdbEnv();
+  LmdbEnv(const LmdbEnv&) = delete;
+  LmdbEnv& operator=(const LmdbEnv&) = delete;
+
+  MDB_dbi blocks() const { return blocks_; }
+  MDB_dbi files() const { return files_; }
+  MDB_dbi meta() const { return meta_; }
+  MDB_dbi internal() const { return internal_; }
+  const std::string& directory() const { return directory_; }
+
+  // A read snapshot, returned to the pool when destroyed. Keep it short: a
+  // live snapshot keeps the pages it sees from being reused.
+  class ReadTxn {
+   public:
+    ReadTxn(ReadTxn&& other) noexcept : env_(other.env_), txn_(other.txn_) { other.txn_ = nullptr; }
+    ReadTxn& operator=(ReadTxn&&) = delete;
+    ~ReadTxn();
+    MDB_txn* get() const { return txn_; }
+
+   private:
+    friend class LmdbEnv;
+    ReadTxn(LmdbEnv* env, MDB_txn* txn) : env_(env), txn_(txn) {}
+    LmdbEnv* env_;
+    MDB_txn* txn_;
+  };
+  Result<ReadTxn> BeginRead();
+
+  // Runs `body` in one write transaction and commits if it returns OK, else
+  // aborts so nothing changes. MDB_MAP_FULL, in the body or at commit, comes
+  // back as ResourceExhausted. If `used_bytes` is set it receives UsedBytes()
+  // as of the commit. Must not be called from inside another Write's body.
+  Status Write(const std::function<Status(MDB_txn*)>& body, uint64_t* used_bytes = nullptr);
+
+  // Bytes in pages that hold data: every tree (the free list's own too) and the
+  // two meta pages, but not free pages. Unlike the data file's high-water mark
+  // (last page), it falls when data is deleted, so eviction can aim at it.
+  uint64_t UsedBytes(MDB_txn* txn) const;
+  Result<uint64_t> UsedBytes();
+  uint64_t MapSize() const;
+  uint64_t DataFileBytes() const;
+  uint32_t page_size() const { return page_size_; }
+  size_t max_key_size() const { return static_cast<size_t>(mdb_env_get_maxkeysize(env_)); }
+
+  // fdatasync now, whatever the syncer's schedule.
+  Status Sync();
+
+ private:
+  LmdbEnv(const LmdbEnvOptions& options, std::string canonical, MDB_env* env);
+  Status OpenDatabases();
+  void ReleaseRead(MDB_txn* txn);
+  void SyncLoop();
+  void SyncIfDirty();
+
+  const std::string directory_;
+  const std::string canonical_;  // its entry in the process's open set
+  const std::chrono::milliseconds sync_interval_;
+  MDB_env* env_;
+  uint32_t page_size_ = 4096;
+  MDB_dbi blocks_ = 0, files_ = 0, meta_ = 0, internal_ = 0;
+  UnsyncedMarker marker_;
+
+  std::mutex pool_mu_;
+  std::vector<MDB_txn*> pool_;  // reset read txns; guarded by pool_mu_
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool stop_ = false;  // guarded by sync_mu_
+  std::thread syncer_;
+};
+
+}  // namespace hfm
