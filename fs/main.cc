@@ -1,9 +1,12 @@
 // mount.hfmirror: parses options, mounts, daemonizes, and runs the FUSE loop.
 // Threads (curl's, the fetch workers') and the LMDB environment are created
 // only after fuse_daemonize() forks, since neither survives a fork.
+#include <grp.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -62,6 +65,22 @@ void RaiseKernelReadahead(const std::string& mountpoint, unsigned kib) {
   }
 }
 
+// -o cache_group=GROUP: the cache directory is 0750 and owned by GROUP, so
+// that group's members can read it (e.g. `hfmirror cache stats`); otherwise
+// the cache layer creates it 0700.
+Status PrepareSharedCacheDir(const std::string& dir, const std::string& group) {
+  struct group* gr = getgrnam(group.c_str());
+  if (!gr) return Status::InvalidArgument("cache_group: no such group '" + group + "'");
+  if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::InvalidArgument("cannot create cache directory " + dir + ": " + std::strerror(errno));
+  }
+  if (chown(dir.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0 || chmod(dir.c_str(), 0750) != 0) {
+    return Status::InvalidArgument("cannot give cache directory " + dir + " to group " + group + ": " +
+                                   std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
   FilesystemOptions o;
   o.snapshots.revision_ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.revision_ttl));
@@ -84,6 +103,13 @@ int Run(const MountOptions& m) {
   CacheOptions cache_options;
   cache_options.directory = m.cache_dir;
   cache_options.max_bytes = m.cache_size ? m.cache_size : DefaultCacheSize(m.cache_dir);
+  if (!m.cache_group.empty()) {
+    Status st = PrepareSharedCacheDir(m.cache_dir, m.cache_group);
+    if (!st.ok()) {
+      std::fprintf(stderr, "mount.hfmirror: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
   {
     // Check the cache opens before forking, so errors reach the user's terminal.
     auto probe = OpenLmdbCache(cache_options);
@@ -130,16 +156,21 @@ int Run(const MountOptions& m) {
     LogError("cannot open cache " + m.cache_dir + ": " + cache.status().ToString());
   } else {
     CurlTransportOptions transport_options;
+    transport_options.ca_file = m.ca_file;
+    transport_options.insecure = m.insecure;
+    if (m.insecure) LogWarning("TLS certificate verification is OFF (-o insecure): any host can pose as the Hub");
     auto transport = NewCurlTransport(transport_options);
     HubClientOptions hub_options;
-    hub_options.endpoint = m.endpoint;
+    hub_options.endpoint = m.endpoints.front();
     hub_options.token = *token;
     hub_options.transport = transport.get();
     auto hub = NewHubClient(hub_options);
     auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
                                               MakeFilesystemOptions(m));
     context.fs = fs.get();
-    LogInfo("mounted " + m.endpoint + " on " + m.mountpoint + " (cache " + m.cache_dir +
+    std::string endpoints;
+    for (const auto& e : m.endpoints) endpoints += (endpoints.empty() ? "" : ";") + e;
+    LogInfo("mounted " + endpoints + " on " + m.mountpoint + " (cache " + m.cache_dir +
             (m.offline ? ", offline" : "") + (m.strict ? ", verify=strict" : "") + ")");
 
     fuse_loop_config* loop = fuse_loop_cfg_create();

@@ -47,12 +47,38 @@ bool IsFusePassthrough(const std::string& opt) {
          opt == "auto_unmount";
 }
 
+std::vector<std::string> SplitEndpoints(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ';')) {
+    while (!item.empty() && (item.back() == '/' || item.back() == ' ')) item.pop_back();
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 Status ApplyOption(const std::string& opt, MountOptions* out) {
   const size_t eq = opt.find('=');
   const std::string key = opt.substr(0, eq);
   const std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
   if (key == "endpoint") {
-    out->endpoint = value;
+    out->endpoints = SplitEndpoints(value);
+    if (out->endpoints.empty()) return Status::InvalidArgument("option endpoint= needs a URL");
+  } else if (key == "low_speed" || key == "low_speed_time") {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 0) {
+      return Status::InvalidArgument("option " + key + "=" + value + ": expected a number");
+    }
+    (key == "low_speed" ? out->low_speed : out->low_speed_time) = v;
+  } else if (key == "cafile") {
+    out->ca_file = value;
+  } else if (key == "insecure" && eq == std::string::npos) {
+    out->insecure = true;
+  } else if (key == "cache_group") {
+    out->cache_group = value;
   } else if (key == "cache") {
     out->cache_dir = value;
   } else if (key == "cache_size") {
@@ -95,7 +121,8 @@ Status ApplyOption(const std::string& opt, MountOptions* out) {
 const char* MountUsage() {
   return "usage: mount.hfmirror [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
          "options:\n"
-         "  endpoint=URL        Hub or mirror (default $HF_ENDPOINT or https://huggingface.co)\n"
+         "  endpoint=URL[;URL]  Hub or mirrors, in priority order (default $HFMIRROR_ENDPOINTS,\n"
+         "                      $HF_ENDPOINT or https://huggingface.co)\n"
          "  cache=DIR           block cache (default $HFMIRROR_CACHE, /var/cache/hfmirror for root,\n"
          "                      ~/.cache/hfmirror otherwise)\n"
          "  cache_size=SIZE     cache quota, e.g. 50G (default: 64G or 80% of the disk, whichever is less)\n"
@@ -104,6 +131,9 @@ const char* MountUsage() {
          "  revision_ttl=SECS   re-resolve branches and tags after this long (default 60)\n"
          "  timeout=SECS        a read waits at most this long for the network, then EIO (default 30)\n"
          "  verify=strict       serve no byte of a file before its whole hash is checked\n"
+         "  low_speed=BYTES_PER_S,low_speed_time=S   abort transfers slower than this (next mirror)\n"
+         "  cafile=PATH         trust this CA bundle too; insecure: skip TLS checks (never default)\n"
+         "  cache_group=GROUP   cache directory 0750 for GROUP instead of 0700\n"
          "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"
          "  -f foreground, -d debug\n";
 }
@@ -167,18 +197,23 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv) {
   if (positional.size() == 2) {
     const std::string& source = positional.front();
     if (source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0) {
-      if (out.endpoint.empty()) out.endpoint = source;
+      if (out.endpoints.empty()) out.endpoints = SplitEndpoints(source);
     } else if (source != "hfmirror") {
       return Status::InvalidArgument("SOURCE '" + source + "': expected an endpoint URL or 'hfmirror'");
     }
   }
-  if (out.endpoint.empty()) {
-    const char* env = Env("HF_ENDPOINT");
-    out.endpoint = env ? env : "https://huggingface.co";
+  if (out.endpoints.empty()) {
+    if (const char* list = Env("HFMIRROR_ENDPOINTS")) {
+      out.endpoints = SplitEndpoints(list);
+    } else if (const char* one = Env("HF_ENDPOINT")) {
+      out.endpoints = SplitEndpoints(one);
+    }
   }
-  while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
-  if (out.endpoint.rfind("http://", 0) != 0 && out.endpoint.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument("endpoint '" + out.endpoint + "': expected an http(s) URL");
+  if (out.endpoints.empty()) out.endpoints.push_back("https://huggingface.co");
+  for (const auto& e : out.endpoints) {
+    if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("endpoint '" + e + "': expected an http(s) URL");
+    }
   }
   if (out.cache_dir.empty()) {
     if (const char* env = Env("HFMIRROR_CACHE")) {

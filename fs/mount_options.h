@@ -19,13 +19,21 @@ namespace hfm {
 
 struct MountOptions {
   std::string mountpoint;
-  std::string endpoint;       // -o endpoint=, else $HF_ENDPOINT, else huggingface.co
+  // -o endpoint=URL1;URL2 (';' since ',' separates options), else
+  // $HFMIRROR_ENDPOINTS (same form), else $HF_ENDPOINT, else huggingface.co.
+  // In priority order: requests go to the first healthy one.
+  std::vector<std::string> endpoints;
   std::string cache_dir;      // -o cache=, else $HFMIRROR_CACHE, else per-user default
   uint64_t cache_size = 0;    // -o cache_size=50G; 0 = choose from the disk
   std::string token_file;     // -o token_file=
   double revision_ttl = 60;   // -o revision_ttl=SECONDS
   double timeout = 30;        // -o timeout=SECONDS: a read's deadline
   bool strict = false;        // -o verify=strict
+  long low_speed = 0;         // -o low_speed=BYTES_PER_S: abort slower transfers (0 = default)
+  long low_speed_time = 0;    // -o low_speed_time=S: ...after this many seconds (0 = default)
+  std::string ca_file;        // -o cafile=PATH: an extra CA bundle
+  bool insecure = false;      // -o insecure: skip TLS verification (logged loudly)
+  std::string cache_group;    // -o cache_group=GROUP: cache dir 0750 for that group
   bool foreground = false;    // -f
   bool debug = false;         // -d: FUSE request trace and debug log lines
   bool offline = false;       // $HF_HUB_OFFLINE=1: serve only what is cached
