@@ -103,6 +103,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   const uint32_t first = static_cast<uint32_t>(offset / block_size_);
   const uint32_t last = static_cast<uint32_t>((offset + n - 1) / block_size_);
 
+  const uint64_t round = round_.load();
   if (!complete_ && MustVerifyBeforeServing()) {
     HFM_RETURN_IF_ERROR(EnsureVerified(location));
   }
@@ -114,10 +115,9 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       const uint32_t group = registry_->options().max_blocks_per_fetch;
       ahead = (ahead / group + 1) * group - 1;
     }
-    Schedule(location, first, static_cast<uint32_t>(std::min<uint64_t>(ahead, block_count_ - 1)));
+    Schedule(location, round, first, static_cast<uint32_t>(std::min<uint64_t>(ahead, block_count_ - 1)));
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
-  const uint64_t round = round_.load();
   size_t copied = 0;
   for (uint32_t idx = first; idx <= last; ++idx) {
     const uint64_t block_start = static_cast<uint64_t>(idx) * block_size_;
@@ -132,7 +132,8 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   return n;
 }
 
-void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_t last) {
+void FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
+                           uint32_t last) {
   // Learn which blocks the store already has (once per block per mount).
   std::vector<uint32_t> unknown;
   {
@@ -147,10 +148,11 @@ void FileContent::Schedule(const FileLocation& location, uint32_t first, uint32_
     found.emplace_back(i, has.ok() && *has);
   }
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first, count)
-  uint64_t round;
+  const uint64_t round = expected_round;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    round = round_.load();
+    // A mismatch since the caller looked: its bytes belong to a failed round.
+    if (round_.load() != round) return;
     for (auto [i, present] : found) {
       if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
     }
@@ -308,15 +310,16 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     // The file failed verification during this read: fetching its blocks
     // again would only serve (and store) bytes of a failed round.
     if (round_.load() != round) return CurrentFailure();
-    Schedule(location, index, index);
+    Schedule(location, round, index, index);
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
                              " vanished from the cache repeatedly");
 }
 
-Status FileContent::WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline) {
+Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index,
+                                 TimePoint deadline) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    Schedule(location, index, index);
+    Schedule(location, round, index, index);
     std::unique_lock<std::mutex> lock(mu_);
     auto it = pending_.find(index);
     if (it == pending_.end()) {
@@ -411,11 +414,12 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
     // Ask for everything up front so the whole file streams in parallel, then
     // walk it in order so the hash advances as blocks land.
     const uint64_t round = round_.load();
-    Schedule(location, 0, block_count_ - 1);
+    Schedule(location, round, 0, block_count_ - 1);
     for (uint32_t i = 0; i < block_count_; ++i) {
       const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
-      HFM_RETURN_IF_ERROR(WaitForBlock(location, i, deadline));
+      Status waited = WaitForBlock(location, round, i, deadline);
       if (round_.load() != round) return CurrentFailure();
+      HFM_RETURN_IF_ERROR(waited);
     }
     HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
     AdvanceHash(&location, block_count_, nullptr);

@@ -79,8 +79,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 
   size_t BlockLength(uint32_t index) const;
   bool MustVerifyBeforeServing() const;
-  // Starts fetches for the missing blocks in [first, last].
-  void Schedule(const FileLocation& location, uint32_t first, uint32_t last);
+  // Starts fetches for the missing blocks in [first, last], unless the
+  // verification round is no longer `expected_round`.
+  void Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last);
   void FetchRun(const FileLocation& location, uint64_t round, uint32_t first, uint32_t count);
   void Publish(const FileLocation& location, uint64_t round, uint32_t index, std::string data);
   // On the writer thread: stores a published block, then hashes onward.
@@ -95,7 +96,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // The mismatch that ended the last verification round, as a DataLoss.
   Status CurrentFailure();
   // Waits until block `index` is in the store or published by its fetch.
-  Status WaitForBlock(const FileLocation& location, uint32_t index, TimePoint deadline);
+  Status WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index, TimePoint deadline);
   // Feeds the hash every block available in order from the frontier on.
   // `hint` is a block just fetched (which may not be in the store).
   void AdvanceHash(const FileLocation* location, uint32_t hint_index,
