@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                             # the Hub's JSON
   libgtest-dev libgmock-dev                      # unit tests
   python3 python3-pytest python3-numpy           # test hub, integration tests, numpy consumer
+  python3-lmdb                                   # tests read the cache independently of the daemon
   curl ca-certificates
 )
 if [[ "${HFM_WITH_NODE:-0}" == 1 ]] && ! command -v node >/dev/null 2>&1; then
