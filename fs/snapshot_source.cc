@@ -176,8 +176,10 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshot(const RepoI
   loading_.erase(key);
   if (loaded.ok()) {
     snapshots_[key] = *loaded;
-    recent_[key] = *loaded;
-    if (recent_.size() > kRecentSnapshots) recent_.erase(recent_.begin());
+    // Keep the last few snapshots alive even with no node holding them, so a
+    // re-lookup soon after does not re-parse the listing.
+    recent_.emplace_back(*loaded);
+    if (recent_.size() > kRecentSnapshots) recent_.pop_front();
   }
   cv_.notify_all();
   return loaded;

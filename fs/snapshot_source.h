@@ -14,6 +14,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,7 +83,7 @@ class SnapshotSource {
   std::map<std::string, Resolved> resolved_;                          // GUARDED_BY(mu_)
   std::set<std::string> resolving_;                                   // GUARDED_BY(mu_)
   std::map<std::string, std::weak_ptr<const Snapshot>> snapshots_;    // GUARDED_BY(mu_)
-  std::map<std::string, std::shared_ptr<const Snapshot>> recent_;     // GUARDED_BY(mu_)
+  std::deque<std::shared_ptr<const Snapshot>> recent_;                // GUARDED_BY(mu_)
   std::set<std::string> loading_;                                     // GUARDED_BY(mu_)
   std::set<KnownRepo> known_;                                         // GUARDED_BY(mu_)
   bool known_loaded_ = false;                                         // GUARDED_BY(mu_)
