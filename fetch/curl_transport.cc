@@ -4,8 +4,13 @@
 // reused), queues it, wakes the thread with curl_multi_wakeup and waits on a
 // condition variable. Body bytes reach the BodySink on the curl thread.
 //
-// Thread safety: Perform() may be called from any number of threads. The
-// destructor must not run while a Perform() is in flight.
+// CancelAll() sets a flag the curl thread acts on at its next wakeup: it
+// removes every active and queued transfer and finishes it as cancelled, so
+// callers waiting on a silent server return within one loop turn.
+//
+// Thread safety: Perform(), WaitFor() and CancelAll() may be called from any
+// number of threads. The destructor must not run while a Perform() is in
+// flight.
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -58,6 +63,7 @@ struct Transfer {
   HttpResponseHead head;
   bool head_delivered = false;
   bool aborted_by_sink = false;
+  bool cancelled = false;  // written by the curl thread before `done`
   CURLcode result = CURLE_OK;
   char error[CURL_ERROR_SIZE] = {};
   bool done = false;  // guarded by CurlTransport::mu_
@@ -169,6 +175,7 @@ class CurlTransport : public HttpTransport {
 
   Result<HttpResponseHead> Perform(const HttpRequest& request, BodySink* sink) override {
     const std::string what = request.method + " " + StripQuery(request.url);
+    if (IsCancelled()) return Status::Unavailable(what + ": shutting down");
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         request.deadline - std::chrono::steady_clock::now());
     if (remaining.count() <= 0) return Status::DeadlineExceeded(what + ": deadline already passed");
@@ -212,6 +219,8 @@ class CurlTransport : public HttpTransport {
     Configure(&t, remaining.count());
     {
       std::unique_lock<std::mutex> lock(mu_);
+      // Queued even when cancelled meanwhile: the curl thread then finishes
+      // it as cancelled, and the handle goes back to the pool below.
       pending_.push_back(&t);
       curl_multi_wakeup(multi_);
       t.cv.wait(lock, [&t] { return t.done; });
@@ -225,6 +234,7 @@ class CurlTransport : public HttpTransport {
     curl_slist_free_all(t.header_list);
     ReturnHandle(t.easy);
 
+    if (t.cancelled) return Status::Unavailable(what + ": shutting down");
     const bool stopped = t.aborted_by_sink && (t.result == CURLE_WRITE_ERROR || complete);
     if (!complete && !stopped) return MapCurlError(t);
     // An empty body never reached the write callback.
@@ -232,7 +242,26 @@ class CurlTransport : public HttpTransport {
     return std::move(t.head);
   }
 
+  bool WaitFor(Duration d) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    return !cancel_cv_.wait_for(lock, d, [this] { return cancelled_; });
+  }
+
+  void CancelAll() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+    }
+    cancel_cv_.notify_all();
+    curl_multi_wakeup(multi_);
+  }
+
  private:
+  bool IsCancelled() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+
   void Configure(Transfer* t, long timeout_ms) {
     CURL* e = t->easy;
     const HttpRequest& r = *t->request;
@@ -244,6 +273,9 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    const long connect_ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.connect_timeout).count());
+    if (connect_ms > 0) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::min(connect_ms, timeout_ms));
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, r.low_speed_bytes);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, r.low_speed_seconds);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
@@ -290,9 +322,10 @@ class CurlTransport : public HttpTransport {
     curl_easy_cleanup(easy);
   }
 
-  void Finish(Transfer* t, CURLcode result) {
+  void Finish(Transfer* t, CURLcode result, bool cancelled = false) {
     std::lock_guard<std::mutex> lock(mu_);
     t->result = result;
+    t->cancelled = cancelled;
     t->done = true;
     // Notify under the lock: once `done` is visible the caller may return
     // and destroy `t`, cv included.
@@ -305,10 +338,21 @@ class CurlTransport : public HttpTransport {
     std::unordered_set<Transfer*> active;
     while (true) {
       std::deque<Transfer*> incoming;
+      bool cancelled = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stop_) break;
         incoming.swap(pending_);
+        cancelled = cancelled_;
+      }
+      if (cancelled) {
+        for (Transfer* t : active) {
+          curl_multi_remove_handle(multi_, t->easy);
+          Finish(t, CURLE_ABORTED_BY_CALLBACK, /*cancelled=*/true);
+        }
+        active.clear();
+        for (Transfer* t : incoming) Finish(t, CURLE_ABORTED_BY_CALLBACK, /*cancelled=*/true);
+        incoming.clear();
       }
       for (Transfer* t : incoming) {
         if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
@@ -352,6 +396,8 @@ class CurlTransport : public HttpTransport {
   std::deque<Transfer*> pending_;  // guarded by mu_
   std::vector<CURL*> idle_;        // guarded by mu_
   bool stop_ = false;              // guarded by mu_
+  bool cancelled_ = false;         // guarded by mu_
+  std::condition_variable cancel_cv_;  // WaitFor() sleeps on it
 };
 
 }  // namespace

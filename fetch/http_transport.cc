@@ -1,5 +1,7 @@
 #include "fetch/http_transport.h"
 
+#include <thread>
+
 namespace hfm {
 
 std::string HttpResponseHead::Header(std::string_view name) const {
@@ -22,6 +24,11 @@ bool StringSink::OnData(const char* data, size_t len) {
     return false;
   }
   body_.append(data, len);
+  return true;
+}
+
+bool HttpTransport::WaitFor(Duration d) {
+  if (d > Duration::zero()) std::this_thread::sleep_for(d);
   return true;
 }
 

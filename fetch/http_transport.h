@@ -5,7 +5,12 @@
 // A transport never follows redirects (the caller decides where a token may
 // go) and never decodes content (callers send Accept-Encoding: identity).
 //
-// Thread safety: Perform() may be called from many threads at once.
+// Shutdown: CancelAll() makes every Perform() in flight return Unavailable
+// ("shutting down") promptly and every later one fail at once, and wakes every
+// WaitFor(); the filesystem calls it at unmount so no thread is left waiting
+// on a hung server or a long backoff.
+//
+// Thread safety: every method may be called from many threads at once.
 #pragma once
 
 #include <memory>
@@ -31,6 +36,9 @@ struct HttpRequest {
   // low_speed_seconds in a row (a stalled or trickling server). 0 = off.
   long low_speed_bytes = 0;
   long low_speed_seconds = 0;
+  // Give up on connecting (DNS, TCP, TLS) after this long, so a host that
+  // drops packets costs seconds, not the whole deadline. Zero = deadline only.
+  Duration connect_timeout = Duration::zero();
 };
 
 struct HttpResponseHead {
@@ -74,6 +82,15 @@ class HttpTransport {
   // Unavailable for connect/DNS/TLS/reset/truncated-body errors, DeadlineExceeded
   // past request.deadline or under the speed floor.
   virtual Result<HttpResponseHead> Perform(const HttpRequest& request, BodySink* sink) = 0;
+
+  // Blocks for `d` (the fetch layer's only sleep: backoff before a retry) or
+  // until CancelAll(). Returns false when cancelled, true otherwise. The
+  // default sleeps on the real clock and cannot be cut short.
+  virtual bool WaitFor(Duration d);
+
+  // Aborts every exchange in flight and fails every later one and every
+  // later WaitFor() at once. Irreversible. The default does nothing.
+  virtual void CancelAll() {}
 };
 
 struct CurlTransportOptions {

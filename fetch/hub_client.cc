@@ -1,28 +1,24 @@
-// HubClient over an HttpTransport: URL building (hub_urls), error mapping
-// (hub_errors), retries (retry_policy), tree pages (tree_parser) and ranged
-// reads (range_response_sink) put together. Redirects are followed here,
-// not by the transport, so the token goes only to the endpoint's host.
+// The HubClient: one EndpointClient per configured endpoint (each with its own
+// signed URL cache and token rule) routed by a MirrorSet. Every call runs the
+// same loop (Run): try the best endpoint the MirrorSet offers that this call
+// has not tried yet; on a failure that says the endpoint is in trouble, note
+// it and move on to the next; when every endpoint failed and some failure may
+// heal, wait a jittered backoff and go round again, at most kMaxRetries more
+// times and never past the deadline. A single endpoint is the one-entry case
+// of the same loop (then it is plain retry with backoff).
 //
-// Thread safety: the client holds no per-call state; the signed URL cache
-// has its own lock.
+// Thread safety: calls share nothing but the MirrorSet (locked) and the
+// EndpointClients (thread-safe); per-call state lives on the stack.
 #include "fetch/hub_client.h"
 
 #include <algorithm>
-#include <exception>
-#include <unordered_set>
+#include <functional>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
-#include "fetch/hub_errors.h"
-#include "fetch/hub_urls.h"
-#include "fetch/link_header.h"
+#include "fetch/endpoint_client.h"
 #include "fetch/log_text.h"
-#include "fetch/range_response_sink.h"
-#include "fetch/repo_path.h"
+#include "fetch/mirror_set.h"
 #include "fetch/retry_policy.h"
-#include "fetch/signed_url_cache.h"
-#include "fetch/tree_parser.h"
 #include "fetch/url.h"
 #include "util/log.h"
 
@@ -31,370 +27,373 @@ namespace {
 
 constexpr char kDefaultEndpoint[] = "https://huggingface.co";
 constexpr int kMaxRetries = 3;
-constexpr int kMaxRedirects = 5;
-constexpr size_t kMaxApiBodyBytes = 64u << 20;
-constexpr int kMaxTreePages = 10000;
-constexpr size_t kMaxRevisionBytes = 1024;
-// Short bodies resumed per FetchRange call before giving up.
-constexpr int kMaxResumes = 2;
-constexpr size_t kSignedUrlCapacity = 4096;
-// The Hub signs for an hour; renewing earlier avoids a failed request.
-constexpr Duration kSignedUrlMaxAge = std::chrono::minutes(30);
-// A connection that moves less than 1 KiB/s for 30 s is stalled.
-constexpr long kLowSpeedBytes = 1024;
-constexpr long kLowSpeedSeconds = 30;
+// An attempt that delivered bytes before failing is resumed from the byte
+// reached at once, without spending a round or waiting, this many times per
+// endpoint per call; later ones count as ordinary failures.
+constexpr int kMaxResumesPerEndpoint = 2;
+// Endpoint failures named in one error message.
+constexpr size_t kMaxFailuresInMessage = 8;
 
-bool IsRedirectStatus(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+std::string CommitKey(const RepoId& repo, std::string_view commit) {
+  std::string key = std::string(RepoKindPlural(repo.kind)) + "\n" + repo.name + "\n";
+  for (char c : commit) key += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+  return key;
 }
 
-bool HasControlOrSpace(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c == 0x7f) return true;
-  }
-  return false;
+std::string FileKey(const FileLocation& file) { return CommitKey(file.repo, file.commit) + "\n" + file.path; }
+
+std::string Seconds(Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0).substr(0, 5) +
+         " s";
 }
 
-// The next URL of a redirect chain, refusing chains that are too long or
-// come back to a URL already visited.
-Result<std::string> NextHop(const std::string& url, const HttpResponseHead& head, int* hops,
-                            std::vector<std::string>* visited, const std::string& context) {
-  const std::string where = " (HTTP " + std::to_string(head.status) + " from " + StripQuery(url) + ")";
-  const std::string location = head.Header("location");
-  if (location.empty()) return Status::Unavailable(context + ": redirect without a Location" + where);
-  auto next = ResolveRedirect(url, location);
-  if (!next) {
-    return Status::Unavailable(context + ": unusable redirect Location \"" +
-                               LogSafe(StripQuery(location)) + "\"" + where);
-  }
-  if (++*hops > kMaxRedirects) return Status::Unavailable(context + ": more than 5 redirects" + where);
-  if (std::find(visited->begin(), visited->end(), *next) != visited->end()) {
-    return Status::Unavailable(context + ": redirect loop back to " + StripQuery(*next) + where);
-  }
-  visited->push_back(*next);
-  return std::move(*next);
-}
-
-// The rel="next" target among all Link headers of a response.
-std::optional<std::string> NextPageLink(const HttpResponseHead& head) {
-  for (const auto& [name, value] : head.headers) {
-    if (name != "link") continue;
-    if (auto next = ParseNextLink(value)) return next;
-  }
-  return std::nullopt;
-}
-
-std::string SignedUrlKey(const FileLocation& file) {
-  return std::string(RepoKindPlural(file.repo.kind)) + "\n" + file.repo.name + "\n" + file.commit + "\n" +
-         file.path;
-}
-
-struct ApiResponse {
-  HttpResponseHead head;
-  std::string body;
-  std::string url;  // after redirects: relative links resolve against it
+// What a failed attempt means for the rest of the call.
+enum class Verdict {
+  kFinal,            // the Hub's answer (or our own error): return it
+  kMissing,          // this endpoint lacks the commit or file: skip it for that
+  kEndpointFailure,  // this endpoint is in trouble: back off, try the next
 };
 
-// The outcome of one ranged request (with its redirects).
-struct RangeAttempt {
-  Status status;
-  uint64_t delivered = 0;
-  bool sink_stopped = false;
-  bool retryable = false;
+// The verdict for failures every call treats alike; NotFound and OutOfRange
+// are decided per call.
+Verdict CommonVerdict(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kUnavailable:
+    case Status::Code::kDeadlineExceeded:
+    case Status::Code::kDataLoss:  // a malformed answer: another mirror may do better
+      return Verdict::kEndpointFailure;
+    default:
+      return Verdict::kFinal;
+  }
+}
+
+struct Outcome {
+  Status status;  // OK: the call is done
+  Verdict verdict = Verdict::kFinal;
+  AttemptInfo info;
+  std::string missing_key;  // kMissing: the commit or file key it lacks
 };
 
-class HubClientImpl : public HubClient {
+// The failures of one call, latest per endpoint, into one Status.
+class FailureLog {
  public:
-  explicit HubClientImpl(const HubClientOptions& options)
-      : endpoint_(options.endpoint.empty() ? std::string(kDefaultEndpoint) : options.endpoint),
-        token_(options.token),
-        transport_(options.transport),
+  void Add(size_t endpoint, Status status) {
+    for (auto& [i, s] : failures_) {
+      if (i == endpoint) {
+        s = std::move(status);
+        return;
+      }
+    }
+    failures_.emplace_back(endpoint, std::move(status));
+  }
+  bool empty() const { return failures_.empty(); }
+
+  // One failure: itself. Several: the shared code, or Unavailable when they
+  // differ (a 404 from one mirror and a 503 from another is not ENOENT),
+  // with every endpoint's message.
+  Status Summary(const std::string& context) const {
+    if (failures_.empty()) return Status::Unavailable(context + ": no endpoint could be asked");
+    if (failures_.size() == 1) return failures_[0].second;
+    Status::Code code = failures_[0].second.code();
+    for (const auto& f : failures_) {
+      if (f.second.code() != code) code = Status::Code::kUnavailable;
+    }
+    return Status(code, context + ": every endpoint failed: " + Messages());
+  }
+
+  std::string Messages() const {
+    std::string text;
+    for (size_t k = 0; k < failures_.size() && k < kMaxFailuresInMessage; ++k) {
+      text += (k ? "; " : "") + failures_[k].second.ToString();
+    }
+    if (failures_.size() > kMaxFailuresInMessage) {
+      text += "; and " + std::to_string(failures_.size() - kMaxFailuresInMessage) + " more";
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::pair<size_t, Status>> failures_;
+};
+
+class MirroredHubClient : public HubClient {
+ public:
+  MirroredHubClient(const HubClientOptions& options, std::vector<std::string> endpoints)
+      : transport_(options.transport),
         clock_(options.clock ? options.clock : SystemClock()),
-        signed_urls_(kSignedUrlCapacity, kSignedUrlMaxAge, clock_) {
-    while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
-    endpoint_for_log_ = StripQuery(endpoint_);
+        jitter_(options.jitter_seed == 0 ? 0 : options.jitter_seed + 1),
+        mirrors_(endpoints, clock_, MirrorOptions(options)) {
     retry_.max_retries = kMaxRetries;
     retry_.backoff_base = std::max(options.retry_backoff_base, Duration::zero());
-    if (transport_ == nullptr) {
-      init_status_ = Status::InvalidArgument("HubClient needs a transport");
-    } else if (!ParseUrl(endpoint_) || endpoint_.find_first_of("?#") != std::string::npos) {
-      init_status_ = Status::InvalidArgument("endpoint \"" + LogSafe(endpoint_for_log_) +
-                                             "\" is not an http(s) URL without a query");
-    } else if (HasControlOrSpace(token_)) {
-      // It would end up in a header line; never echo it.
-      init_status_ = Status::InvalidArgument("the token holds spaces or control characters");
+    for (const std::string& endpoint : endpoints) {
+      EndpointClientOptions o;
+      o.endpoint = endpoint;
+      o.token = options.token;
+      o.transport = options.transport;
+      o.clock = clock_;
+      o.low_speed_bytes = options.low_speed_bytes_per_second;
+      o.low_speed_seconds = options.low_speed_seconds;
+      o.api_speed_floor = endpoints.size() > 1;
+      o.connect_timeout = options.connect_timeout;
+      workers_.push_back(std::make_unique<EndpointClient>(o));
+      if (init_status_.ok()) init_status_ = workers_.back()->init_status();
     }
   }
+
+  void set_init_status(Status s) { init_status_ = std::move(s); }
 
   Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
                                       TimePoint deadline) override {
     HFM_RETURN_IF_ERROR(init_status_);
-    const std::string context = "resolving " + RepoDisplayName(repo) + " revision \"" +
-                                LogSafe(revision, 100) + "\" at " + endpoint_for_log_;
-    const std::string_view problem = RepoNameProblem(repo.name);
-    if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
-    if (revision.size() > kMaxRevisionBytes || revision.find('\0') != std::string_view::npos) {
-      return Status::InvalidArgument(context + ": unusable revision");
-    }
-    const std::string url =
-        revision.empty() ? RepoInfoUrl(endpoint_, repo) : RevisionInfoUrl(endpoint_, repo, revision);
-    auto response = GetApi(url, deadline, context);
-    if (!response.ok()) return response.status();
-    try {
-      const auto doc = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-      if (doc.is_discarded() || !doc.is_object()) {
-        return Status::DataLoss(context + ": the response is not a JSON object");
+    // A full commit id that a mirror does not know means the mirror lags;
+    // a branch it does not know is taken as the answer (see hub_client.h).
+    const bool is_commit = IsCommitId(revision);
+    RouteKey key;
+    key.kind = RequestKind::kApi;
+    if (is_commit) key.commit_key = CommitKey(repo, revision);
+    const std::string context =
+        "resolving " + RepoDisplayName(repo) + " revision \"" + LogSafe(revision, 100) + "\"";
+    std::string commit;
+    Status s = Run(key, deadline, context, [&](size_t i) {
+      Outcome o;
+      auto r = workers_[i]->ResolveRevision(repo, revision, deadline, &o.info);
+      if (r.ok()) {
+        commit = std::move(*r);
+        return o;
       }
-      const auto sha = doc.find("sha");
-      if (sha == doc.end() || !sha->is_string() || !IsCommitId(sha->get_ref<const std::string&>())) {
-        return Status::DataLoss(context + ": the response has no 40-hex \"sha\"");
+      o.status = r.status();
+      o.verdict = CommonVerdict(o.status);
+      if (is_commit && o.status.IsNotFound() && o.info.error_code == "RevisionNotFound") {
+        o.verdict = Verdict::kMissing;
+        o.missing_key = key.commit_key;
       }
-      std::string commit = sha->get<std::string>();
-      std::transform(commit.begin(), commit.end(), commit.begin(),
-                     [](char c) { return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c; });
-      return commit;
-    } catch (const std::exception& e) {
-      return Status::DataLoss(context + ": unreadable response: " + e.what());
-    }
+      return o;
+    });
+    if (!s.ok()) return s;
+    return commit;
   }
 
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit,
                                           TimePoint deadline) override {
     HFM_RETURN_IF_ERROR(init_status_);
-    const std::string context =
-        "listing " + RepoDisplayName(repo) + "@" + LogSafe(commit, 64) + " at " + endpoint_for_log_;
-    const std::string_view problem = RepoNameProblem(repo.name);
-    if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
-    if (!IsCommitId(commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
-
-    std::string url = TreeUrl(endpoint_, repo, commit);
-    std::unordered_set<std::string> seen;
+    RouteKey key;
+    key.kind = RequestKind::kApi;
+    key.commit_key = CommitKey(repo, commit);
+    const std::string context = "listing " + RepoDisplayName(repo) + "@" + LogSafe(commit, 64);
+    std::vector<ListingProgress> progress(workers_.size());
     std::vector<TreeEntry> entries;
-    for (int page = 1;; ++page) {
-      if (page > kMaxTreePages) {
-        return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreePages) + " pages");
+    Status s = Run(key, deadline, context, [&](size_t i) {
+      Outcome o;
+      auto r = workers_[i]->ListTree(repo, commit, deadline, &progress[i], &o.info);
+      if (r.ok()) {
+        entries = std::move(*r);
+        return o;
       }
-      // A server that hands back a cursor it already gave would page forever.
-      if (!seen.insert(url).second) {
-        return Status::DataLoss(context + ": pagination loop, page " + std::to_string(page) +
-                                " repeats an earlier page URL");
+      o.status = r.status();
+      o.verdict = CommonVerdict(o.status);
+      if (o.status.IsNotFound() && o.info.error_code == "RevisionNotFound") {
+        o.verdict = Verdict::kMissing;
+        o.missing_key = key.commit_key;
       }
-      auto response = GetApi(url, deadline, context + " (page " + std::to_string(page) + ")");
-      if (!response.ok()) return response.status();
-      auto parsed = ParseTreePage(response->body, context);
-      if (!parsed.ok()) return parsed.status();
-      if (entries.empty()) {
-        entries = std::move(*parsed);
-      } else {
-        entries.insert(entries.end(), std::make_move_iterator(parsed->begin()),
-                       std::make_move_iterator(parsed->end()));
-      }
-      const auto next = NextPageLink(response->head);
-      if (!next) break;
-      auto resolved = ResolveRedirect(response->url, *next);
-      if (!resolved) return Status::DataLoss(context + ": unusable Link rel=\"next\"");
-      if (!SameHost(*resolved, endpoint_)) {
-        return Status::DataLoss(context + ": Link rel=\"next\" points away from the endpoint, to " +
-                                StripQuery(*resolved));
-      }
-      url = std::move(*resolved);
-    }
-    return ValidateListing(std::move(entries), context);
+      return o;
+    });
+    if (!s.ok()) return s;
+    return entries;
   }
 
   Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
                     TimePoint deadline) override {
     HFM_RETURN_IF_ERROR(init_status_);
-    const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) +
-                                " \"" + LogSafe(file.path) + "\" at " + endpoint_for_log_;
-    const std::string_view name_problem = RepoNameProblem(file.repo.name);
-    if (!name_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(name_problem));
-    if (!IsCommitId(file.commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
-    const std::string_view path_problem = RepoPathProblem(file.path);
-    if (!path_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(path_problem));
-    if (sink == nullptr) return Status::InvalidArgument(context + ": no sink");
-    if (offset > file.size) {
-      return Status::OutOfRange(context + ": offset " + std::to_string(offset) + " is past the end (size " +
-                                std::to_string(file.size) + ")");
-    }
-    length = std::min(length, file.size - offset);
+    HFM_RETURN_IF_ERROR(workers_[0]->CheckRange(file, offset, &length, sink));
     if (length == 0) return Status::Ok();
-
+    RouteKey key;
+    key.kind = RequestKind::kFile;
+    key.commit_key = CommitKey(file.repo, file.commit);
+    key.file_key = FileKey(file);
     const uint64_t end = offset + length;
-    const std::string range_context =
-        context + " bytes [" + std::to_string(offset) + ", " + std::to_string(end) + ")";
+    const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) +
+                                " \"" + LogSafe(file.path) + "\" bytes [" + std::to_string(offset) + ", " +
+                                std::to_string(end) + ")";
+    // Bytes reach the sink once each, in order: every attempt starts where
+    // the previous one stopped, whichever endpoint it goes to.
     uint64_t pos = offset;
-    int retry = 0;
-    int resumes = 0;
-    while (true) {
-      if (clock_->Now() >= deadline) {
-        return Status::DeadlineExceeded(range_context + ": deadline passed at byte " + std::to_string(pos));
+    return Run(key, deadline, context, [&](size_t i) {
+      Outcome o;
+      sink->OnSource(workers_[i]->endpoint());
+      o.status = workers_[i]->FetchRange(file, pos, end - pos, sink, deadline, &o.info);
+      if (o.info.delivered > 0) {
+        pos += o.info.delivered;
+        mirrors_.OnServed(i, key.file_key, o.info.delivered);
       }
-      const RangeAttempt attempt = FetchOnce(file, pos, end, sink, deadline, range_context);
-      pos += attempt.delivered;
-      if (attempt.sink_stopped || pos >= end) return Status::Ok();
-      if (attempt.status.ok() || (attempt.retryable && attempt.delivered > 0)) {
-        // The body ended early after some progress: ask for the rest.
-        if (++resumes > kMaxResumes) {
-          if (!attempt.status.ok()) return attempt.status;
-          return Status::Unavailable(range_context + ": body ended at byte " + std::to_string(pos) +
-                                     " after " + std::to_string(kMaxResumes) + " resumes");
-        }
-        LogWarning(range_context + ": body ended at byte " + std::to_string(pos) + "; resuming");
-        continue;
+      if (o.status.ok()) return o;
+      o.verdict = CommonVerdict(o.status);
+      // The listing says the file exists at this size: a mirror that does
+      // not have it (404) or has it shorter (416) is wrong, not the Hub's word.
+      if (o.status.IsNotFound() || o.status.code() == Status::Code::kOutOfRange) {
+        o.verdict = Verdict::kMissing;
+        o.missing_key = o.info.error_code == "RevisionNotFound" ? key.commit_key : key.file_key;
       }
-      if (!attempt.retryable || !SleepBeforeRetry(retry_, retry, *clock_, deadline)) return attempt.status;
-      ++retry;
-      LogWarning(attempt.status.ToString() + " (retry " + std::to_string(retry) + " of " +
-                 std::to_string(retry_.max_retries) + ")");
+      return o;
+    });
+  }
+
+  const std::string& endpoint() const override { return workers_[0]->endpoint(); }
+
+  void ReportCorrupt(const FileLocation& file) override {
+    const std::string what = RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) + " \"" +
+                             LogSafe(file.path) + "\"";
+    for (size_t i : mirrors_.ReportCorrupt(FileKey(file), what)) {
+      workers_[i]->ForgetSignedUrl(file);
+      LogWarning(what + ": bytes from " + workers_[i]->endpoint() +
+                 " failed verification; other endpoints go first for this file");
     }
   }
 
-  const std::string& endpoint() const override { return endpoint_; }
+  std::vector<EndpointStats> Stats() const override { return mirrors_.Stats(); }
 
  private:
-  HttpHeaders HeadersFor(const std::string& url) const {
-    HttpHeaders headers;
-    // CDN URLs are pre-signed: the token must never leave the endpoint's host.
-    if (!token_.empty() && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
-    return headers;
+  static MirrorSetOptions MirrorOptions(const HubClientOptions& options) {
+    MirrorSetOptions m;
+    m.backoff_base = std::max(options.endpoint_backoff_base, Duration::zero());
+    m.backoff_max = std::max(options.endpoint_backoff_max, m.backoff_base);
+    m.jitter_seed = options.jitter_seed;
+    return m;
   }
 
-  // GET of a JSON API URL: follows redirects (the token only to the
-  // endpoint's host), retries 408/429/5xx and network errors, maps errors.
-  Result<ApiResponse> GetApi(std::string url, TimePoint deadline, const std::string& context) {
-    int retry = 0;
-    int hops = 0;
-    std::vector<std::string> visited{url};
+  // The failover and retry loop shared by every call (see the file comment).
+  Status Run(const RouteKey& key, TimePoint deadline, const std::string& context,
+             const std::function<Outcome(size_t)>& attempt) {
+    const size_t n = workers_.size();
+    std::vector<bool> tried(n, false);
+    std::vector<int> resumes(n, 0);
+    FailureLog failures;
+    Status unlogged;  // the latest failure, logged once we know we go on
+    int round = 0;
+    bool may_heal = false;  // some failure of this round may go away
     while (true) {
-      if (clock_->Now() >= deadline) return Status::DeadlineExceeded(context + ": deadline passed");
-      HttpRequest request;
-      request.url = url;
-      request.headers = HeadersFor(url);
-      request.headers.emplace_back("Accept", "application/json");
-      request.deadline = deadline;
-      StringSink sink(kMaxApiBodyBytes);
-      Result<HttpResponseHead> result = transport_->Perform(request, &sink);
-      Status failure;
-      if (!result.ok()) {
-        failure = result.status().WithContext(context);
-        if (!IsRetryableTransportError(result.status())) return failure;
-      } else if (IsRedirectStatus(result->status)) {
-        auto next = NextHop(url, *result, &hops, &visited, context);
-        if (!next.ok()) return next.status();
-        url = std::move(*next);
-        continue;
-      } else if (result->status >= 200 && result->status <= 299) {
-        if (sink.overflowed()) {
-          return Status::DataLoss(context + ": response body over " + std::to_string(kMaxApiBodyBytes >> 20) +
-                                  " MiB");
+      const TimePoint now = clock_->Now();
+      if (now >= deadline) {
+        if (failures.empty()) return Status::DeadlineExceeded(context + ": deadline passed");
+        return Status::DeadlineExceeded(context + ": deadline passed after: " + failures.Messages());
+      }
+      const Route route = mirrors_.Order(key);
+      const auto next = std::find_if(route.order.begin(), route.order.end(), [&](size_t i) { return !tried[i]; });
+      if (next == route.order.end()) {
+        // Nobody left to ask now. First: one not yet asked may be under a
+        // server-requested wait that ends before the deadline.
+        std::optional<TimePoint> unblock;
+        for (const auto& [i, until] : route.blocked) {
+          if (!tried[i]) unblock = std::min(unblock.value_or(until), until);
         }
-        return ApiResponse{std::move(*result), sink.body(), std::move(url)};
-      } else {
-        failure = HubErrorStatus(*result, context);
-        if (!IsRetryableHttpStatus(result->status)) return failure;
-      }
-      if (!SleepBeforeRetry(retry_, retry, *clock_, deadline)) return failure;
-      ++retry;
-      LogWarning(failure.ToString() + " (retry " + std::to_string(retry) + " of " +
-                 std::to_string(retry_.max_retries) + ")");
-    }
-  }
-
-  // One ranged GET for [pos, end), from the cached signed URL if there is
-  // one, else from /resolve with its redirects. A cached URL that fails
-  // (403/404/410, a network error, bad bytes) is dropped and /resolve asked
-  // once instead.
-  RangeAttempt FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end, RangeSink* sink,
-                         TimePoint deadline, const std::string& context) {
-    const std::string key = SignedUrlKey(file);
-    const std::string resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
-    std::optional<std::string> cached = signed_urls_.Get(key);
-    bool from_cache = cached.has_value();
-    std::string url = from_cache ? std::move(*cached) : resolve_url;
-    int hops = 0;
-    std::vector<std::string> visited{url};
-    auto resolve_again = [&](std::string_view why) {
-      signed_urls_.Erase(key, url);
-      LogInfo(context + ": cached CDN URL " + StripQuery(url) + " failed (" + std::string(why) +
-              "); resolving again");
-      url = resolve_url;
-      from_cache = false;
-      hops = 0;
-      visited.assign(1, url);
-    };
-
-    RangeAttempt attempt;
-    while (true) {
-      HttpRequest request;
-      request.url = url;
-      request.headers = HeadersFor(url);
-      request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
-      request.headers.emplace_back("Accept-Encoding", "identity");
-      request.deadline = deadline;
-      request.low_speed_bytes = kLowSpeedBytes;
-      request.low_speed_seconds = kLowSpeedSeconds;
-      RangeResponseSink body(pos, end, file.size, sink);
-      Result<HttpResponseHead> result = transport_->Perform(request, &body);
-      attempt.delivered = body.delivered();
-      if (body.sink_stopped()) {
-        attempt.sink_stopped = true;
-        return attempt;
-      }
-      const std::string from = " from " + StripQuery(url);
-      if (!result.ok()) {
-        if (from_cache && attempt.delivered == 0) {
-          resolve_again(result.status().ToString());
+        if (unblock) {
+          if (*unblock >= deadline) {
+            Status s = Status::Unavailable(context + ": the server asked us to wait " + Seconds(*unblock - now) +
+                                           ", past the deadline");
+            if (failures.empty()) return s;
+            failures.Add(n, s);  // n: not an endpoint, only a message
+            return failures.Summary(context);
+          }
+          if (!unlogged.ok()) LogWarning(unlogged.ToString() + "; waiting " + Seconds(*unblock - now));
+          unlogged = Status();
+          if (!transport_->WaitFor(*unblock - now)) return Shutdown(context);
           continue;
         }
-        if (from_cache) signed_urls_.Erase(key, url);
-        attempt.status = result.status().WithContext(context + from);
-        attempt.retryable = IsRetryableTransportError(result.status());
-        return attempt;
-      }
-      const HttpResponseHead& head = *result;
-      if (IsRedirectStatus(head.status)) {
-        auto next = NextHop(url, head, &hops, &visited, context);
-        if (!next.ok()) {
-          attempt.status = next.status();
-          return attempt;
+        // Everyone was asked in this round: another round, if it may help,
+        // once the backoff has passed and someone may be asked again.
+        std::optional<Duration> wait;
+        if (may_heal) {
+          std::optional<Duration> until_open;
+          if (route.order.empty()) {
+            for (const auto& [i, until] : route.blocked) {
+              until_open = std::min(until_open.value_or(until - now), until - now);
+            }
+          }
+          wait = RetryWait(retry_, round, jitter_.Next(), until_open, now, deadline);
         }
-        url = std::move(*next);
+        if (!wait) return failures.Summary(context);
+        if (!unlogged.ok()) {
+          LogWarning(unlogged.ToString() + " (retry " + std::to_string(round + 1) + " of " +
+                     std::to_string(retry_.max_retries) + " in " + Seconds(*wait) + ")");
+        }
+        unlogged = Status();
+        if (!transport_->WaitFor(*wait)) return Shutdown(context);
+        ++round;
+        may_heal = false;
+        std::fill(tried.begin(), tried.end(), false);
         continue;
       }
-      if (from_cache && (head.status == 403 || head.status == 404 || head.status == 410)) {
-        resolve_again("HTTP " + std::to_string(head.status));
-        continue;
+
+      const size_t i = *next;
+      if (!unlogged.ok()) LogWarning(unlogged.ToString() + "; trying " + workers_[i]->endpoint());
+      unlogged = Status();
+      tried[i] = true;
+      mirrors_.OnAttempt(i);
+      Outcome o = attempt(i);
+      if (o.status.ok()) {
+        mirrors_.OnSuccess(i);
+        return Status::Ok();
       }
-      if (head.status == 200 || head.status == 206) {
-        if (!body.status().ok()) {
-          if (from_cache) signed_urls_.Erase(key, url);
-          attempt.status = body.status().WithContext(context + from);
-          return attempt;
-        }
-        if (!from_cache && !SameHost(url, endpoint_)) signed_urls_.Put(key, url);
-        return attempt;
+      switch (o.verdict) {
+        case Verdict::kFinal:
+          return o.status;
+        case Verdict::kMissing:
+          mirrors_.OnMissing(i, o.missing_key, o.status);
+          failures.Add(i, o.status);
+          unlogged = o.status;
+          break;
+        case Verdict::kEndpointFailure:
+          if (o.status.IsDeadlineExceeded() && clock_->Now() >= deadline) {
+            if (failures.empty()) return o.status;
+            return Status::DeadlineExceeded(o.status.message() + "; before that: " + failures.Messages());
+          }
+          mirrors_.OnFailure(i, o.status, key.kind, o.info.server_wait);
+          failures.Add(i, o.status);
+          unlogged = o.status;
+          // A timeout before the deadline is the speed floor or the connect
+          // timeout: as good a reason as any to try again.
+          may_heal = may_heal || o.info.retryable || o.status.IsDeadlineExceeded();
+          if (o.info.delivered > 0 && resumes[i]++ < kMaxResumesPerEndpoint) {
+            // Progress: everyone may be asked for the rest, without waiting.
+            std::fill(tried.begin(), tried.end(), false);
+          }
+          break;
       }
-      attempt.status = HubErrorStatus(head, context + from);
-      attempt.retryable = IsRetryableHttpStatus(head.status);
-      return attempt;
     }
   }
 
-  std::string endpoint_;
-  std::string endpoint_for_log_;
-  const std::string token_;  // never logged
+  static Status Shutdown(const std::string& context) { return Status::Unavailable(context + ": shutting down"); }
+
   HttpTransport* const transport_;
   Clock* const clock_;
   RetryPolicy retry_;
+  JitterSource jitter_;
+  MirrorSet mirrors_;
+  std::vector<std::unique_ptr<EndpointClient>> workers_;
   Status init_status_;
-  SignedUrlCache signed_urls_;
 };
 
 }  // namespace
 
 std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
-  return std::make_unique<HubClientImpl>(options);
+  std::vector<std::string> endpoints;
+  for (std::string e : options.endpoints) {
+    while (!e.empty() && e.back() == '/') e.pop_back();
+    if (e.empty() || std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end()) continue;
+    endpoints.push_back(std::move(e));
+  }
+  if (endpoints.empty()) {
+    std::string e = options.endpoint.empty() ? std::string(kDefaultEndpoint) : options.endpoint;
+    while (!e.empty() && e.back() == '/') e.pop_back();
+    endpoints.push_back(std::move(e));
+  }
+  const size_t configured = endpoints.size();
+  if (configured > kMaxMirrorEndpoints) endpoints.resize(kMaxMirrorEndpoints);
+  auto client = std::make_unique<MirroredHubClient>(options, std::move(endpoints));
+  if (configured > kMaxMirrorEndpoints) {
+    client->set_init_status(Status::InvalidArgument(std::to_string(configured) + " endpoints; at most " +
+                                                    std::to_string(kMaxMirrorEndpoints) + " are supported"));
+  }
+  return client;
 }
 
 }  // namespace hfm

@@ -7,6 +7,25 @@
 // Unavailable (network, 5xx, 429 after retries), DeadlineExceeded, DataLoss
 // (a response that contradicts the request: wrong Content-Range, short body).
 //
+// Mirrors. A client may hold an ordered list of endpoints (the Hub and
+// mirrors of it, highest priority first); each request goes to the best one
+// (mirror_set.h) and moves to the next on a connect error, a timeout, a
+// transfer under the speed floor, 5xx, 429, a malformed answer, or a 404 for
+// a file the listing has. Answers that are the Hub's word (NotFound,
+// PermissionDenied) end a request, with two exceptions for a mirror that
+// lags: ListTree and FetchRange skip an endpoint that answers
+// RevisionNotFound for the commit, and so does ResolveRevision of a full
+// commit id. ResolveRevision of a branch or tag takes NotFound from whichever
+// endpoint answers first (the primary while it is up); a lagging mirror may
+// then know an older commit or none.
+// Requests that failed everywhere are retried in rounds with jittered
+// exponential backoff, honouring Retry-After and RateLimit, never past the
+// caller's deadline: a wait that would pass it fails the request at once.
+//
+// The token is sent to every configured endpoint, each time only to that
+// endpoint's own host: never to a CDN a redirect points to, and never to
+// another host a mirror redirects to (even another configured mirror's).
+//
 // Thread safety: all methods are thread-safe.
 #pragma once
 
@@ -70,16 +89,47 @@ class RangeSink {
  public:
   virtual ~RangeSink() = default;
   virtual bool OnBytes(const char* data, size_t len) = 0;
+  // Called before bytes from `endpoint` follow (with mirrors, a range may be
+  // completed by another endpoint), so a caller can say who served bad bytes.
+  virtual void OnSource(const std::string& endpoint) { (void)endpoint; }
 };
 
 struct HubClientOptions {
   std::string endpoint;  // e.g. "https://huggingface.co", no trailing '/'
-  std::string token;     // "" = anonymous; sent only to the endpoint's host
+  // Endpoints in priority order; when non-empty it replaces `endpoint`.
+  // Empty entries are ignored, repeats dropped; at most 64.
+  std::vector<std::string> endpoints;
+  std::string token;     // "" = anonymous; sent only to each endpoint's own host
   HttpTransport* transport = nullptr;  // borrowed; must outlive the client
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
-  // First wait before retrying a 408/429/5xx or a network error; doubles on
-  // each of up to 3 retries, never past the deadline. Zero in tests.
+  // Longest first wait before retrying a 408/429/5xx or a network error
+  // once every endpoint failed (jittered to [base/2, base]); doubles on each
+  // of up to 3 retries, never past the deadline. Zero in tests.
   Duration retry_backoff_base = std::chrono::seconds(1);
+  // A transfer moving fewer than low_speed_bytes_per_second for
+  // low_speed_seconds in a row is stalled: it moves to the next endpoint.
+  // 10 s (not 30) so that a stall still leaves room to fail over within the
+  // default 30 s read timeout; 1 KiB/s is far below any working link. 0 = off.
+  long low_speed_bytes_per_second = 1024;
+  long low_speed_seconds = 10;
+  // A host that drops packets is given up on after this long. 0 = deadline.
+  Duration connect_timeout = std::chrono::seconds(10);
+  // An endpoint that failed gets no traffic while others are healthy, for
+  // a jittered while that starts at the base and doubles up to the cap.
+  Duration endpoint_backoff_base = std::chrono::seconds(1);
+  Duration endpoint_backoff_max = std::chrono::seconds(60);
+  // Seeds the jitter of every backoff; 0 = random. Tests fix it.
+  uint64_t jitter_seed = 0;
+};
+
+// One endpoint's tally, for stats.
+struct EndpointStats {
+  std::string endpoint;
+  uint64_t requests = 0;  // attempts sent to it (an API call, a listing, a ranged transfer)
+  uint64_t failures = 0;  // attempts that failed there, and verification failures it served
+  uint64_t bytes = 0;     // file bytes it delivered
+  std::string last_error;  // the latest failure's message ("" if none)
+  std::string state;       // "healthy", "backing-off" or "rate-limited"
 };
 
 class HubClient {
@@ -101,14 +151,29 @@ class HubClient {
   // via ranged GETs on /resolve/<commit>/<path>. LFS redirects are followed
   // without the token when the host changes, and the signed location is reused
   // for later ranges of the same file until it fails. `length` is clipped to
-  // the file's size. On failure part of the range may already have been
-  // delivered; the caller may resume from there.
+  // the file's size. A transfer that breaks is resumed from the byte reached
+  // (on the same or another endpoint), so the sink sees each byte once. On
+  // failure part of the range may already have been delivered; the caller
+  // may resume from there.
   virtual Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length,
                             RangeSink* sink, TimePoint deadline) = 0;
 
+  // The primary (first) endpoint.
   virtual const std::string& endpoint() const = 0;
+
+  // The bytes of `file` failed verification. Endpoints that served ranges of
+  // it recently are demoted for that file: the next FetchRange prefers one
+  // that did not; once all were reported, the order starts over.
+  virtual void ReportCorrupt(const FileLocation& file) { (void)file; }
+
+  // One tally per endpoint, in priority order.
+  virtual std::vector<EndpointStats> Stats() const { return {}; }
 };
 
+// A client over options.endpoints (or options.endpoint alone). Never null:
+// with unusable options (no transport, an endpoint that is not an http(s) URL
+// without a query, a token holding control characters, over 64 endpoints)
+// every call returns InvalidArgument.
 std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options);
 
 }  // namespace hfm

@@ -21,8 +21,12 @@ class BlockSplitter : public RangeSink {
  public:
   using PublishFn = std::function<void(uint32_t, std::string)>;
   BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of,
-                PublishFn publish)
-      : next_(first), end_(end), length_of_(std::move(length_of)), publish_(std::move(publish)) {
+                PublishFn publish, std::function<void(const std::string&)> on_source)
+      : next_(first),
+        end_(end),
+        length_of_(std::move(length_of)),
+        publish_(std::move(publish)),
+        on_source_(std::move(on_source)) {
     if (next_ < end_) buffer_.reserve(length_of_(next_));
   }
 
@@ -43,14 +47,22 @@ class BlockSplitter : public RangeSink {
     return next_ < end_;
   }
 
+  void OnSource(const std::string& endpoint) override {
+    source_ = endpoint;
+    on_source_(endpoint);
+  }
+
   uint32_t next() const { return next_; }
   size_t partial() const { return buffer_.size(); }
+  const std::string& source() const { return source_; }
 
  private:
   uint32_t next_;
   const uint32_t end_;
   std::function<size_t(uint32_t)> length_of_;
   PublishFn publish_;
+  std::function<void(const std::string&)> on_source_;
+  std::string source_;
   std::string buffer_;
 };
 
@@ -186,6 +198,10 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
       first, end, [this](uint32_t i) { return BlockLength(i); },
       [this, &location, round](uint32_t i, std::string data) {
         Publish(location, round, i, std::move(data));
+      },
+      [this](const std::string& endpoint) {
+        std::lock_guard<std::mutex> lock(mu_);
+        served_by_.insert(endpoint);
       });
   const uint64_t start = static_cast<uint64_t>(first) * block_size_;
   uint64_t length = 0;
@@ -194,7 +210,9 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
   if (splitter.next() < end) {
     if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
-    LogError("fetch failed: " + Where(location, registry_->hub()->endpoint()) + " bytes=" +
+    LogError("fetch failed: " +
+             Where(location, splitter.source().empty() ? registry_->hub()->endpoint() : splitter.source()) +
+             " bytes=" +
              std::to_string(start) + "-" + std::to_string(start + length - 1) + ": " + st.ToString());
     for (uint32_t i = splitter.next(); i < end; ++i) FailPending(round, i, st);
   }
@@ -371,7 +389,13 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
   const ContentHash actual = hasher_->Finish();
   hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
   frontier_ = 0;
-  const std::string endpoint = registry_->hub()->endpoint();
+  std::string endpoint;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& e : served_by_) endpoint += (endpoint.empty() ? "" : ";") + e;
+    served_by_.clear();
+  }
+  if (endpoint.empty()) endpoint = registry_->hub()->endpoint();
   if (actual == hash_) {
     verified_ = true;
     must_verify_ = false;
@@ -389,6 +413,8 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
   failure_ = Status::DataLoss("bytes of " + last_location_.path + " do not match " + hash_.ToString());
   must_verify_ = true;
   registry_->MarkCorrupt(hash_);
+  // The next attempt prefers endpoints that did not serve these bytes.
+  registry_->hub()->ReportCorrupt(last_location_);
   {
     std::lock_guard<std::mutex> persist_lock(persist_mu_);
     Status dropped = registry_->store()->DropFile(hash_, size_);

@@ -120,6 +120,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // A verified file of one block kept in memory when the cache cannot hold it.
   std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)
   bool warned_uncached_ = false;                          // GUARDED_BY(mu_)
+  std::set<std::string> served_by_;  // GUARDED_BY(mu_): endpoints of this round's bytes
 
   // A verification round ends with a hash mismatch: every block is dropped
   // and fetches still in flight from the old round are discarded, so bytes

@@ -162,6 +162,9 @@ int Run(const MountOptions& m) {
     auto transport = NewCurlTransport(transport_options);
     HubClientOptions hub_options;
     hub_options.endpoint = m.endpoints.front();
+    hub_options.endpoints = m.endpoints;
+    if (m.low_speed > 0) hub_options.low_speed_bytes_per_second = m.low_speed;
+    if (m.low_speed_time > 0) hub_options.low_speed_seconds = m.low_speed_time;
     hub_options.token = *token;
     hub_options.transport = transport.get();
     auto hub = NewHubClient(hub_options);
@@ -180,7 +183,10 @@ int Run(const MountOptions& m) {
     rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
     fuse_loop_cfg_destroy(loop);
     LogInfo("unmounting " + m.mountpoint);
+    // Abort fetches still in flight so no thread waits on a hung server.
+    transport->CancelAll();
     context.fs = nullptr;
+    fs.reset();
   }
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "fetch/http_transport.h"
@@ -233,6 +235,48 @@ TEST(CurlTransportTest, ManyThreadsShareOneTransport) {
   EXPECT_EQ(served.load(), 30);
 }
 
+TEST(CurlTransportTest, CancelAllAbortsAHungTransferAndEveryLaterOne) {
+  std::promise<void> reached;
+  std::once_flag once;
+  TestHttpServer server([&](const std::string&) -> std::optional<std::string> {
+    std::call_once(once, [&] { reached.set_value(); });
+    return std::nullopt;  // never answers
+  });
+  auto transport = Transport();
+  Result<HttpResponseHead> result = Status::Internal("not run");
+  RecordingSink sink;
+  std::thread caller([&] { result = transport->Perform(Get(server.Url("/hang"), milliseconds(60000)), &sink); });
+  std::atomic<bool> waited{true};
+  std::thread sleeper([&] { waited = transport->WaitFor(seconds(60)); });
+  // The request is on the wire and the server sits on it.
+  const bool on_the_wire = reached.get_future().wait_for(seconds(20)) == std::future_status::ready;
+  const auto start = steady_clock::now();
+  transport->CancelAll();
+  caller.join();
+  sleeper.join();
+  const auto elapsed = steady_clock::now() - start;
+  ASSERT_TRUE(on_the_wire);
+  EXPECT_LT(elapsed, seconds(5));  // one loop turn, generous for a loaded machine
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(result.status().IsUnavailable()) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("shutting down"), std::string::npos) << result.status().message();
+  EXPECT_FALSE(waited.load());
+
+  // Later exchanges and waits fail at once, without reaching the server.
+  RecordingSink later;
+  auto again = transport->Perform(Get(server.Url("/after")), &later);
+  EXPECT_TRUE(again.status().IsUnavailable()) << again.status().ToString();
+  EXPECT_FALSE(transport->WaitFor(seconds(60)));
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(CurlTransportTest, WaitForSleepsWhenNotCancelled) {
+  auto transport = Transport();
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(transport->WaitFor(milliseconds(50)));
+  EXPECT_GE(steady_clock::now() - start, milliseconds(50));
+}
+
 TEST(CurlTransportTest, HubClientFetchesARangeEndToEnd) {
   const std::string content = "0123456789abcdefghijklmnopqrstuvwxyz";
   const std::string commit = "0123456789abcdef0123456789abcdef01234567";
@@ -265,6 +309,42 @@ TEST(CurlTransportTest, HubClientFetchesARangeEndToEnd) {
   EXPECT_NE(requests[0].find("\r\nRange: bytes=10-19\r\n"), std::string::npos) << requests[0];
   EXPECT_NE(requests[0].find("\r\nAccept-Encoding: identity\r\n"), std::string::npos);
   EXPECT_NE(requests[0].find("\r\nAuthorization: Bearer tok\r\n"), std::string::npos);
+}
+
+TEST(CurlTransportTest, HubClientFailsOverFromARefusingEndpoint) {
+  int closed_port;
+  {
+    TestHttpServer closed([](const std::string&) { return std::nullopt; });
+    closed_port = closed.port();
+  }
+  const std::string content = "0123456789abcdefghijklmnopqrstuvwxyz";
+  const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+  TestHttpServer server([&](const std::string&) {
+    return TestHttpServer::Response(206, "Content-Range: bytes 0-9/36\r\n", content.substr(0, 10));
+  });
+  auto transport = Transport();
+  HubClientOptions options;
+  options.endpoints = {"http://127.0.0.1:" + std::to_string(closed_port), server.Url("")};
+  options.token = "tok";
+  options.transport = transport.get();
+  auto client = NewHubClient(options);
+  class Collect : public RangeSink {
+   public:
+    bool OnBytes(const char* d, size_t n) override {
+      bytes.append(d, n);
+      return true;
+    }
+    std::string bytes;
+  } sink;
+  FileLocation file{{RepoKind::kModel, "ns/name"}, commit, "f.txt", content.size(), false};
+  Status s = client->FetchRange(file, 0, 10, &sink, steady_clock::now() + seconds(20));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(sink.bytes, content.substr(0, 10));
+  const auto stats = client->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].failures, 1u);
+  EXPECT_EQ(stats[0].state, "backing-off");
+  EXPECT_EQ(stats[1].bytes, 10u);
 }
 
 }  // namespace

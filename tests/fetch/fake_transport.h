@@ -2,7 +2,8 @@
 // per request (by exact URL, by URL prefix, or by a handler function),
 // delivered to the sink in small chunks so chunk boundaries get exercised,
 // and every request is recorded (URL, headers) with counts per host.
-// Answers instantly; no sockets, no sleeps.
+// Answers instantly; no sockets, no sleeps: WaitFor() records the wait and
+// moves a FakeClock forward instead.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -21,6 +22,7 @@
 #include "fetch/content_range.h"
 #include "fetch/http_transport.h"
 #include "fetch/url.h"
+#include "util/clock.h"
 
 namespace hfm {
 
@@ -97,6 +99,30 @@ class FakeTransport : public HttpTransport {
   }
   // Body bytes per OnData call.
   void set_chunk_size(size_t n) { chunk_size_ = n; }
+  // WaitFor() advances this clock by the wait (borrowed; may be null).
+  void set_clock(FakeClock* clock) { clock_ = clock; }
+
+  // The waits asked of WaitFor(), in order.
+  std::vector<Duration> waits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waits_;
+  }
+  Duration TotalWait() const {
+    Duration total{};
+    for (Duration d : waits()) total += d;
+    return total;
+  }
+
+  bool WaitFor(Duration d) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      waits_.push_back(d);
+    }
+    if (cancelled_) return false;
+    if (FakeClock* clock = clock_.load(); clock != nullptr && d > Duration::zero()) clock->Advance(d);
+    return true;
+  }
+  void CancelAll() override { cancelled_ = true; }
 
   std::vector<HttpRequest> requests() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -119,6 +145,7 @@ class FakeTransport : public HttpTransport {
   }
 
   Result<HttpResponseHead> Perform(const HttpRequest& request, BodySink* sink) override {
+    if (cancelled_) return Status::Unavailable(request.url + ": shutting down");
     std::optional<FakeResponse> response;
     std::vector<Handler> handlers;
     {
@@ -160,7 +187,10 @@ class FakeTransport : public HttpTransport {
   std::map<std::string, std::deque<FakeResponse>> queued_;
   std::vector<Handler> handlers_;
   std::vector<HttpRequest> requests_;
+  std::vector<Duration> waits_;
   std::atomic<size_t> chunk_size_{7};
+  std::atomic<FakeClock*> clock_{nullptr};
+  std::atomic<bool> cancelled_{false};
 };
 
 // The value of request header `name` (as sent), or nullopt.

@@ -39,6 +39,19 @@ TEST_F(HubClientTest, FollowsPaginationAcrossThreePages) {
   ExpectTokenOnlyToHub();
 }
 
+TEST_F(HubClientTest, RetryGoesOnFromThePageThatFailed) {
+  const std::string page2 = kTreeUrl + "&cursor=p2";
+  transport_.On(kTreeUrl, Reply(200, "[" + File("a.txt") + "]").Header("link", "<" + page2 + ">; rel=\"next\""));
+  transport_.Then(page2, Reply(503));
+  transport_.On(page2, Reply(200, "[" + File("b.txt") + "]"));
+  auto entries = Client()->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  EXPECT_EQ(entries->size(), 2u);
+  // Page one is not fetched twice: each page counts against the rate limit.
+  EXPECT_EQ(transport_.CountContaining("cursor=p2"), 2);
+  EXPECT_EQ(transport_.requests().size(), 3u);
+}
+
 TEST_F(HubClientTest, PaginationLoopIsDataLoss) {
   const std::string page2 = kTreeUrl + "&cursor=p2";
   transport_.On(kTreeUrl, Reply(200, "[" + File("x") + "]").Header("link", "<" + page2 + ">; rel=\"next\""));

@@ -19,6 +19,8 @@ inline const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 
 class HubClientTest : public ::testing::Test {
  protected:
+  HubClientTest() { transport_.set_clock(&clock_); }
+
   std::unique_ptr<HubClient> Client(std::string token = kToken, Duration backoff = Duration::zero()) {
     HubClientOptions options;
     options.endpoint = kEndpoint;
@@ -26,6 +28,7 @@ class HubClientTest : public ::testing::Test {
     options.transport = &transport_;
     options.clock = &clock_;
     options.retry_backoff_base = backoff;
+    options.jitter_seed = 1;
     return NewHubClient(options);
   }
   TimePoint Deadline() { return clock_.Now() + std::chrono::seconds(60); }
@@ -46,6 +49,17 @@ class HubClientTest : public ::testing::Test {
   FakeTransport transport_;
   FakeClock clock_;
 };
+
+// `n` bytes of repeatable noise: a file's content.
+inline std::string PseudoRandomBytes(size_t n) {
+  std::string s(n, '\0');
+  uint32_t x = 12345;
+  for (char& c : s) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
 
 // Collects delivered bytes; can ask to stop after `stop_after` bytes.
 class StringRangeSink : public RangeSink {

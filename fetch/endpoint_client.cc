@@ -1,0 +1,398 @@
+// EndpointClient over an HttpTransport: URL building (hub_urls), error
+// mapping (hub_errors), tree pages (tree_parser) and ranged reads
+// (range_response_sink) put together. Redirects are followed here, not by the
+// transport, so the token goes only to the endpoint's host.
+#include "fetch/endpoint_client.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "fetch/hub_errors.h"
+#include "fetch/hub_urls.h"
+#include "fetch/link_header.h"
+#include "fetch/log_text.h"
+#include "fetch/range_response_sink.h"
+#include "fetch/repo_path.h"
+#include "fetch/retry_after.h"
+#include "fetch/retry_policy.h"
+#include "fetch/tree_parser.h"
+#include "fetch/url.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr int kMaxRedirects = 5;
+constexpr size_t kMaxApiBodyBytes = 64u << 20;
+constexpr int kMaxTreePages = 10000;
+constexpr size_t kMaxRevisionBytes = 1024;
+constexpr size_t kSignedUrlCapacity = 4096;
+// The Hub signs for an hour; renewing earlier avoids a failed request.
+constexpr Duration kSignedUrlMaxAge = std::chrono::minutes(30);
+
+bool IsRedirectStatus(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool HasControlOrSpace(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+// The next URL of a redirect chain, refusing chains that are too long or
+// come back to a URL already visited.
+Result<std::string> NextHop(const std::string& url, const HttpResponseHead& head, int* hops,
+                            std::vector<std::string>* visited, const std::string& context) {
+  const std::string where = " (HTTP " + std::to_string(head.status) + " from " + StripQuery(url) + ")";
+  const std::string location = head.Header("location");
+  if (location.empty()) return Status::Unavailable(context + ": redirect without a Location" + where);
+  auto next = ResolveRedirect(url, location);
+  if (!next) {
+    return Status::Unavailable(context + ": unusable redirect Location \"" +
+                               LogSafe(StripQuery(location)) + "\"" + where);
+  }
+  if (++*hops > kMaxRedirects) return Status::Unavailable(context + ": more than 5 redirects" + where);
+  if (std::find(visited->begin(), visited->end(), *next) != visited->end()) {
+    return Status::Unavailable(context + ": redirect loop back to " + StripQuery(*next) + where);
+  }
+  visited->push_back(*next);
+  return std::move(*next);
+}
+
+// The rel="next" target among all Link headers of a response.
+std::optional<std::string> NextPageLink(const HttpResponseHead& head) {
+  for (const auto& [name, value] : head.headers) {
+    if (name != "link") continue;
+    if (auto next = ParseNextLink(value)) return next;
+  }
+  return std::nullopt;
+}
+
+std::string SignedUrlKey(const FileLocation& file) {
+  return std::string(RepoKindPlural(file.repo.kind)) + "\n" + file.repo.name + "\n" + file.commit + "\n" +
+         file.path;
+}
+
+std::string LowerHex(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](char c) { return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c; });
+  return s;
+}
+
+}  // namespace
+
+struct EndpointClient::ApiResponse {
+  HttpResponseHead head;
+  std::string body;
+  std::string url;  // after redirects: relative links resolve against it
+};
+
+// The outcome of one ranged request (with its redirects).
+struct EndpointClient::RangeAttempt {
+  Status status;
+  AttemptInfo info;
+};
+
+EndpointClient::EndpointClient(const EndpointClientOptions& options)
+    : endpoint_(options.endpoint),
+      token_(options.token),
+      transport_(options.transport),
+      clock_(options.clock ? options.clock : SystemClock()),
+      low_speed_bytes_(std::max(options.low_speed_bytes, 0L)),
+      low_speed_seconds_(std::max(options.low_speed_seconds, 0L)),
+      api_speed_floor_(options.api_speed_floor),
+      connect_timeout_(std::max(options.connect_timeout, Duration::zero())),
+      signed_urls_(kSignedUrlCapacity, kSignedUrlMaxAge, clock_) {
+  while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
+  endpoint_for_log_ = StripQuery(endpoint_);
+  if (transport_ == nullptr) {
+    init_status_ = Status::InvalidArgument("HubClient needs a transport");
+  } else if (!ParseUrl(endpoint_) || endpoint_.find_first_of("?#") != std::string::npos) {
+    init_status_ = Status::InvalidArgument("endpoint \"" + LogSafe(endpoint_for_log_) +
+                                           "\" is not an http(s) URL without a query");
+  } else if (HasControlOrSpace(token_)) {
+    // It would end up in a header line; never echo it.
+    init_status_ = Status::InvalidArgument("the token holds spaces or control characters");
+  }
+}
+
+Result<std::string> EndpointClient::ResolveRevision(const RepoId& repo, std::string_view revision,
+                                                    TimePoint deadline, AttemptInfo* info) {
+  HFM_RETURN_IF_ERROR(init_status_);
+  const std::string context = "resolving " + RepoDisplayName(repo) + " revision \"" + LogSafe(revision, 100) +
+                              "\" at " + endpoint_for_log_;
+  const std::string_view problem = RepoNameProblem(repo.name);
+  if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
+  if (revision.size() > kMaxRevisionBytes || revision.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument(context + ": unusable revision");
+  }
+  const std::string url =
+      revision.empty() ? RepoInfoUrl(endpoint_, repo) : RevisionInfoUrl(endpoint_, repo, revision);
+  auto response = GetApi(url, deadline, context, info);
+  if (!response.ok()) return response.status();
+  try {
+    const auto doc = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return Status::DataLoss(context + ": the response is not a JSON object");
+    }
+    const auto sha = doc.find("sha");
+    if (sha == doc.end() || !sha->is_string() || !IsCommitId(sha->get_ref<const std::string&>())) {
+      return Status::DataLoss(context + ": the response has no 40-hex \"sha\"");
+    }
+    return LowerHex(sha->get<std::string>());
+  } catch (const std::exception& e) {
+    return Status::DataLoss(context + ": unreadable response: " + e.what());
+  }
+}
+
+Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std::string_view commit,
+                                                        TimePoint deadline, ListingProgress* progress,
+                                                        AttemptInfo* info) {
+  HFM_RETURN_IF_ERROR(init_status_);
+  const std::string context =
+      "listing " + RepoDisplayName(repo) + "@" + LogSafe(commit, 64) + " at " + endpoint_for_log_;
+  const std::string_view problem = RepoNameProblem(repo.name);
+  if (!problem.empty()) return Status::InvalidArgument(context + ": " + std::string(problem));
+  if (!IsCommitId(commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
+
+  ListingProgress& p = *progress;
+  if (p.next_url.empty()) {
+    p = ListingProgress();
+    p.next_url = TreeUrl(endpoint_, repo, commit);
+    p.seen.insert(p.next_url);
+  }
+  while (true) {
+    const int page = p.pages + 1;
+    if (page > kMaxTreePages) {
+      return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreePages) + " pages");
+    }
+    auto response = GetApi(p.next_url, deadline, context + " (page " + std::to_string(page) + ")", info);
+    if (!response.ok()) return response.status();
+    auto parsed = ParseTreePage(response->body, context);
+    if (!parsed.ok()) return parsed.status();
+    const auto next = NextPageLink(response->head);
+    std::string next_url;
+    if (next) {
+      auto resolved = ResolveRedirect(response->url, *next);
+      if (!resolved) return Status::DataLoss(context + ": unusable Link rel=\"next\"");
+      if (!SameHost(*resolved, endpoint_)) {
+        return Status::DataLoss(context + ": Link rel=\"next\" points away from the endpoint, to " +
+                                StripQuery(*resolved));
+      }
+      // A server that hands back a cursor it already gave would page forever.
+      if (!p.seen.insert(*resolved).second) {
+        return Status::DataLoss(context + ": pagination loop, page " + std::to_string(page + 1) +
+                                " repeats an earlier page URL");
+      }
+      next_url = std::move(*resolved);
+    }
+    // The page counts only now, so a retry after a failure above asks for
+    // the same page again.
+    p.entries.insert(p.entries.end(), std::make_move_iterator(parsed->begin()),
+                     std::make_move_iterator(parsed->end()));
+    p.pages = page;
+    if (next_url.empty()) break;
+    p.next_url = std::move(next_url);
+  }
+  std::vector<TreeEntry> entries = std::move(p.entries);
+  p = ListingProgress();
+  return ValidateListing(std::move(entries), context);
+}
+
+Status EndpointClient::CheckRange(const FileLocation& file, uint64_t offset, uint64_t* length,
+                                  const RangeSink* sink) const {
+  HFM_RETURN_IF_ERROR(init_status_);
+  const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) + " \"" +
+                              LogSafe(file.path) + "\" at " + endpoint_for_log_;
+  const std::string_view name_problem = RepoNameProblem(file.repo.name);
+  if (!name_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(name_problem));
+  if (!IsCommitId(file.commit)) return Status::InvalidArgument(context + ": not a 40-hex commit");
+  const std::string_view path_problem = RepoPathProblem(file.path);
+  if (!path_problem.empty()) return Status::InvalidArgument(context + ": " + std::string(path_problem));
+  if (sink == nullptr) return Status::InvalidArgument(context + ": no sink");
+  if (offset > file.size) {
+    return Status::OutOfRange(context + ": offset " + std::to_string(offset) + " is past the end (size " +
+                              std::to_string(file.size) + ")");
+  }
+  *length = std::min(*length, file.size - offset);
+  return Status::Ok();
+}
+
+Status EndpointClient::FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
+                                  TimePoint deadline, AttemptInfo* info) {
+  const uint64_t end = offset + length;
+  const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) + " \"" +
+                              LogSafe(file.path) + "\" at " + endpoint_for_log_ + " bytes [" +
+                              std::to_string(offset) + ", " + std::to_string(end) + ")";
+  if (clock_->Now() >= deadline) return Status::DeadlineExceeded(context + ": deadline passed");
+  RangeAttempt attempt = FetchOnce(file, offset, end, sink, deadline, context);
+  *info = attempt.info;
+  // All bytes in (a reset after the last one does not matter), or the
+  // caller has what it wanted.
+  if (info->sink_stopped || info->delivered >= length) return Status::Ok();
+  if (attempt.status.ok()) {
+    info->retryable = true;
+    return Status::Unavailable(context + ": body ended at byte " + std::to_string(offset + info->delivered));
+  }
+  return attempt.status;
+}
+
+void EndpointClient::ForgetSignedUrl(const FileLocation& file) {
+  const std::string key = SignedUrlKey(file);
+  if (auto url = signed_urls_.Get(key)) signed_urls_.Erase(key, *url);
+}
+
+HttpHeaders EndpointClient::HeadersFor(const std::string& url) const {
+  HttpHeaders headers;
+  // CDN URLs are pre-signed and other mirrors get their own requests: the
+  // token never leaves this endpoint's host.
+  if (!token_.empty() && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
+  return headers;
+}
+
+// GET of a JSON API URL: follows redirects (the token only to the endpoint's
+// host) and maps errors; one attempt.
+Result<EndpointClient::ApiResponse> EndpointClient::GetApi(std::string url, TimePoint deadline,
+                                                           const std::string& context, AttemptInfo* info) {
+  *info = AttemptInfo();
+  int hops = 0;
+  std::vector<std::string> visited{url};
+  while (true) {
+    if (clock_->Now() >= deadline) return Status::DeadlineExceeded(context + ": deadline passed");
+    HttpRequest request;
+    request.url = url;
+    request.headers = HeadersFor(url);
+    request.headers.emplace_back("Accept", "application/json");
+    request.deadline = deadline;
+    request.connect_timeout = connect_timeout_;
+    if (api_speed_floor_) {
+      request.low_speed_bytes = low_speed_bytes_;
+      request.low_speed_seconds = low_speed_seconds_;
+    }
+    StringSink sink(kMaxApiBodyBytes);
+    Result<HttpResponseHead> result = transport_->Perform(request, &sink);
+    if (!result.ok()) {
+      info->retryable = IsRetryableTransportError(result.status());
+      return result.status().WithContext(context);
+    }
+    if (IsRedirectStatus(result->status)) {
+      auto next = NextHop(url, *result, &hops, &visited, context);
+      if (!next.ok()) return next.status();
+      url = std::move(*next);
+      continue;
+    }
+    if (result->status >= 200 && result->status <= 299) {
+      if (sink.overflowed()) {
+        return Status::DataLoss(context + ": response body over " + std::to_string(kMaxApiBodyBytes >> 20) +
+                                " MiB");
+      }
+      return ApiResponse{std::move(*result), sink.body(), std::move(url)};
+    }
+    info->retryable = IsRetryableHttpStatus(result->status);
+    info->server_wait = ServerRequestedWait(*result, clock_->WallSeconds());
+    info->error_code = result->Header("x-error-code");
+    return HubErrorStatus(*result, context);
+  }
+}
+
+// One ranged GET for [pos, end), from the cached signed URL if there is one,
+// else from /resolve with its redirects. A cached URL that fails before any
+// byte (403/404/410, a network error) is dropped and /resolve asked once
+// instead; one that fails later is dropped too.
+EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end,
+                                                       RangeSink* sink, TimePoint deadline,
+                                                       const std::string& context) {
+  const std::string key = SignedUrlKey(file);
+  const std::string resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
+  std::optional<std::string> cached = signed_urls_.Get(key);
+  bool from_cache = cached.has_value();
+  std::string url = from_cache ? std::move(*cached) : resolve_url;
+  int hops = 0;
+  std::vector<std::string> visited{url};
+  auto resolve_again = [&](std::string_view why) {
+    signed_urls_.Erase(key, url);
+    LogInfo(context + ": cached CDN URL " + StripQuery(url) + " failed (" + std::string(why) +
+            "); resolving again");
+    url = resolve_url;
+    from_cache = false;
+    hops = 0;
+    visited.assign(1, url);
+  };
+
+  RangeAttempt attempt;
+  while (true) {
+    HttpRequest request;
+    request.url = url;
+    request.headers = HeadersFor(url);
+    request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
+    request.headers.emplace_back("Accept-Encoding", "identity");
+    request.deadline = deadline;
+    request.low_speed_bytes = low_speed_bytes_;
+    request.low_speed_seconds = low_speed_seconds_;
+    request.connect_timeout = connect_timeout_;
+    RangeResponseSink body(pos, end, file.size, sink);
+    Result<HttpResponseHead> result = transport_->Perform(request, &body);
+    attempt.info.delivered = body.delivered();
+    if (body.sink_stopped()) {
+      attempt.info.sink_stopped = true;
+      return attempt;
+    }
+    const std::string from = " from " + StripQuery(url);
+    if (!result.ok()) {
+      if (from_cache && attempt.info.delivered == 0 && result.status().IsUnavailable()) {
+        resolve_again(result.status().ToString());
+        continue;
+      }
+      if (from_cache) signed_urls_.Erase(key, url);
+      attempt.status = result.status().WithContext(context + from);
+      attempt.info.retryable = IsRetryableTransportError(result.status());
+      return attempt;
+    }
+    const HttpResponseHead& head = *result;
+    if (IsRedirectStatus(head.status)) {
+      auto next = NextHop(url, head, &hops, &visited, context);
+      if (!next.ok()) {
+        attempt.status = next.status();
+        return attempt;
+      }
+      url = std::move(*next);
+      continue;
+    }
+    const bool at_endpoint = SameHost(url, endpoint_);
+    const bool refused = head.status == 401 || head.status == 403 || head.status == 404 || head.status == 410;
+    if (from_cache && refused) {
+      resolve_again("HTTP " + std::to_string(head.status));
+      continue;
+    }
+    if (head.status == 200 || head.status == 206) {
+      if (!body.status().ok()) {
+        if (from_cache) signed_urls_.Erase(key, url);
+        attempt.status = body.status().WithContext(context + from);
+        return attempt;
+      }
+      if (!from_cache && !at_endpoint) signed_urls_.Put(key, url);
+      return attempt;
+    }
+    if (refused && !at_endpoint) {
+      // A CDN refusing a location the endpoint just signed is not the Hub's
+      // word on access (clock skew, a broken edge): worth another try, maybe
+      // through another mirror.
+      attempt.status = Status::Unavailable(context + from + ": HTTP " + std::to_string(head.status) +
+                                           " for a freshly signed URL");
+      attempt.info.retryable = true;
+      return attempt;
+    }
+    attempt.status = HubErrorStatus(head, context + from);
+    attempt.info.retryable = IsRetryableHttpStatus(head.status);
+    attempt.info.server_wait = ServerRequestedWait(head, clock_->WallSeconds());
+    if (at_endpoint) attempt.info.error_code = head.Header("x-error-code");
+    return attempt;
+  }
+}
+
+}  // namespace hfm
