@@ -491,8 +491,15 @@ std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint6
 }
 
 void ContentRegistry::MarkCorrupt(const ContentHash& hash) {
-  std::lock_guard<std::mutex> lock(mu_);
-  corrupt_.insert(hash);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    corrupt_.insert(hash);
+  }
+  if (mismatch_listener_) mismatch_listener_(hash);
+}
+
+void ContentRegistry::SetMismatchListener(std::function<void(const ContentHash&)> listener) {
+  mismatch_listener_ = std::move(listener);
 }
 
 void ContentRegistry::MarkVerified(const ContentHash& hash) {

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -67,6 +68,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   uint64_t size() const { return size_; }
   uint32_t block_count() const { return block_count_; }
   bool complete() const { return complete_.load(); }
+  bool verified() const { return verified_.load(); }
+  // Bumped each time the file fails verification: bytes served in an earlier
+  // round may be wrong.
+  uint64_t round() const { return round_.load(); }
 
  private:
   enum class BlockState : uint8_t { kUnknown, kPresent, kAbsent };
@@ -160,6 +165,11 @@ class ContentRegistry {
   void MarkCorrupt(const ContentHash& hash);
   void MarkVerified(const ContentHash& hash);
 
+  // Called (on the thread that found it, which may hold FileContent locks:
+  // it must only hand the work off) when a content failed verification, so
+  // pages the kernel cached from its bytes can be dropped.
+  void SetMismatchListener(std::function<void(const ContentHash&)> listener);
+
  private:
   BlockStore* const store_;
   HubClient* const hub_;
@@ -169,6 +179,7 @@ class ContentRegistry {
   std::mutex mu_;
   std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)
   std::set<ContentHash> corrupt_;                           // GUARDED_BY(mu_)
+  std::function<void(const ContentHash&)> mismatch_listener_;  // set before use
 };
 
 }  // namespace hfm

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "fs/repo_name.h"
@@ -38,6 +39,11 @@ struct HubFilesystem::FileHandle {
   FileLocation location;
   std::mutex mu;
   bool has_read = false;      // GUARDED_BY(mu)
+  // Set once this handle served bytes not yet verified: the verification
+  // round they came from. If that round fails, the handle's reader may hold
+  // wrong bytes (the kernel can turn our EIO into a short read and come back
+  // for the rest), so every later read on it fails too.
+  std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
 };
@@ -50,8 +56,22 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       mount_time_(SystemClock()->WallSeconds()),
       snapshots_(hub, meta, SystemClock(), options.snapshots),
       contents_(blocks, hub, &fetch_queue_, &cache_writer_, options.read_path),
+      kernel_notifier_(1),
       cache_writer_(1),
-      fetch_queue_(options.fetch_threads) {}
+      fetch_queue_(options.fetch_threads) {
+  // Pages the kernel cached from bytes that then failed verification must
+  // not be served again: drop them for every inode with that content.
+  contents_.SetMismatchListener([this](const ContentHash& hash) {
+    kernel_notifier_.Submit([this, hash] {
+      if (!invalidate_pages_) return;
+      for (uint64_t ino : inodes_.FilesWithContent(hash)) invalidate_pages_(ino);
+    });
+  });
+}
+
+void HubFilesystem::SetPageCacheInvalidator(std::function<void(uint64_t ino)> invalidate) {
+  invalidate_pages_ = std::move(invalidate);
+}
 
 HubFilesystem::~HubFilesystem() = default;
 
@@ -291,8 +311,11 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   std::lock_guard<std::mutex> lock(handles_mu_);
   OpenedFile opened;
   opened.handle = next_handle_++;
-  // The inode names one commit's bytes: the kernel may keep its pages for good.
-  opened.keep_cache = true;
+  // The inode names one commit's bytes, so the kernel may keep its pages for
+  // good — once they are verified. Until then each open starts from a clean
+  // page cache, so pages cached from bytes that later failed verification
+  // never outlive the open that read them.
+  opened.keep_cache = handle->content->complete();
   files_[opened.handle] = std::move(handle);
   return opened;
 }
@@ -326,8 +349,18 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     handle->next_offset = sequential ? std::max(handle->next_offset, offset + out.size())
                                      : offset + out.size();
     readahead = handle->readahead;
+    if (handle->unverified_round && *handle->unverified_round != handle->content->round()) {
+      return Status::DataLoss("bytes this reader got from " + handle->location.path +
+                              " failed verification");
+    }
   }
+  const uint64_t round_before = handle->content->round();
+  const bool verified_before = handle->content->verified();
   auto n = handle->content->Read(handle->location, offset, out, readahead);
+  if (n.ok() && *n > 0 && !verified_before) {
+    std::lock_guard<std::mutex> lock(handle->mu);
+    if (!handle->unverified_round) handle->unverified_round = round_before;
+  }
   if (!n.ok()) {
     LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
              handle->location.commit + " path=" + handle->location.path + " endpoint=" +

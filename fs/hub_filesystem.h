@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -87,6 +88,11 @@ class HubFilesystem {
 
   size_t inode_count() const { return inodes_.size(); }
 
+  // How to tell the kernel to drop an inode's cached pages (the FUSE adapter
+  // passes fuse_lowlevel_notify_inval_inode). Called on a thread of our own,
+  // never on a FUSE worker: a worker may be what the kernel waits for.
+  void SetPageCacheInvalidator(std::function<void(uint64_t ino)> invalidate);
+
  private:
   struct FileHandle;
 
@@ -104,7 +110,9 @@ class HubFilesystem {
   SnapshotSource snapshots_;
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
+  std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
   ContentRegistry contents_;
+  WorkQueue kernel_notifier_;  // one thread: page-cache invalidations
   WorkQueue cache_writer_;  // one thread: LMDB has one writer at a time anyway
   WorkQueue fetch_queue_;
 

@@ -47,6 +47,15 @@ void InodeTable::Forget(uint64_t ino, uint64_t count) {
   }
 }
 
+std::vector<uint64_t> InodeTable::FilesWithContent(const ContentHash& hash) const {
+  std::vector<uint64_t> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [ino, slot] : slots_) {
+    if (slot.node->type == NodeType::kFile && slot.node->entry->hash == hash) out.push_back(ino);
+  }
+  return out;
+}
+
 size_t InodeTable::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return slots_.size();

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "fetch/hub_client.h"
 #include "fs/snapshot.h"
@@ -63,6 +64,8 @@ class InodeTable {
   // The root is never forgotten.
   void Forget(uint64_t ino, uint64_t count);
   size_t size() const;
+  // Live file inodes whose content is `hash`.
+  std::vector<uint64_t> FilesWithContent(const ContentHash& hash) const;
 
  private:
   struct Slot {

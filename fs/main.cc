@@ -170,6 +170,9 @@ int Run(const MountOptions& m) {
     auto hub = NewHubClient(hub_options);
     auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
                                               MakeFilesystemOptions(m));
+    fs->SetPageCacheInvalidator([se](uint64_t ino) {
+      fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
+    });
     context.fs = fs.get();
     std::string endpoints;
     for (const auto& e : m.endpoints) endpoints += (endpoints.empty() ? "" : ";") + e;

@@ -38,6 +38,12 @@ class FakeHub : public HubClient {
     gated_.insert({repo, true});
   }
   void SetOffline(bool offline) { offline_ = offline; }
+  // Makes `path` serve `bytes` ("" = its true content) from now on.
+  void SetServed(const std::string& repo, const std::string& commit, const std::string& path,
+                 const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    commits_[repo][commit][path].served = bytes;
+  }
 
   Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
                                       TimePoint) override {

@@ -181,6 +181,26 @@ TEST_F(HubFilesystemTest, CorruptLargeFileFailsBeforeEofAndNeverCompletes) {
   EXPECT_EQ(stats.blocks, 0u) << "corrupt blocks must be dropped";
 }
 
+TEST_F(HubFilesystemTest, AReaderThatGotBytesOfAFailedRoundGetsEioFromThenOn) {
+  uint64_t ino = Walk("org/corrupt/bad.bin");
+  ASSERT_NE(ino, 0u);
+  auto f = fs_->Open(ino);
+  ASSERT_TRUE(f.ok());
+  std::string buf(kBlock, '\0');
+  ASSERT_TRUE(fs_->Read(f->handle, 0, std::span<char>(buf.data(), buf.size())).ok());
+  std::string rest(big_.size(), '\0');
+  auto tail = fs_->Read(f->handle, kBlock, std::span<char>(rest.data(), rest.size()));
+  ASSERT_FALSE(tail.ok());
+  EXPECT_TRUE(tail.status().IsDataLoss());
+  hub_.SetServed("org/corrupt", kCommitA, "bad.bin", "");  // the mirror is fixed
+  auto again = fs_->Read(f->handle, kBlock, std::span<char>(rest.data(), rest.size()));
+  ASSERT_FALSE(again.ok()) << "this reader already holds wrong bytes of block 0";
+  fs_->Release(f->handle);
+  auto fresh = ReadAll("org/corrupt/bad.bin");
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(*fresh, big_);
+}
+
 TEST_F(HubFilesystemTest, CorruptSmallFileServesNoByte) {
   uint64_t ino = Walk("org/corrupt/bad-small.txt");
   ASSERT_NE(ino, 0u);
