@@ -291,3 +291,30 @@ def test_unmount_is_clean(hub, mount):
     assert (m.path / "hfm-test" / "tiny-model" / "config.json").exists()
     assert m.unmount() == 0
     assert not m.is_mounted()
+
+
+def test_daemonizes_without_f_and_umount_unmounts(hub, tmp_path):
+    """The plain form `mount.hfmirror MOUNTPOINT -o ...` returns once mounted, leaving a daemon that
+    `umount` stops cleanly (the harness's mounts use -f, so this one is run by hand)."""
+    import time
+    binary = os.environ.get("HFM_BINARY", str(Path(__file__).resolve().parents[2] / "build" / "mount.hfmirror"))
+    mnt, cache = tmp_path / "mnt", tmp_path / "cache"
+    mnt.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF")}
+    done = subprocess.run([binary, "-o", "endpoint=%s,cache=%s" % (hub.url, cache), str(mnt)], env=env,
+                          timeout=60, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    try:
+        repo = hub.manifest.repo(TINY)
+        assert (mnt / "hfm-test" / "tiny-model" / "config.json").read_bytes() == repo.read("config.json")
+        pids = subprocess.run(["pgrep", "-f", "mount.hfmirror.*%s" % mnt], capture_output=True, text=True)
+        assert pids.stdout.split(), "a daemon must keep serving the mount"
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and subprocess.run(["pgrep", "-f", "mount.hfmirror.*%s" % mnt],
+                                                        capture_output=True).returncode == 0:
+        time.sleep(0.05)
+    assert subprocess.run(["pgrep", "-f", "mount.hfmirror.*%s" % mnt], capture_output=True).returncode != 0
+    with open("/proc/self/mountinfo") as f:
+        assert str(mnt) not in f.read()
