@@ -115,10 +115,10 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   const uint32_t first = static_cast<uint32_t>(offset / block_size_);
   const uint32_t last = static_cast<uint32_t>((offset + n - 1) / block_size_);
 
-  const uint64_t round = round_.load();
   if (!complete_ && MustVerifyBeforeServing()) {
     HFM_RETURN_IF_ERROR(EnsureVerified(location));
   }
+  const uint64_t round = round_.load();
   if (!complete_) {
     uint64_t ahead = uint64_t{last} + readahead_blocks;
     if (readahead_blocks > 0) {
