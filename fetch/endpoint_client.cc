@@ -28,6 +28,12 @@ namespace {
 constexpr int kMaxRedirects = 5;
 constexpr size_t kMaxApiBodyBytes = 64u << 20;
 constexpr int kMaxTreePages = 10000;
+// A whole listing is held in memory (and stored in the cache) as one value,
+// at roughly 1 KiB per entry at its peak: a hostile mirror must not be able
+// to make it unbounded. 500k files / 64 MiB of JSON is beyond all but a
+// handful of Hub repos; those fail to list with a clear error.
+constexpr size_t kMaxTreeEntries = 500'000;
+constexpr size_t kMaxTreeBytes = 64u << 20;
 constexpr size_t kMaxRevisionBytes = 1024;
 constexpr size_t kSignedUrlCapacity = 4096;
 // The Hub signs for an hour; renewing earlier avoids a failed request.
@@ -173,8 +179,15 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
     }
     auto response = GetApi(p.next_url, deadline, context + " (page " + std::to_string(page) + ")", info);
     if (!response.ok()) return response.status();
+    if (p.bytes + response->body.size() > kMaxTreeBytes) {
+      return Status::DataLoss(context + ": listing larger than " + std::to_string(kMaxTreeBytes >> 20) +
+                              " MiB in all");
+    }
     auto parsed = ParseTreePage(response->body, context);
     if (!parsed.ok()) return parsed.status();
+    if (p.entries.size() + parsed->size() > kMaxTreeEntries) {
+      return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreeEntries) + " entries");
+    }
     const auto next = NextPageLink(response->head);
     std::string next_url;
     if (next) {
@@ -195,6 +208,7 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
     // the same page again.
     p.entries.insert(p.entries.end(), std::make_move_iterator(parsed->begin()),
                      std::make_move_iterator(parsed->end()));
+    p.bytes += response->body.size();
     p.pages = page;
     if (next_url.empty()) break;
     p.next_url = std::move(next_url);

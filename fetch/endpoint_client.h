@@ -63,6 +63,7 @@ struct AttemptInfo {
 struct ListingProgress {
   std::string next_url;  // "" = not started
   int pages = 0;
+  size_t bytes = 0;  // JSON bytes of the pages accepted so far
   std::unordered_set<std::string> seen;  // page URLs requested: a repeat is a loop
   std::vector<TreeEntry> entries;
 };

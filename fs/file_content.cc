@@ -101,6 +101,13 @@ size_t FileContent::BlockLength(uint32_t index) const {
   return static_cast<size_t>(std::min<uint64_t>(block_size_, size_ - start));
 }
 
+TimePoint FileContent::WaitLimit(const Pending& pending, TimePoint deadline) const {
+  // A fetch that has given no bytes for a whole read timeout is stuck: the
+  // kernel retries a failed readahead page with a new request, and that
+  // request must not wait a second full timeout on the same fetch.
+  return std::min(deadline, pending.started + registry_->options().read_timeout);
+}
+
 bool FileContent::MustVerifyBeforeServing() const {
   return registry_->options().strict || block_count_ <= 1 || must_verify_.load();
 }
@@ -172,6 +179,7 @@ void FileContent::Schedule(const FileLocation& location, uint64_t expected_round
       if (blocks_[i] != BlockState::kAbsent || pending_.count(i)) continue;
       auto pending = std::make_shared<Pending>();
       pending->round = round;
+      pending->started = SystemClock()->Now();
       pending_[i] = std::move(pending);
       // Runs break at group boundaries, so the same groups are asked for
       // however the window slides.
@@ -298,7 +306,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
       auto it = pending_.find(index);
       if (it != pending_.end()) {
         pending = it->second;
-        if (!cv_.wait_until(lock, deadline, [&] { return pending->done; })) {
+        if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
           return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
                                           location.path + " before the read deadline");
         }
@@ -345,7 +353,7 @@ Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, u
       continue;  // published uncached, or failed and forgotten: ask again
     }
     auto pending = it->second;
-    if (!cv_.wait_until(lock, deadline, [&] { return pending->done; })) {
+    if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
       return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
                                       location.path + " before the read deadline");
     }

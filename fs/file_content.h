@@ -77,6 +77,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   enum class BlockState : uint8_t { kUnknown, kPresent, kAbsent };
   struct Pending {
     uint64_t round = 0;  // the verification round that asked for it
+    TimePoint started;   // when it was scheduled
     bool done = false;
     Status status;
     std::shared_ptr<const std::string> data;
@@ -84,6 +85,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 
   size_t BlockLength(uint32_t index) const;
   bool MustVerifyBeforeServing() const;
+  // How long a reader may wait on `pending`: its own deadline, but never
+  // past one read timeout after the fetch was scheduled.
+  TimePoint WaitLimit(const Pending& pending, TimePoint deadline) const;
   // Starts fetches for the missing blocks in [first, last], unless the
   // verification round is no longer `expected_round`.
   void Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last);

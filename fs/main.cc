@@ -89,7 +89,9 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
   o.snapshots.offline = m.offline;
   o.read_path.strict = m.strict;
   o.read_path.read_timeout = o.snapshots.request_timeout;
-  o.read_path.fetch_timeout = o.snapshots.request_timeout * 2;
+  // A fetch gives up when its readers would: retries past that only keep a
+  // fetch thread from serving the next read.
+  o.read_path.fetch_timeout = o.snapshots.request_timeout;
   o.branch_timeout = std::min(1.0, m.revision_ttl);
   return o;
 }

@@ -25,7 +25,7 @@ import struct
 import sys
 import unicodedata
 
-FIXTURE_VERSION = "1"
+FIXTURE_VERSION = "2"
 DEFAULT_LARGE_MB = 64
 MIB = 1024 * 1024
 LFS_PATTERNS = ("*.safetensors", "*.bin", "*.gguf")
@@ -191,6 +191,26 @@ def _tiny_model_files():
     return base, commit_b, commit_c, commit_d
 
 
+# hfm-test/fault-model: the fault matrix's files. weights.bin (LFS) spans two 8 MiB fetch groups and ends in a
+# partial block; small.txt is a regular (git) file under one 1 MiB block, served by /resolve itself. Commit A
+# (tag v1) and B (main) differ in both files, sizes included, so a stale mirror's bytes are recognisable.
+FAULT_SIZES = {"A": {"weights.bin": 10 * MIB + 12345, "small.txt": 600000},
+               "B": {"weights.bin": 10 * MIB + 54321, "small.txt": 800003}}
+
+
+def _fault_text(tag, size):
+    line = b"fault-model commit %s line %%07d: the quick brown fox jumps over the lazy dog\n" % tag.encode()
+    out = b"".join(line % i for i in range(size // len(line % 0) + 1))
+    return out[:size]
+
+
+def _fault_files(tag):
+    base = {"A": 1000, "B": 2000}[tag] * MIB + 17
+    return {"weights.bin": large_bytes(base, FAULT_SIZES[tag]["weights.bin"]),
+            "small.txt": _fault_text(tag, FAULT_SIZES[tag]["small.txt"]),
+            "config.json": b'{"model_type": "fault", "commit": "%s"}\n' % tag.encode()}
+
+
 def _many_files():
     files = {}
     for d in range(25):
@@ -217,6 +237,10 @@ def _repo_specs(large_mb):
              commits=[("A", None, "Add large.bin", {
                  "config.json": b'{"model_type": "large"}\n', "large.bin": _large_content(large_mb)})],
              branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/fault-model", default="main",
+             commits=[("A", None, "Fault fixtures v1", _fault_files("A")),
+                      ("B", "A", "Fault fixtures v2", _fault_files("B"))],
+             branches={"main": "B"}, tags={"v1": "A"}),
         dict(kind="model", id="hfm-test/many-files", default="main",
              commits=[("A", None, "Add 2500 files", _many_files())], branches={"main": "A"}),
         dict(kind="model", id="hfm-test/corrupt", default="main",

@@ -2,16 +2,22 @@
 
 Both are shared by all handler threads and guarded by their own lock. A fault rule ends by itself: it
 applies to at most MAX_FAULT_TIMES requests and holds a connection at most MAX_FAULT_SECONDS; clear()
-ends running stalls at once through each rule's cancel event.
+ends running stalls at once through each rule's cancel event. The actions themselves are carried out by
+testhub.py's handler (and hub_hostile.py for hostile listings); here they are only validated and matched.
 """
 
 import json
 import threading
 
+import hub_hostile
+
 MAX_FAULT_TIMES = 10000
 MAX_FAULT_SECONDS = 600
 LOG_LIMIT = 200000
-FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt")
+FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt", "truncate", "ignore_range",
+                 "bad_content_range", "redirect_loop", "big_headers", "hostile_listing")
+HOSTS = ("hub", "cdn", "any")
+ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "resolve", "raw", "cdn", "other", "any")
 
 
 class Faults:
@@ -29,6 +35,8 @@ class Faults:
         rule = dict(spec)
         rule.setdefault("host", "any")
         rule.setdefault("route", "any")
+        rule["_hosts"] = set(_names(rule["host"], HOSTS, "host"))
+        rule["_routes"] = set(_names(rule["route"], ROUTES, "route"))
         rule["nth"] = max(1, int(rule.get("nth", 1)))
         rule["times"] = int(rule.get("times", 1))
         if not 1 <= rule["times"] <= MAX_FAULT_TIMES:
@@ -37,6 +45,22 @@ class Faults:
         rule["seconds"] = min(float(rule.get("seconds", default_seconds)), MAX_FAULT_SECONDS)
         if action == "throttle" and float(rule.get("bytes_per_second", 0)) <= 0:
             raise ValueError("throttle needs bytes_per_second > 0")
+        if int(rule.get("after_bytes", 0)) < 0:
+            raise ValueError("after_bytes must be >= 0")
+        if action == "bad_content_range":
+            if int(rule.setdefault("shift", 4096)) == 0:
+                raise ValueError("bad_content_range needs a shift other than 0")
+            if rule.setdefault("mode", "body") not in ("body", "header"):
+                raise ValueError("bad_content_range mode is body or header")
+        if action == "redirect_loop" and rule.setdefault("mode", "pair") not in ("self", "pair"):
+            raise ValueError("redirect_loop mode is self or pair")
+        if action == "big_headers":
+            if not 0 < int(rule.setdefault("bytes", 200000)) <= 16 << 20:
+                raise ValueError("big_headers bytes must be 1..16 MiB")
+            if not 1 <= int(rule.setdefault("lines", 1)) <= 100000:
+                raise ValueError("big_headers lines must be 1..100000")
+        if action == "hostile_listing":
+            hub_hostile.validate(rule)
         with self.lock:
             rule["id"], rule["seen"], rule["applied"] = self.next_id, 0, 0
             rule["_cancel"] = threading.Event()
@@ -48,7 +72,7 @@ class Faults:
         chosen = None
         with self.lock:
             for rule in self.rules:
-                if rule["host"] not in ("any", host) or rule["route"] not in ("any", route):
+                if not ({host, "any"} & rule["_hosts"]) or not ({route, "any"} & rule["_routes"]):
                     continue
                 if rule.get("method") not in (None, method):
                     continue
@@ -69,6 +93,15 @@ class Faults:
     def describe(self):
         with self.lock:
             return [{k: v for k, v in r.items() if not k.startswith("_")} for r in self.rules]
+
+
+def _names(value, allowed, what):
+    """A rule's host or route: one name or a list of names -> list."""
+    names = [value] if isinstance(value, str) else list(value)
+    bad = [n for n in names if n not in allowed]
+    if not names or bad:
+        raise ValueError("unknown %s %r (one of %s, or a list of them)" % (what, bad or value, ", ".join(allowed)))
+    return names
 
 
 class Stats:

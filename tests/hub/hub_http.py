@@ -24,13 +24,17 @@ def decode_path(raw):
 # ------------------------------------------------------------------------------------------ responses
 
 class Response:
-    """status, headers [(name, value)], and a body: bytes, or a file slice (path, offset, length)."""
+    """status, headers [(name, value)], and a body: bytes, a file slice (path, offset, length), or a stream
+    (length, factory): factory() yields the body's bytes in pieces, `length` in all, made as they are sent."""
 
-    def __init__(self, status, headers=(), body=b"", file_slice=None):
+    def __init__(self, status, headers=(), body=b"", file_slice=None, stream=None):
         self.status, self.headers, self.body, self.file_slice = status, list(headers), body, file_slice
+        self.stream = stream
 
     @property
     def length(self):
+        if self.stream:
+            return self.stream[0]
         return self.file_slice[2] if self.file_slice else len(self.body)
 
 
@@ -55,6 +59,12 @@ def s3_error(status, code, message):
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
             '<RequestId>TESTHUB</RequestId><HostId>testhub</HostId></Error>' % (code, message)).encode()
     return Response(status, [("Content-Type", "application/xml")], body)
+
+
+def header_value(headers, name):
+    """The first value of header `name` (any case) in a [(name, value)] list, or None."""
+    name = name.lower()
+    return next((v for k, v in headers if k.lower() == name), None)
 
 
 def parse_range(header, size):

@@ -27,6 +27,7 @@ class RepoState:
         self.blobs_dir = blobs_dir
         self.initial_branches = dict(raw["branches"])
         self.branches = dict(raw["branches"])
+        self.hidden = frozenset()  # commits a lagging mirror does not have yet (see Hub.lag)
         self.tags, self.prs = raw["tags"], raw["prs"]
         self.commits = raw["commits"]
         self.trees = {sha: self._tree(c) for sha, c in self.commits.items()}
@@ -52,11 +53,16 @@ class RepoState:
         return {"entries": entries, "children": children, "all": sorted(entries, key=order)}
 
     def resolve(self, rev, lock):
+        """-> the commit `rev` names here, or None (unknown, or hidden by a lag)."""
         with lock:
-            if rev in self.branches:
-                return self.branches[rev]
-            if rev.startswith("refs/heads/") and rev[11:] in self.branches:
-                return self.branches[rev[11:]]
+            sha, hidden = self._resolve(rev, lock), self.hidden
+        return None if sha in hidden else sha
+
+    def _resolve(self, rev, lock):
+        if rev in self.branches:
+            return self.branches[rev]
+        if rev.startswith("refs/heads/") and rev[11:] in self.branches:
+            return self.branches[rev[11:]]
         if rev in self.tags:
             return self.tags[rev]
         if rev.startswith("refs/tags/") and rev[10:] in self.tags:
@@ -160,3 +166,26 @@ class Hub:
         with self.refs_lock:
             for repo in self.repos.values():
                 repo.branches = dict(repo.initial_branches)
+                repo.hidden = frozenset()
+
+    def lag(self, repo_id, commit, kind="model"):
+        """Serve the repo as a mirror that last synced at `commit` (a sha or revision): every commit that is
+        not `commit` or one of its ancestors is hidden (RevisionNotFound on every route), and every branch
+        that points at a hidden commit points at `commit`. -> (commit sha, [hidden shas]). reset_refs ends it."""
+        repo = self.repos.get((kind, repo_id))
+        if repo is None:
+            raise KeyError("no %s repo %s" % (kind, repo_id))
+        sha = repo.resolve(commit, self.refs_lock)
+        if sha is None:
+            raise ValueError("no commit %s in %s" % (commit, repo_id))
+        keep, c = set(), sha
+        while c:
+            keep.add(c)
+            c = repo.commits[c]["parent"]
+        hidden = frozenset(repo.commits) - keep
+        with self.refs_lock:
+            repo.hidden = hidden
+            for name, target in list(repo.branches.items()):
+                if target in hidden:
+                    repo.branches[name] = sha
+        return sha, sorted(hidden)

@@ -109,12 +109,23 @@ class HubProcess:
                                                       "commit": commit, "create": create})
 
     def reset_refs(self):
+        """Every branch back to the fixtures; ends lag()."""
         self._control("POST", "reset_refs", {})
+
+    def lag(self, repo, commit, kind="model"):
+        """Serve `repo` like a mirror that last synced at `commit` (sha or revision): newer commits answer
+        404 RevisionNotFound and branches that pointed at them point at `commit`. reset_refs() ends it.
+        -> {"repo", "at", "hidden": [shas]}."""
+        return self._control("POST", "lag", {"repo": repo, "kind": kind, "commit": commit})
 
     def set_fault(self, rule=None, **kwargs):
         """Add one fault rule (see testhub.py's docstring), e.g.
         set_fault(host="cdn", route="cdn", action="reset", after_bytes=4096). -> rule id."""
         return self._control("POST", "faults", dict(rule or {}, **kwargs))["ids"][0]
+
+    def set_faults(self, rules):
+        """Add several rules at once (matched in this order). -> [rule ids]."""
+        return self._control("POST", "faults", {"faults": list(rules)})["ids"]
 
     def faults(self):
         return self._control("GET", "faults")

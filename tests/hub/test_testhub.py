@@ -4,6 +4,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -24,6 +25,18 @@ UNAUTHORIZED = {"Authorization": "Bearer " + fixtures.UNAUTHORIZED_TOKEN}
 def q(path):
     """Percent-encode each segment of a repo path, keeping '/'."""
     return "/".join(urllib.parse.quote(seg, safe="") for seg in path.split("/"))
+
+
+def wait_for_log(hub, pred, timeout=10):
+    """The first log entry matching pred. A request is logged when its handler ends, which may be after the
+    client saw the connection close: poll the log, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in hub.log() if pred(e)]
+        if found or time.monotonic() > deadline:
+            assert found, "no matching log entry in %r" % hub.log()
+            return found[0]
+        time.sleep(0.02)  # polling the hub's own log, not timing the thing under test
 
 
 def tiny(hub):
@@ -591,7 +604,7 @@ def test_fault_stall_then_close(hub):
     t = threading.Thread(target=client)
     t.start()
     deadline = time.monotonic() + 10
-    while hub.faults()[0]["applied"] == 0 and time.monotonic() < deadline:
+    while hub.faults()[-1]["applied"] == 0 and time.monotonic() < deadline:  # [-1]: the stall just added
         time.sleep(0.02)  # polling the hub's own state, not timing the thing under test
     hub.clear_faults()
     t.join(10)
@@ -611,8 +624,8 @@ def test_fault_reset_mid_body(hub):
     conn.close()
     r = hub.request("GET", loc)
     assert r.status == 200 and r.body == tiny(hub).read("model.safetensors")
-    entry = [e for e in hub.log() if e["host"] == "cdn"][0]
-    assert entry["fault"] == "reset" and entry["bytes"] == 4096
+    entry = wait_for_log(hub, lambda e: e["host"] == "cdn" and e["fault"] == "reset")
+    assert entry["bytes"] == 4096
 
 
 def test_fault_corrupt_delay_and_throttle(hub):
@@ -666,3 +679,299 @@ def test_ready_line_and_port_file(tmp_path, hub):
         proc.stdin.close()  # --watch-stdin: EOF stops it
         assert proc.wait(10) == 0
         proc.stdout.close()
+
+
+# ------------------------------------------------------------------------------ more fault actions
+
+def cdn_location(hub, path="model.safetensors", repo=TINY):
+    return hub.request("GET", "/%s/resolve/main/%s" % (repo, path)).headers["Location"]
+
+
+def raw_head(url, timeout=10):
+    """GET over a plain socket (http.client refuses header lines over 64 KiB): -> (status line, [(name, value)],
+    body)."""
+    u = urllib.parse.urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as sock:
+        sock.sendall(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (
+            (u.path + ("?" + u.query if u.query else "")).encode(), u.netloc.encode()))
+        data = b""
+        while True:
+            piece = sock.recv(1 << 20)
+            if not piece:
+                break
+            data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:]]
+    return lines[0], headers, body
+
+
+def raw_exchange(url, headers=None, timeout=10):
+    """One GET; -> (status, headers, body bytes received until EOF or error, error or None)."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.request("GET", u.path + ("?" + u.query if u.query else ""), headers=headers or {})
+        resp = conn.getresponse()
+        got, err = b"", None
+        try:
+            got = resp.read()
+        except http.client.IncompleteRead as e:
+            got, err = e.partial, e
+        return resp.status, resp.msg, got, err
+    finally:
+        conn.close()
+
+
+def test_fault_route_and_host_lists(hub):
+    hub.set_fault(host=["hub", "cdn"], route=["resolve", "cdn"], action="status", status=503, times=2)
+    assert hub.request("GET", "/api/models/" + TINY).status == 200  # another route: not counted
+    assert hub.request("GET", "/%s/resolve/main/model.safetensors" % TINY).status == 503
+    assert hub.request("GET", "/%s/resolve/main/model.safetensors" % TINY).status == 503
+    assert hub.faults()[0]["applied"] == 2
+    loc = cdn_location(hub)  # times=2: healed
+    assert hub.request("GET", loc).status == 200
+    hub.set_fault(host=["cdn"], route=["resolve", "cdn"], action="status", status=502)
+    assert hub.request("GET", "/%s/resolve/main/config.json" % TINY).status == 200  # resolve on the hub
+    assert hub.request("GET", loc).status == 502
+    r = hub.request("POST", hub.control_url + "/faults", body={"action": "status", "route": ["resolve", "nope"]})
+    assert r.status == 400 and "nope" in r.json()["error"]
+    r = hub.request("POST", hub.control_url + "/faults", body={"action": "status", "host": "elsewhere"})
+    assert r.status == 400
+
+
+def test_fault_truncate_declares_the_full_length_and_closes_cleanly(hub):
+    data = tiny(hub).read("model.safetensors")
+    hub.set_fault(host="cdn", route="cdn", action="truncate", after_bytes=5000)
+    status, headers, got, err = raw_exchange(cdn_location(hub), {"Range": "bytes=100-99999"})
+    assert status == 206 and headers["Content-Length"] == str(99900)
+    assert isinstance(err, http.client.IncompleteRead) and got == data[100:5100]
+    entry = wait_for_log(hub, lambda e: e["host"] == "cdn" and e["fault"] == "truncate")
+    assert entry["bytes"] == 5000
+    # the next request is whole again; a truncate on a regular file from /resolve works the same way
+    status, _, got, err = raw_exchange(cdn_location(hub), {"Range": "bytes=100-99999"})
+    assert status == 206 and err is None and got == data[100:100000]
+    hub.set_fault(route="resolve", action="truncate", after_bytes=10)
+    status, headers, got, err = raw_exchange(hub.url + "/%s/resolve/main/config.json" % TINY)
+    assert status == 200 and int(headers["Content-Length"]) > 10 and err and got == tiny(hub).read("config.json")[:10]
+
+
+def test_fault_ignore_range_sends_the_whole_body_with_200(hub):
+    data = tiny(hub).read("model.safetensors")
+    hub.set_fault(host="cdn", route="cdn", action="ignore_range", times=2)
+    status, headers, got, err = raw_exchange(cdn_location(hub), {"Range": "bytes=4096-8191"})
+    assert status == 200 and err is None and got == data and "Content-Range" not in headers
+    r = hub.request("GET", "/%s/resolve/main/config.json" % TINY, {"Range": "bytes=2-5"})
+    assert r.status == 206  # the rule names the cdn only
+    status, _, got, _ = raw_exchange(cdn_location(hub), {"Range": "bytes=0-9"})
+    assert status == 200 and got == data
+    status, _, got, _ = raw_exchange(cdn_location(hub), {"Range": "bytes=0-9"})
+    assert status == 206 and got == data[:10]  # times=2: healed
+
+
+@pytest.mark.parametrize("mode", ["body", "header"])
+def test_fault_bad_content_range(hub, mode):
+    data = tiny(hub).read("model.safetensors")
+    size = len(data)
+    hub.set_fault(host="cdn", route="cdn", action="bad_content_range", shift=4096, mode=mode)
+    status, headers, got, err = raw_exchange(cdn_location(hub), {"Range": "bytes=10000-19999"})
+    assert status == 206 and err is None
+    assert headers["Content-Range"] == "bytes 14096-24095/%d" % size
+    assert got == (data[14096:24096] if mode == "body" else data[10000:20000])
+    # near the end the shifted range is clipped, and a negative shift works too
+    hub.set_fault(host="cdn", route="cdn", action="bad_content_range", shift=-100)
+    status, headers, got, _ = raw_exchange(cdn_location(hub), {"Range": "bytes=%d-%d" % (size - 50, size - 1)})
+    assert headers["Content-Range"] == "bytes %d-%d/%d" % (size - 150, size - 101, size) and \
+        got == data[size - 150:size - 100]
+    # an unranged request gets a 206 that does not start at 0
+    hub.set_fault(route="resolve", action="bad_content_range", shift=3)
+    status, headers, got, _ = raw_exchange(hub.url + "/%s/resolve/main/config.json" % TINY)
+    config = tiny(hub).read("config.json")
+    assert status == 206 and headers["Content-Range"] == "bytes 3-%d/%d" % (len(config) - 1, len(config))
+    assert got == config[3:]
+    r = hub.request("POST", hub.control_url + "/faults", body={"action": "bad_content_range", "shift": 0})
+    assert r.status == 400
+
+
+@pytest.mark.parametrize("mode", ["self", "pair"])
+def test_fault_redirect_loop(hub, mode):
+    hub.set_fault(route="resolve", action="redirect_loop", mode=mode, times=10)
+    url = hub.url + "/%s/resolve/main/model.safetensors" % TINY
+    seen = []
+    for _ in range(4):
+        status, headers, _, _ = raw_exchange(url)
+        assert status == 302
+        seen.append(url)
+        url = headers["Location"]
+        assert url.startswith(hub.url + "/%s/resolve/main/model.safetensors" % TINY)
+    if mode == "self":
+        assert len(set(seen)) == 1
+    else:
+        assert seen[0] == seen[2] and seen[1] == seen[3] and seen[0] != seen[1] and "hfm_loop=1" in seen[1]
+    # on the CDN the loop keeps the signature, so the looped URL is still a valid signed URL
+    hub.clear_faults()
+    loc = cdn_location(hub)
+    hub.set_fault(host="cdn", action="redirect_loop", mode=mode)
+    status, headers, _, _ = raw_exchange(loc)
+    assert status == 302
+    status, _, got, _ = raw_exchange(headers["Location"])
+    assert status == 200 and got == tiny(hub).read("model.safetensors")
+
+
+def test_fault_big_headers(hub):
+    hub.set_fault(route="api_info", action="big_headers", bytes=200000, name="Link")
+    status, headers, body = raw_head(hub.url + "/api/models/" + TINY)
+    link = dict(headers)["Link"]
+    assert " 200 " in status and len(link) > 200000 and link.endswith('>; rel="next"')
+    assert json.loads(body)["id"] == TINY
+    hub.set_fault(route="api_info", action="big_headers", bytes=100000, lines=500)
+    status, headers, body = raw_head(hub.url + "/api/models/" + TINY)
+    assert " 200 " in status and len([k for k, _ in headers if k.startswith("X-Hub-Padding-")]) == 500
+    assert json.loads(body)["id"] == TINY
+
+
+def test_lag_serves_an_older_commit_and_hides_newer_ones(hub):
+    repo = tiny(hub)
+    a, b, c = repo.commit("v1.0"), repo.commit("main"), repo.commit("dev")
+    r = hub.lag(TINY, "v1.0")
+    assert r["at"] == a and set(r["hidden"]) == {b, c, repo.commit("refs/pr/1")}
+    assert hub.request("GET", "/api/models/" + TINY).json()["sha"] == a
+    assert hub.request("GET", "/api/models/%s/revision/dev" % TINY).json()["sha"] == a
+    for path in ("/api/models/%s/revision/%s" % (TINY, b), "/api/models/%s/tree/%s" % (TINY, b),
+                 "/%s/resolve/%s/config.json" % (TINY, b), "/api/models/%s/revision/refs%%2Fpr%%2F1" % TINY):
+        got = hub.request("GET", path)
+        assert got.status == 404 and got.headers["X-Error-Code"] == "RevisionNotFound", path
+    got = hub.request("GET", "/%s/resolve/main/config.json" % TINY)
+    assert got.headers["X-Repo-Commit"] == a and got.body == repo.read("config.json", a)
+    refs = hub.request("GET", "/api/models/%s/refs?include_prs=1" % TINY).json()
+    assert {x["targetCommit"] for x in refs["branches"]} == {a} and refs["pullRequests"] == []
+    assert hub.request("POST", hub.control_url + "/move_branch",
+                       body={"repo": TINY, "branch": "main", "commit": b}).status == 400
+    hub.reset_refs()
+    assert hub.request("GET", "/api/models/%s/revision/%s" % (TINY, b)).status == 200
+    assert hub.request("GET", "/api/models/" + TINY).json()["sha"] == b
+
+
+def test_fault_model_fixture(hub):
+    repo = hub.manifest.repo("hfm-test/fault-model")
+    a, b = repo.commit("v1"), repo.commit("main")
+    assert repo.commits[b]["parent"] == a
+    for path in ("weights.bin", "small.txt", "config.json"):
+        assert repo.read(path, a) != repo.read(path, b)
+    files = repo.files()
+    assert files["weights.bin"]["lfs"] and files["weights.bin"]["size"] > 8 * fixtures.MIB + fixtures.MIB
+    assert not files["small.txt"]["lfs"] and files["small.txt"]["size"] < fixtures.MIB
+    data = hub.request("GET", "/hfm-test/fault-model/resolve/main/small.txt").body
+    assert data == repo.read("small.txt") and hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == \
+        files["small.txt"]["git_oid"]
+
+
+# ------------------------------------------------------------------------------------ hostile listings
+
+import hub_hostile  # noqa: E402
+
+
+def tree_url(hub, repo=TINY):
+    return hub.url + "/api/models/%s/tree/main?recursive=true" % repo
+
+
+@pytest.mark.parametrize("case", hub_hostile.ENTRY_CASES)
+def test_hostile_entry_cases_keep_the_real_entries(hub, case):
+    real = hub.request("GET", tree_url(hub)).json()
+    hub.set_fault(route="tree", path_contains="/hfm-test/tiny-model/", action="hostile_listing", case=case)
+    got = hub.request("GET", tree_url(hub))
+    assert got.status == 200
+    entries = got.json()
+    for e in real:
+        assert e in entries
+    bad = hub_hostile.bad_entries(case)
+    assert len(entries) == len(real) + len(bad) + len(hub_hostile.good_extra(case))
+    assert all(b in entries for b in bad)
+    assert hub.request("GET", tree_url(hub)).json() == real  # times=1: healed
+    # other repos are untouched
+    hub.set_fault(route="tree", path_contains="/hfm-test/tiny-model/", action="hostile_listing", case=case)
+    assert hub.request("GET", hub.url + "/api/datasets/hfm-test/tiny-dataset/tree/master").status == 200
+    assert hub.faults()[-1]["applied"] == 0
+
+
+def test_hostile_bad_names_cover_each_case():
+    assert hub_hostile.bad_names("sizes") >= {"size-neg.bin", "size-2e64.bin"}
+    assert "escape-dotdot.txt" in hub_hostile.bad_names("dotdot")
+    assert "nul" in hub_hostile.bad_names("nul")  # what a C string would cut "nul\0bad.txt" to
+    assert "x" * 256 in hub_hostile.bad_names("long")
+    assert len(hub_hostile.good_extra("long")[0]["path"].encode()) == 255
+
+
+@pytest.mark.parametrize("case", ["json_truncated", "json_not_array", "json_garbage", "json_deep", "json_raw_nul"])
+def test_hostile_malformed_json(hub, case):
+    hub.set_fault(route="tree", action="hostile_listing", case=case)
+    got = hub.request("GET", tree_url(hub))
+    assert got.status == 200 and got.body
+    try:
+        doc = json.loads(got.body)
+    except (ValueError, RecursionError):
+        return
+    assert not isinstance(doc, list)
+
+
+def test_hostile_huge_listing_is_streamed_with_its_length(hub):
+    hub.set_fault(route="tree", action="hostile_listing", case="huge", mb=2)
+    got = hub.request("GET", tree_url(hub))
+    assert int(got.headers["Content-Length"]) == len(got.body) and 1900000 < len(got.body) < 2100000
+    entries = json.loads(got.body)
+    assert len({e["path"] for e in entries}) == len(entries) > 15000
+    # 100 MB: only the declared length is checked, and a client that hangs up early costs the hub nothing
+    hub.set_fault(route="tree", action="hostile_listing", case="huge")
+    u = urllib.parse.urlsplit(hub.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", "/api/models/%s/tree/main?recursive=true" % TINY)
+    resp = conn.getresponse()
+    assert resp.status == 200 and 100000000 <= int(resp.getheader("Content-Length")) < 100100000
+    assert resp.read(1 << 20).startswith(b'[{"type":"file"')
+    conn.close()
+    assert hub.request("GET", "/api/models/" + TINY).status == 200
+
+
+def test_hostile_huge_paged(hub):
+    hub.set_fault(route="tree", action="hostile_listing", case="huge_paged", mb=2, pages=4, times=10)
+    entries, pages, links = follow_tree(hub, tree_url(hub))
+    assert len(pages) == 4 and len(links) == 3
+    assert len({e["path"] for e in entries}) == len(entries)
+
+
+def test_hostile_pagination_loop_and_endless(hub):
+    hub.set_fault(route="tree", action="hostile_listing", case="pagination_loop", times=100)
+    url, seen = tree_url(hub), []
+    for _ in range(5):
+        r = hub.request("GET", url)
+        assert r.status == 200 and r.json()
+        url = r.headers["Link"][1:r.headers["Link"].index(">")]
+        seen.append(url)
+    assert seen[0] != seen[1] and seen[2] == seen[0] and seen[3] == seen[1]  # c1 c2 c1 c2 ...
+    hub.clear_faults()
+    hub.set_fault(route="tree", action="hostile_listing", case="pagination_endless", times=100)
+    url, seen = tree_url(hub), set()
+    for _ in range(5):
+        r = hub.request("GET", url)
+        url = r.headers["Link"][1:r.headers["Link"].index(">")]
+        assert url not in seen
+        seen.add(url)
+    hub.clear_faults()
+    hub.set_fault(route="tree", action="hostile_listing", case="pagination_offsite")
+    r = hub.request("GET", tree_url(hub))
+    assert r.headers["Link"].startswith("<http://127.0.0.3:9/api/models/%s/tree/main?" % TINY)
+
+
+def test_hostile_oversized_headers(hub):
+    hub.set_fault(route="tree", action="hostile_listing", case="oversized_link")
+    status, headers, body = raw_head(tree_url(hub))
+    assert len(dict(headers)["Link"]) > 200000 and json.loads(body)
+    hub.set_fault(route="tree", action="hostile_listing", case="many_headers", header_lines=3000)
+    status, headers, body = raw_head(tree_url(hub))
+    assert " 200 " in status and len(headers) > 3000 and json.loads(body)
+
+
+def test_hostile_listing_rules_are_checked(hub):
+    for body in ({"action": "hostile_listing"}, {"action": "hostile_listing", "case": "nope"},
+                 {"action": "hostile_listing", "case": "huge", "mb": 5000}):
+        assert hub.request("POST", hub.control_url + "/faults", body=body).status == 400

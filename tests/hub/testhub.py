@@ -29,13 +29,16 @@ Test control API (not Hub protocol; on the hub listener only; never counted, log
   POST /_hub/expire_signed_urls [{"ttl": seconds}]  invalidates every signed URL issued so far (they now
                                answer 403); "ttl" sets the lifetime of URLs issued from now on.
   POST /_hub/move_branch      {"repo", "kind": "model", "branch", "commit" (sha or revision)} -> old/new
-  POST /_hub/reset_refs       every branch back to where the fixtures put it
+  POST /_hub/reset_refs       every branch back to where the fixtures put it (ends lag)
+  POST /_hub/lag              {"repo", "kind": "model", "commit"}: serve the repo like a mirror last synced at
+                               `commit`: newer commits answer 404 RevisionNotFound, branches on them point at
+                               `commit` -> {"repo", "at", "hidden": [shas]}
   POST /_hub/faults           one rule or {"faults": [rules]} -> {"ids": [...]}; GET /_hub/faults lists them
   POST /_hub/clear_faults     removes all rules and ends running stalls at once
   POST /_hub/reset            reset_stats + clear_faults + reset_refs
 A fault rule (all keys but "action" optional):
-  {"host": "hub"|"cdn"|"any", "route": <route class>|"any", "method": "GET", "path_contains": "...",
-   "nth": 1, "times": 1, "action": ..., action parameters}
+  {"host": "hub"|"cdn"|"any" or a list, "route": <route class>|"any" or a list (e.g. ["resolve", "cdn"]),
+   "method": "GET", "path_contains": "...", "nth": 1, "times": 1, "action": ..., action parameters}
   It applies to the nth, nth+1, ... nth+times-1 requests that match it (counted from when it was added;
   times <= 10000, so every rule ends by itself). Actions:
    "status":   answer {"status": 503, "headers": {...}, "body": "..."} instead of the real response
@@ -45,6 +48,13 @@ A fault rule (all keys but "action" optional):
    "delay":    wait "seconds" (at most 600), then answer normally
    "throttle": send the body at "bytes_per_second", closing after "seconds" (default 60) if unfinished
    "corrupt":  flip the body byte at "offset" (default 0) of the response body
+   "truncate": send the full Content-Length but only "after_bytes" (default 0) body bytes, then close cleanly
+   "ignore_range": answer a ranged request with 200 and the whole body
+   "bad_content_range": 206 whose range starts "shift" (default 4096) bytes off; "mode" "body" (default): the
+               bytes of that range, truthfully labelled; "header": the right bytes, a lying Content-Range
+   "redirect_loop": 302 to this same URL ("mode": "self") or back and forth with hfm_loop=1 ("pair")
+   "big_headers": add "lines" (default 1) headers of "bytes" (default 200000) in all, named "name"
+   "hostile_listing": on the tree route, a crafted listing "case" (see hub_hostile.py)
 Standard library only (Debian 12's python3 3.11).
 """
 
@@ -66,8 +76,9 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
-from hub_http import (HubError, Response, decode_path, iso_time, json_response, ranged_file,  # noqa: E402
-                      s3_error, truthy)
+import hub_hostile  # noqa: E402
+from hub_http import (HubError, Response, decode_path, header_value, iso_time, json_response,  # noqa: E402
+                      ranged_file, s3_error, truthy)
 from hub_repos import KINDS, Hub  # noqa: E402
 
 CHUNK = 1024 * 1024
@@ -152,23 +163,31 @@ class Handler(BaseHTTPRequestHandler):
                  "authorization_value_sha256_prefix":
                      hashlib.sha256(token.encode()).hexdigest()[:16] if auth is not None else None,
                  "status": 0, "bytes": 0, "fault": None}
-        fault = self.hub.faults.match(self.role, route, method, entry["path"])
+        fault = self.fault = self.hub.faults.match(self.role, route, method, entry["path"])
         try:
             if fault:
                 entry["fault"] = fault["action"]
             if fault and fault["action"] == "delay":
                 fault["_cancel"].wait(fault["seconds"])
-                fault = None
+                fault = self.fault = None
             if fault and fault["action"] == "status":
                 resp = self._fault_status(fault)
+            elif fault and fault["action"] == "redirect_loop":
+                resp = self._redirect_loop(fault, raw_path, query)
             elif fault and fault["action"] == "stall" and fault.get("before_headers"):
                 self._stall(fault)
                 return
             else:
+                real_query = query
+                if fault and fault["action"] == "hostile_listing":  # its cursors are its own: list page 1
+                    real_query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                                            if k != "cursor"])
                 try:
-                    resp = self._route(route, method, params, query)
+                    resp = self._route(route, method, params, real_query)
                 except HubError as e:
                     resp = e.response()
+                if fault:
+                    resp = self._fault_transform(resp, fault, route, raw_path, query)
             self._send(resp, fault, method)
         except (ConnectionError, socket.timeout, OSError):
             self.close_connection = True
@@ -311,13 +330,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _refs(self, repo, q):
         with self.hub.refs_lock:
-            branches = sorted(repo.branches.items())
+            branches, hidden = sorted(repo.branches.items()), repo.hidden
+        tags = [(n, c) for n, c in sorted(repo.tags.items()) if c not in hidden]
         out = {"branches": [{"name": n, "ref": "refs/heads/" + n, "targetCommit": c} for n, c in branches],
                "converts": [],
-               "tags": [{"name": n, "ref": "refs/tags/" + n, "targetCommit": c} for n, c in sorted(repo.tags.items())]}
+               "tags": [{"name": n, "ref": "refs/tags/" + n, "targetCommit": c} for n, c in tags]}
         if truthy(q.get("include_prs")):
             out["pullRequests"] = [{"name": "refs/pr/" + n, "ref": "refs/pr/" + n, "targetCommit": c}
-                                   for n, c in sorted(repo.prs.items(), key=lambda x: int(x[0]))]
+                                   for n, c in sorted(repo.prs.items(), key=lambda x: int(x[0]))
+                                   if c not in hidden]
         return json_response(out)
 
     def _tree(self, repo, commit, params, q):
@@ -397,7 +418,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("Location", location), ("ETag", '"%s"' % f["oid"]), ("X-Linked-Etag", '"%s"' % f["sha256"]),
                 ("X-Linked-Size", str(f["size"])), ("Content-Type", "text/plain; charset=utf-8"),
                 ("Accept-Ranges", "bytes")], body)
-        return ranged_file(repo.blob_path(f), f["size"], self.headers.get("Range"),
+        return ranged_file(repo.blob_path(f), f["size"], self._range_header(),
                            headers + [("ETag", '"%s"' % f["git_oid"]), ("Content-Type", "application/octet-stream")])
 
     def _cdn(self, sha256, q):
@@ -408,11 +429,62 @@ class Handler(BaseHTTPRequestHandler):
         if obj is None:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         path, size = obj
-        return ranged_file(path, size, self.headers.get("Range"),
+        return ranged_file(path, size, self._range_header(),
                            [("ETag", '"%s"' % sha256), ("Content-Type", "application/octet-stream"),
                             ("Last-Modified", email.utils.formatdate(fixtures.BASE_TIME, usegmt=True))])
 
     # ------------------------------------------------------------------------------------ faults
+
+    def _range_header(self):
+        """The request's Range, or None under an ignore_range fault (the whole body is sent with 200)."""
+        if self.fault and self.fault["action"] == "ignore_range":
+            return None
+        return self.headers.get("Range")
+
+    def _base_url(self):
+        return self.hub.hub_url if self.role == "hub" else self.hub.cdn_url
+
+    def _redirect_loop(self, fault, raw_path, query):
+        """302 back to this very URL ("self"), or between this URL and the same one with hfm_loop=1 ("pair")."""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if fault["mode"] == "pair":
+            looped = any(k == "hfm_loop" for k, _ in pairs)
+            pairs = [(k, v) for k, v in pairs if k != "hfm_loop"] + ([] if looped else [("hfm_loop", "1")])
+        location = self._base_url() + raw_path + ("?" + urlencode(pairs) if pairs else "")
+        return Response(302, [("Location", location), ("Content-Type", "text/plain; charset=utf-8")],
+                        ("Found. Redirecting to %s" % location).encode())
+
+    def _fault_transform(self, resp, fault, route, raw_path, query):
+        """Actions that alter a real response before it is sent."""
+        action = fault["action"]
+        if action == "bad_content_range" and resp.file_slice and resp.status in (200, 206):
+            path, start, length = resp.file_slice
+            total = start + length if resp.status == 200 else int(
+                header_value(resp.headers, "Content-Range").rpartition("/")[2])
+            new_start = min(max(0, start + int(fault["shift"])), max(0, total - 1))
+            new_length = max(1, min(length, total - new_start))
+            headers = [(k, v) for k, v in resp.headers if k.lower() != "content-range"]
+            headers.append(("Content-Range", "bytes %d-%d/%d" % (new_start, new_start + new_length - 1, total)))
+            if fault["mode"] == "body":  # the bytes of another range, truthfully labelled: not the ones asked for
+                return Response(206, headers, file_slice=(path, new_start, new_length))
+            return Response(206, headers, file_slice=resp.file_slice)  # the right bytes, a lying label
+        if action == "big_headers":
+            per_line = max(1, int(fault["bytes"]) // int(fault["lines"]))
+            name = fault.get("name", "X-Hub-Padding")
+            for i in range(int(fault["lines"])):
+                if name.lower() == "link":
+                    value = '<%s%s?pad=%s>; rel="next"' % (self._base_url(), raw_path, "p" * per_line)
+                else:
+                    value = "v" * per_line
+                resp.headers.append((name if int(fault["lines"]) == 1 else "%s-%d" % (name, i), value))
+            return resp
+        if action == "hostile_listing" and route == "tree":
+            if resp.status != 200:
+                return resp
+            built = hub_hostile.build(fault["case"], json.loads(resp.body),
+                                      hub_hostile.Context(self._base_url(), raw_path, query), fault)
+            return Response(built.status, built.headers, built.body, stream=built.stream)
+        return resp
 
     def _fault_status(self, fault):
         status = int(fault.get("status", 503))
@@ -453,7 +525,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         action = fault["action"] if fault else None
         limit = 0 if method == "HEAD" else resp.length
-        if action in ("stall", "reset"):
+        if action in ("stall", "reset", "truncate"):
             limit = min(limit, int(fault.get("after_bytes", 0)))
         throttle_end = time.monotonic() + fault["seconds"] if action == "throttle" else None
         started = time.monotonic()
@@ -477,10 +549,30 @@ class Handler(BaseHTTPRequestHandler):
             self._stall(fault)
         elif action == "reset":
             self._reset()
+        elif action == "truncate" and limit < resp.length:
+            self._close_cleanly()
+
+    def _close_cleanly(self):
+        """End the connection with a FIN after a short body: the client sees EOF before Content-Length."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def _body_chunks(self, resp, limit, fault):
         """(offset, bytes) pieces of the first `limit` body bytes. Plain file bodies go by sendfile and
         yield nothing."""
+        if resp.stream is not None:
+            done = 0
+            for piece in resp.stream[1]():
+                if done >= limit:
+                    return
+                piece = piece[:limit - done]
+                yield done, piece
+                done += len(piece)
+            return
         if resp.file_slice is None:
             if limit:
                 yield 0, resp.body[:limit]
@@ -543,6 +635,9 @@ class Handler(BaseHTTPRequestHandler):
             if op == "reset_refs" and method == "POST":
                 hub.reset_refs()
                 return json_response({"ok": True})
+            if op == "lag" and method == "POST":
+                at, hidden = hub.lag(body["repo"], body["commit"], body.get("kind", "model"))
+                return json_response({"repo": body["repo"], "at": at, "hidden": hidden})
             if op == "faults" and method == "GET":
                 return json_response(hub.faults.describe())
             if op == "faults" and method == "POST":

@@ -7,18 +7,26 @@ Fixtures
                    .move_branch(repo, branch, commit, kind="model"), .reset_refs(),
                    .set_fault(rule=None, **rule) -> id, .faults(), .clear_faults(), .reset().
                    Every test that uses it starts with empty stats/log, no faults and the fixture branches.
+  mirror_hub       (session) a second, independent test hub on the same fixtures (its own ports, CDN, faults,
+                   stats and branches), e.g. a lagging mirror: mirror_hub.lag(repo, commit). Reset like `hub`
+                   around every test that uses it.
   mount            (function) factory: mount(extra_options=(), env=None, cache_dir=None, mountpoint=None,
-                   timeout=20, binary=None) -> Mount. Starts `$HFM_BINARY MOUNTPOINT -f -o
-                   endpoint=<hub url>,cache=<cache dir>[,extra options]` and returns once the mount is in
-                   /proc/self/mountinfo. Always unmounted at teardown, even when the test fails; the
-                   daemon's stderr tail is attached to the failure report.
+                   timeout=20, binary=None, endpoint=None) -> Mount. Starts `$HFM_BINARY MOUNTPOINT -f -o
+                   endpoint=<endpoint or hub url>,cache=<cache dir>[,extra options]` and returns once the
+                   mount is in /proc/self/mountinfo. `endpoint` may be a mirror list "URL1;URL2" (the whole
+                   -o value is one argv element, so ';' needs no quoting). Always unmounted at teardown, even
+                   when the test fails; the daemon's stderr tail is attached to the failure report.
   drop_page_cache  (function) callable: drop_page_cache(path=None) -> bool. With a path, drops the page
                    cache of that file (or every file under that directory) with posix_fadvise(DONTNEED);
                    without, writes 3 to /proc/sys/vm/drop_caches. False when not permitted.
 
-Mount: .path (mountpoint, pathlib.Path), .cache_dir, .options, .env, .proc, .stderr_path,
-       .is_mounted(), .unmount() -> daemon exit status, .remount(extra_options=None, env=None) (same cache dir
-       and mountpoint), .stderr_tail(n).
+Mount: .path (mountpoint, pathlib.Path), .cache_dir, .options, .endpoint, .env, .proc, .stderr_path,
+       .is_mounted(), .unmount() -> daemon exit status, .remount(extra_options=None, env=None, endpoint=None)
+       (same cache dir and mountpoint), .stderr_tail(n), .stderr_text() (everything since the last start),
+       .vm_hwm_kib() (the daemon's peak resident memory).
+
+Reports: a test may append (title, text) to `config._hfm_reports` (see add_report); they are printed in the
+terminal summary, so they show without -s.
 
 Environment: HFM_BINARY (default <repo>/build/mount.hfmirror); HFM_HUB_FIXTURES (fixture dir, default
 tests/hub/fixtures_out); HFM_HUB_LARGE_MB (size of hfm-test/large-model's large.bin, default 64);
@@ -70,17 +78,38 @@ def hub(tmp_path_factory):
     h.stop()
 
 
+@pytest.fixture(scope="session")
+def mirror_hub(tmp_path_factory):
+    fixtures_dir = os.environ.get("HFM_HUB_FIXTURES") or hubctl.DEFAULT_FIXTURES
+    stderr = tmp_path_factory.mktemp("mirror_hub") / "testhub.stderr"
+    h = hubctl.start_hub(fixtures_dir, verbose=os.environ.get("HFM_HUB_VERBOSE") == "1", stderr_path=str(stderr))
+    yield h
+    h.stop()
+
+
 @pytest.fixture(autouse=True)
 def _hub_isolation(request):
-    if "hub" not in request.fixturenames:
-        yield
-        return
-    h = request.getfixturevalue("hub")
-    h.reset()
+    hubs = [request.getfixturevalue(name) for name in ("hub", "mirror_hub") if name in request.fixturenames]
+    for h in hubs:
+        h.reset()
     yield
-    if h.alive():
-        h.clear_faults()
-        h.reset_refs()
+    for h in hubs:
+        if h.alive():
+            h.clear_faults()
+            h.reset_refs()
+
+
+def add_report(config, title, text):
+    """Print `text` under `title` in the terminal summary of this run."""
+    if not hasattr(config, "_hfm_reports"):
+        config._hfm_reports = []
+    config._hfm_reports.append((title, text))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for title, text in getattr(config, "_hfm_reports", []):
+        terminalreporter.write_sep("=", title)
+        terminalreporter.write_line(text)
 
 
 # ----------------------------------------------------------------------------------------------- mounts
@@ -125,17 +154,20 @@ def _is_fuse(fstype):
 
 
 class Mount:
-    def __init__(self, hub, binary, mountpoint, cache_dir, extra_options, env, stderr_path, hf_home, timeout):
-        self.hub, self.binary = hub, binary
+    def __init__(self, hub, binary, mountpoint, cache_dir, extra_options, env, stderr_path, hf_home, timeout,
+                 endpoint=None):
+        self.hub, self.binary, self.endpoint = hub, binary, endpoint
         self.path, self.cache_dir = Path(mountpoint), Path(cache_dir)
         self.extra_options, self.env_overrides = list(extra_options), dict(env or {})
         self.stderr_path, self.hf_home, self.timeout = Path(stderr_path), Path(hf_home), timeout
         self.proc = None
         self.starts = 0
+        self.stderr_offset = 0
 
     @property
     def options(self):
-        return ",".join(["endpoint=" + self.hub.url, "cache=%s" % self.cache_dir] + self.extra_options)
+        return ",".join(["endpoint=" + (self.endpoint or self.hub.url), "cache=%s" % self.cache_dir] +
+                        self.extra_options)
 
     @property
     def env(self):
@@ -156,6 +188,7 @@ class Mount:
             d.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         with open(self.stderr_path, "ab") as err:
+            self.stderr_offset = err.tell()
             err.write(("\n==== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
             err.flush()
             self.proc = subprocess.Popen(self.command(), env=self.env, stdin=subprocess.DEVNULL,
@@ -207,14 +240,37 @@ class Mount:
             self.proc.kill()
             return self.proc.wait(5)
 
-    def remount(self, extra_options=None, env=None):
-        """Unmount and mount again on the same mountpoint and cache dir (options/env replaced if given)."""
+    def remount(self, extra_options=None, env=None, endpoint=None):
+        """Unmount and mount again on the same mountpoint and cache dir (options/env/endpoint replaced if
+        given)."""
         self.unmount()
         if extra_options is not None:
             self.extra_options = list(extra_options)
         if env is not None:
             self.env_overrides = dict(env)
+        if endpoint is not None:
+            self.endpoint = endpoint
         return self.start()
+
+    def stderr_text(self):
+        """The daemon's stderr since its last start."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(self.stderr_offset)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def vm_hwm_kib(self):
+        """Peak resident set of the running daemon (VmHWM), KiB; None once it has exited."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except (OSError, AttributeError):
+            return None
+        return None
 
     def stderr_tail(self, n=8000):
         try:
@@ -239,7 +295,8 @@ def mount(hub, tmp_path, request):
     mounts = []
     request.node._hfm_mounts = mounts
 
-    def factory(extra_options=(), env=None, cache_dir=None, mountpoint=None, timeout=20, binary=None):
+    def factory(extra_options=(), env=None, cache_dir=None, mountpoint=None, timeout=20, binary=None,
+                endpoint=None):
         binary = binary or default_binary()
         if not os.access(binary, os.X_OK):
             pytest.fail("hfmirror binary %s is missing or not executable (build it, or set HFM_BINARY)" % binary)
@@ -247,7 +304,8 @@ def mount(hub, tmp_path, request):
             pytest.fail("/dev/fuse is missing: these tests mount through the kernel")
         n = len(mounts)
         m = Mount(hub, binary, mountpoint or tmp_path / ("mnt%d" % n), cache_dir or tmp_path / ("cache%d" % n),
-                  extra_options, env, tmp_path / ("hfmirror%d.stderr" % n), tmp_path / ("hf_home%d" % n), timeout)
+                  extra_options, env, tmp_path / ("hfmirror%d.stderr" % n), tmp_path / ("hf_home%d" % n), timeout,
+                  endpoint)
         mounts.append(m)
         return m.start()
 

@@ -20,7 +20,9 @@ def closed_port():
 
 @pytest.mark.parametrize("dead", ["refused", "unresolvable"])
 def test_dead_primary_fails_over_to_the_next_endpoint(hub, mount, dead):
-    primary = "http://127.0.0.1:%d" % closed_port() if dead == "refused" else "http://no-such-host.invalid"
+    # A label over 63 bytes is refused by the resolver library itself: no DNS query leaves the machine.
+    unresolvable = "http://hfm-unresolvable-" + "x" * 60 + ".invalid"
+    primary = "http://127.0.0.1:%d" % closed_port() if dead == "refused" else unresolvable
     m = mount(extra_options=["endpoint=%s;%s" % (primary, hub.url)])
     repo = hub.manifest.repo(TINY)
     start = time.monotonic()
