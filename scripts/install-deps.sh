@@ -14,6 +14,7 @@ packages=(
   python3 python3-pytest python3-numpy           # test hub, integration tests, numpy consumer
   python3-lmdb                                   # tests read the cache independently of the daemon
   curl ca-certificates
+  clang libclang-rt-14-dev                       # libFuzzer targets (scripts/fuzz.sh, ctest fuzz_smoke)
 )
 if [[ "${HFM_WITH_NODE:-0}" == 1 ]] && ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm)                         # the official JS client test
