@@ -42,21 +42,24 @@ def large_sha(hub):
 def test_kill9_mid_fetch_loop_keeps_the_cache_sound(hub, mount):
     loops = int(os.environ.get("HFM_CRASH_LOOPS", "5"))
     size = hub.manifest.large_mb << 20
-    # Slow the CDN so each kill lands mid-fetch: 16 MiB/s per connection.
-    hub.set_fault(host="cdn", route="any", action="throttle", bytes_per_second=16 << 20, times=10000,
+    # Slow the CDN so each kill lands mid-fetch: 2 MiB/s per connection, so 20 loops of ~2 MiB
+    # each still find large.bin incomplete.
+    hub.set_fault(host="cdn", route="any", action="throttle", bytes_per_second=2 << 20, times=10000,
                   seconds=120)
     m = mount()
     path = m.path / LARGE[0] / LARGE[1]
     for i in range(loops):
         served_before = hub.stats()["bytes"].get("cdn", 0)
         reader = subprocess.Popen(["dd", "if=%s" % path, "of=/dev/null", "bs=1M"], stderr=subprocess.DEVNULL)
-        wait_until(lambda: hub.stats()["bytes"].get("cdn", 0) > served_before + (4 << 20)
+        wait_until(lambda: hub.stats()["bytes"].get("cdn", 0) > served_before + (2 << 20)
                    or reader.poll() is not None, timeout=30)
         m.proc.kill()
         m.proc.wait(timeout=10)
         reader.wait(timeout=30)
         m.unmount()
         complete, partial, errors = check_cache(m.cache_dir)
+        print("kill -9 loop %d: served %d MiB so far; cache opens; %d complete file(s) re-hashed, %d partial" %
+              (i + 1, hub.stats()["bytes"].get("cdn", 0) >> 20, complete, partial))
         assert errors == [], "loop %d: %s" % (i, errors)
         m.remount()
     hub.clear_faults()
