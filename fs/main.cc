@@ -133,6 +133,11 @@ int Run(const MountOptions& m) {
   std::vector<const char*> fuse_argv = {"mount.hfmirror", "-o", fuse_opts.c_str()};
   if (m.debug) fuse_argv.push_back("-d");
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), const_cast<char**>(fuse_argv.data()));
+  // libfuse copies argv into its own allocation when it adds an argument.
+  struct ArgsGuard {
+    fuse_args* args;
+    ~ArgsGuard() { fuse_opt_free_args(args); }
+  } args_guard{&args};
 
   FuseContext context;
   fuse_session* se = fuse_session_new(&args, &FuseOperations(), sizeof(fuse_lowlevel_ops), &context);
