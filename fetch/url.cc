@@ -203,7 +203,9 @@ bool SameHost(std::string_view a, std::string_view b) {
   return pa && pb && pa->scheme == pb->scheme && pa->host == pb->host && pa->port == pb->port;
 }
 
-std::optional<std::string> ResolveRedirect(std::string_view base_url, std::string_view location) {
+namespace {
+
+std::optional<std::string> ResolveRedirectUnchecked(std::string_view base_url, std::string_view location) {
   while (!location.empty() && (location.front() == ' ' || location.front() == '\t')) location.remove_prefix(1);
   while (!location.empty() && (location.back() == ' ' || location.back() == '\t')) location.remove_suffix(1);
   if (location.empty()) return std::nullopt;
@@ -234,6 +236,17 @@ std::optional<std::string> ResolveRedirect(std::string_view base_url, std::strin
   std::string merged(base_path.substr(0, base_path.rfind('/') + 1));
   merged.append(location);
   return base->Origin() + NormalizePathAndQuery(merged);
+}
+
+}  // namespace
+
+std::optional<std::string> ResolveRedirect(std::string_view base_url, std::string_view location) {
+  // Whatever the Location said, the caller gets a URL it can parse or none:
+  // encoding spaces and bytes can turn a garbled authority (found by fuzzing:
+  // "//\xff t\xc3\xbc:6z53") into something that is no URL at all.
+  auto resolved = ResolveRedirectUnchecked(base_url, location);
+  if (resolved && !ParseUrl(*resolved)) return std::nullopt;
+  return resolved;
 }
 
 std::string StripQuery(std::string_view url) {
