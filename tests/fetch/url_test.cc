@@ -117,7 +117,9 @@ namespace {
 
 TEST(ResolveRedirectFuzzRegression, GarbledAuthorityYieldsNoUrlRatherThanAnUnparsableOne) {
   auto r = ResolveRedirect("https://cdn-lfs.hf.co/a/b", "  //\xff  t\xc3\xbcn\xc3\xaf:6z53://%2https ");
-  if (r) EXPECT_TRUE(ParseUrl(*r).has_value()) << *r;
+  if (r) {
+    EXPECT_TRUE(ParseUrl(*r).has_value()) << *r;
+  }
 }
 
 }  // namespace
