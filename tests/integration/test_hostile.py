@@ -26,6 +26,8 @@ TREE_OF_TINY = "/api/models/hfm-test/tiny-model/tree/"
 TIMEOUT_S = 5
 LIST_BOUND_S = 45  # a listing that cannot be trusted must fail within this (timeout 5 s, a loaded machine)
 MAX_HWM_KIB = 1 << 20  # 1 GiB
+if "TSAN_OPTIONS" in os.environ:  # scripts/sanitize.sh thread: TSan's shadow memory is 5-8x the heap
+    MAX_HWM_KIB *= 8
 FOREVER = 10000
 SKIP_LINE = "skipping tree entry"
 
