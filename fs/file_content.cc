@@ -94,7 +94,12 @@ FileContent::FileContent(ContentHash hash, uint64_t size, ContentRegistry* regis
   }
 }
 
-FileContent::~FileContent() { registry_->store()->Unpin(hash_); }
+FileContent::~FileContent() {
+  uint64_t reserved = 0;
+  for (auto& [index, pending] : pending_) reserved += pending->reserved;
+  if (reserved) registry_->budget()->Release(reserved);
+  registry_->store()->Unpin(hash_);
+}
 
 size_t FileContent::BlockLength(uint32_t index) const {
   const uint64_t start = static_cast<uint64_t>(index) * block_size_;
@@ -134,7 +139,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       const uint32_t group = registry_->options().max_blocks_per_fetch;
       ahead = (ahead / group + 1) * group - 1;
     }
-    Schedule(location, round, first, static_cast<uint32_t>(std::min<uint64_t>(ahead, block_count_ - 1)));
+    Schedule(location, round, first, static_cast<uint32_t>(std::min<uint64_t>(ahead, block_count_ - 1)), last);
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
   size_t copied = 0;
@@ -151,8 +156,8 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   return n;
 }
 
-void FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
-                           uint32_t last) {
+uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
+                               uint32_t last, int64_t demand_last) {
   // Learn which blocks the store already has (once per block per mount).
   std::vector<uint32_t> unknown;
   {
@@ -166,36 +171,102 @@ void FileContent::Schedule(const FileLocation& location, uint64_t expected_round
     auto has = registry_->store()->HasBlock(hash_, i);
     found.emplace_back(i, has.ok() && *has);
   }
-  std::vector<std::pair<uint32_t, uint32_t>> runs;  // (first, count)
+  struct Run {
+    uint32_t first, count;
+    bool urgent;
+  };
+  std::vector<Run> runs;
   const uint64_t round = expected_round;
+  uint32_t stopped = last + 1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // A mismatch since the caller looked: its bytes belong to a failed round.
-    if (round_.load() != round) return;
+    if (round_.load() != round) return stopped;
     for (auto [i, present] : found) {
       if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
     }
     for (uint32_t i = first; i <= last; ++i) {
       if (blocks_[i] != BlockState::kAbsent || pending_.count(i)) continue;
+      const bool urgent = static_cast<int64_t>(i) <= demand_last;
+      const uint64_t bytes = BlockLength(i);
+      if (urgent) {
+        registry_->budget()->Reserve(bytes);
+      } else if (!registry_->budget()->TryReserve(bytes)) {
+        stopped = i;
+        break;
+      }
       auto pending = std::make_shared<Pending>();
       pending->round = round;
       pending->started = SystemClock()->Now();
+      pending->reserved = bytes;
       pending_[i] = std::move(pending);
       // Runs break at group boundaries, so the same groups are asked for
       // however the window slides.
       const uint32_t group = registry_->options().max_blocks_per_fetch;
-      if (!runs.empty() && runs.back().first + runs.back().second == i && i % group != 0) {
-        runs.back().second++;
+      if (!runs.empty() && runs.back().first + runs.back().count == i && i % group != 0 &&
+          runs.back().urgent == urgent) {
+        runs.back().count++;
       } else {
-        runs.emplace_back(i, 1);
+        runs.push_back(Run{i, 1, urgent});
       }
     }
   }
-  for (auto [run_first, count] : runs) {
+  for (const Run& run : runs) {
     auto self = shared_from_this();
-    registry_->queue()->Submit([self, location, round, run_first, count] {
-      self->FetchRun(location, round, run_first, count);
-    });
+    const uint32_t run_first = run.first, count = run.count;
+    registry_->queue()->Submit(
+        [self, location, round, run_first, count] { self->FetchRun(location, round, run_first, count); },
+        run.urgent ? WorkQueue::Priority::kUrgent : WorkQueue::Priority::kNormal);
+  }
+  return stopped;
+}
+
+uint64_t FileContent::ErasePendingLocked(std::map<uint32_t, std::shared_ptr<Pending>>::iterator it) {
+  const uint64_t reserved = it->second->reserved;
+  it->second->reserved = 0;
+  pending_.erase(it);
+  return reserved;
+}
+
+void FileContent::StartBackground(const FileLocation& location) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (background_users_++ == 0) background_location_ = location;
+  }
+  registry_->AddBackground(shared_from_this());
+  PumpBackground();
+}
+
+void FileContent::StopBackground() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (background_users_ > 0) background_users_--;
+}
+
+bool FileContent::background_active() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return background_users_ > 0 && !background_stopped_ && background_next_ < block_count_ && !complete_;
+}
+
+void FileContent::PumpBackground() {
+  const uint32_t window = std::max<uint32_t>(1, registry_->options().background_window_blocks);
+  for (;;) {
+    FileLocation location;
+    uint32_t from;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (background_users_ == 0 || background_stopped_ || complete_ || background_next_ >= block_count_) {
+        return;
+      }
+      location = background_location_;
+      from = background_next_;
+    }
+    const uint32_t to = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{from} + window, block_count_) - 1);
+    const uint32_t stopped = Schedule(location, round_.load(), from, to, /*demand_last=*/-1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      background_next_ = std::max(background_next_, stopped);
+    }
+    if (stopped <= to) return;  // the budget is spent: a release pumps again
   }
 }
 
@@ -222,6 +293,10 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
              Where(location, splitter.source().empty() ? registry_->hub()->endpoint() : splitter.source()) +
              " bytes=" +
              std::to_string(start) + "-" + std::to_string(start + length - 1) + ": " + st.ToString());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      background_stopped_ = true;  // readers fetch on demand and see the error
+    }
     for (uint32_t i = splitter.next(); i < end; ++i) FailPending(round, i, st);
   }
 }
@@ -238,22 +313,23 @@ void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(index);
     if (it == pending_.end() || it->second->round != round) return;  // from a failed round
-    registry_->writer()->Submit(
-        [self, location, round, index, shared] { self->Persist(location, round, index, shared); });
+    registry_->writer()->Submit([self, round, index, shared] { self->Persist(round, index, shared); });
+    registry_->hasher()->Submit(
+        [self, location, round, index, shared] { self->AdvanceHash(&location, round, index, shared); });
     it->second->done = true;
     it->second->data = shared;
   }
   cv_.notify_all();
 }
 
-void FileContent::Persist(const FileLocation& location, uint64_t round, uint32_t index,
-                          const std::shared_ptr<const std::string>& data) {
+void FileContent::Persist(uint64_t round, uint32_t index, const std::shared_ptr<const std::string>& data) {
   Status put;
   {
     std::lock_guard<std::mutex> persist_lock(persist_mu_);
     if (round != round_.load()) return;  // its round failed verification meanwhile
     put = registry_->store()->PutBlock(hash_, index, *data);
   }
+  uint64_t released = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!put.ok() && !warned_uncached_) {
@@ -263,33 +339,53 @@ void FileContent::Persist(const FileLocation& location, uint64_t round, uint32_t
     }
     blocks_[index] = put.ok() ? BlockState::kPresent : BlockState::kAbsent;
     auto it = pending_.find(index);
-    if (it != pending_.end() && it->second->done && it->second->round == round) pending_.erase(it);
+    if (it != pending_.end() && it->second->done && it->second->round == round) {
+      // Stored (or not storable): the hasher reads it from the store, or
+      // already has it from the job Publish queued with the bytes.
+      released = ErasePendingLocked(it);
+    }
   }
-  AdvanceHash(&location, index, data);
+  if (released) registry_->budget()->Release(released);
+}
+
+void FileContent::MarkCompleteInCache(uint64_t round, const std::string& where) {
+  if (round != round_.load()) return;
+  Status st = registry_->store()->MarkComplete(hash_, size_);
+  if (st.ok()) {
+    complete_ = true;
+  } else {
+    LogWarning("verified but not cached: " + where + ": " + st.ToString());
+  }
 }
 
 Status FileContent::FlushWrites(TimePoint deadline) {
-  // The writer runs jobs in order: once this one runs, every block published
-  // before it is stored and hashed.
-  auto done = std::make_shared<std::promise<void>>();
-  auto future = done->get_future();
-  registry_->writer()->Submit([done] { done->set_value(); });
-  if (future.wait_until(deadline) != std::future_status::ready) {
-    return Status::DeadlineExceeded("cache writer did not catch up before the read deadline");
+  // Both threads run jobs in order, and a block's store job is queued before
+  // its hash job: once the hasher reaches this barrier every block published
+  // before it is hashed, and a completion it queued on the writer lands
+  // before the writer's barrier.
+  for (WorkQueue* queue : {registry_->hasher(), registry_->writer()}) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    queue->Submit([done] { done->set_value(); });
+    if (future.wait_until(deadline) != std::future_status::ready) {
+      return Status::DeadlineExceeded("cache writer did not catch up before the read deadline");
+    }
   }
   return Status::Ok();
 }
 
 void FileContent::FailPending(uint64_t round, uint32_t index, const Status& status) {
+  uint64_t released = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(index);
     if (it == pending_.end() || it->second->round != round) return;
     it->second->done = true;
     it->second->status = status;
-    pending_.erase(it);
+    released = ErasePendingLocked(it);
   }
   cv_.notify_all();
+  if (released) registry_->budget()->Release(released);
 }
 
 Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint32_t index,
@@ -325,7 +421,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
       at_frontier = !verified_.load() && frontier_.load() == index;
       // A cached but unverified block at the frontier: hash it now so a
       // sequential reader of a partly cached file still verifies as it goes.
-      if (at_frontier) AdvanceHash(&location, index, nullptr);
+      if (at_frontier) AdvanceHash(&location, round_.load(), index, nullptr);
       return Status::Ok();
     }
     {
@@ -336,7 +432,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     // The file failed verification during this read: fetching its blocks
     // again would only serve (and store) bytes of a failed round.
     if (round_.load() != round) return CurrentFailure();
-    Schedule(location, round, index, index);
+    Schedule(location, round, index, index, index);
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
                              " vanished from the cache repeatedly");
@@ -345,7 +441,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
 Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index,
                                  TimePoint deadline) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    Schedule(location, round, index, index);
+    Schedule(location, round, index, index, index);
     std::unique_lock<std::mutex> lock(mu_);
     auto it = pending_.find(index);
     if (it == pending_.end()) {
@@ -363,11 +459,24 @@ Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, u
                              " could not be kept");
 }
 
-void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
+void FileContent::AdvanceHash(const FileLocation* location, uint64_t hint_round, uint32_t hint_index,
                               const std::shared_ptr<const std::string>& hint) {
-  std::lock_guard<std::mutex> hash_lock(hash_mu_);
+  uint64_t released;
+  {
+    std::lock_guard<std::mutex> hash_lock(hash_mu_);
+    // A hint from a round that failed meanwhile holds bytes that failed (the
+    // round only changes under hash_mu_, so this check cannot go stale).
+    const bool current = hint_round == round_.load();
+    released = AdvanceHashLocked(location, hint_index, current ? hint : nullptr);
+  }
+  if (released) registry_->budget()->Release(released);
+}
+
+uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t hint_index,
+                                        const std::shared_ptr<const std::string>& hint) {
   if (location) last_location_ = *location;
-  if (verified_ || block_count_ == 0) return;
+  if (verified_ || block_count_ == 0) return 0;
+  const uint64_t round = round_.load();
   while (frontier_ < block_count_) {
     std::shared_ptr<const std::string> data;
     if (hint && frontier_ == hint_index) {
@@ -376,12 +485,23 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
       bool present;
       {
         std::lock_guard<std::mutex> lock(mu_);
+        // Published but not stored yet: hash it from memory.
+        auto it = pending_.find(frontier_);
+        if (it != pending_.end() && it->second->done && it->second->status.ok() && it->second->data &&
+            it->second->round == round) {
+          data = it->second->data;
+        }
         present = blocks_[frontier_] == BlockState::kPresent;
       }
-      if (!present) break;
-      auto got = registry_->store()->GetBlock(hash_, frontier_);
-      if (!got.ok() || !got->has_value()) break;
-      data = std::make_shared<const std::string>(std::move(**got));
+      if (data) {
+        // hashed below
+      } else if (!present) {
+        break;
+      } else {
+        auto got = registry_->store()->GetBlock(hash_, frontier_);
+        if (!got.ok() || !got->has_value()) break;
+        data = std::make_shared<const std::string>(std::move(**got));
+      }
     }
     if (data->size() != BlockLength(frontier_)) break;
     if (frontier_ == 0) failure_ = Status::Ok();  // a fresh verification round begins
@@ -392,7 +512,7 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
     }
     ++frontier_;
   }
-  if (frontier_ < block_count_) return;
+  if (frontier_ < block_count_) return 0;
 
   const ContentHash actual = hasher_->Finish();
   hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
@@ -408,13 +528,13 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
     verified_ = true;
     must_verify_ = false;
     registry_->MarkVerified(hash_);
-    Status st = registry_->store()->MarkComplete(hash_, size_);
-    if (st.ok()) {
-      complete_ = true;
-    } else {
-      LogWarning("verified but not cached: " + Where(last_location_, endpoint) + ": " + st.ToString());
-    }
-    return;
+    // On the writer, behind every block of this file it was given: they are
+    // all stored (or gone) by the time it runs.
+    auto self = shared_from_this();
+    registry_->writer()->Submit([self, round, where = Where(last_location_, endpoint)] {
+      self->MarkCompleteInCache(round, where);
+    });
+    return 0;
   }
   LogError("hash mismatch: " + Where(last_location_, endpoint) + " expected=" + hash_.ToString() +
            " actual=" + actual.ToString() + "; dropping its cached blocks");
@@ -423,6 +543,7 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
   registry_->MarkCorrupt(hash_);
   // The next attempt prefers endpoints that did not serve these bytes.
   registry_->hub()->ReportCorrupt(last_location_);
+  uint64_t released = 0;
   {
     std::lock_guard<std::mutex> persist_lock(persist_mu_);
     Status dropped = registry_->store()->DropFile(hash_, size_);
@@ -434,10 +555,13 @@ void FileContent::AdvanceHash(const FileLocation* location, uint32_t hint_index,
     for (auto& [index, pending] : pending_) {
       pending->done = true;
       pending->status = failure_;
+      released += pending->reserved;
+      pending->reserved = 0;
     }
     pending_.clear();
   }
   cv_.notify_all();
+  return released;
 }
 
 Status FileContent::EnsureVerified(const FileLocation& location) {
@@ -448,7 +572,7 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
     // Ask for everything up front so the whole file streams in parallel, then
     // walk it in order so the hash advances as blocks land.
     const uint64_t round = round_.load();
-    Schedule(location, round, 0, block_count_ - 1);
+    Schedule(location, round, 0, block_count_ - 1, /*demand_last=*/0);
     for (uint32_t i = 0; i < block_count_; ++i) {
       const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
       Status waited = WaitForBlock(location, round, i, deadline);
@@ -456,7 +580,7 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
       HFM_RETURN_IF_ERROR(waited);
     }
     HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-    AdvanceHash(&location, block_count_, nullptr);
+    AdvanceHash(&location, round_.load(), block_count_, nullptr);
     if (verified_.load()) return Status::Ok();
     if (round_.load() != round) return CurrentFailure();
   }
@@ -471,7 +595,7 @@ Status FileContent::CurrentFailure() {
 
 Status FileContent::CheckAtEnd(const FileLocation& location) {
   HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-  AdvanceHash(&location, block_count_, nullptr);
+  AdvanceHash(&location, round_.load(), block_count_, nullptr);
   {
     std::lock_guard<std::mutex> lock(hash_mu_);
     if (verified_) return Status::Ok();
@@ -484,8 +608,62 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
 }
 
 ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
-                                 WorkQueue* writer, ReadPathOptions options)
-    : store_(store), hub_(hub), queue_(queue), writer_(writer), options_(options) {}
+                                 WorkQueue* writer, WorkQueue* hasher, MemoryBudget* budget,
+                                 ReadPathOptions options)
+    : store_(store),
+      hub_(hub),
+      queue_(queue),
+      writer_(writer),
+      hasher_(hasher),
+      budget_(budget),
+      options_(options) {}
+
+void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Compared without lock(): a temporary that became the last reference would
+  // destroy a FileContent (which releases budget and pumps) under mu_.
+  for (const auto& weak : background_) {
+    if (!weak.owner_before(content) && !content.owner_before(weak)) return;
+  }
+  background_.push_back(content);
+}
+
+size_t ContentRegistry::background_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return background_.size();
+}
+
+void ContentRegistry::Shutdown() { shutting_down_ = true; }
+
+void ContentRegistry::PumpBackground() {
+  // Called after every budget release, from many threads: one thread pumps,
+  // and a release that lands meanwhile makes it go round once more.
+  pump_again_ = true;
+  while (!shutting_down_) {
+    if (pumping_.exchange(true)) return;  // the pumping thread sees pump_again_
+    while (pump_again_.exchange(false) && !shutting_down_) {
+      std::vector<std::shared_ptr<FileContent>> held, active;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::vector<std::weak_ptr<FileContent>> keep;
+        for (auto& weak : background_) {
+          auto content = weak.lock();
+          if (!content) continue;
+          if (content->background_active()) {
+            keep.push_back(weak);
+            active.push_back(content);
+          }
+          held.push_back(std::move(content));  // dropped outside mu_
+        }
+        background_ = std::move(keep);
+      }
+      // Oldest first: the file opened first finishes first.
+      for (auto& content : active) content->PumpBackground();
+    }
+    pumping_ = false;
+    if (!pump_again_.load()) return;
+  }
+}
 
 std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint64_t size) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -3,12 +3,18 @@
 //
 // Blocks come from the BlockStore when present; missing ones are fetched as
 // ranged GETs on a WorkQueue, one in-flight fetch per block shared by every
-// reader that wants it. Each fetched block is stored, then fed to the whole-
-// file hash if it is next in order ("the hash frontier"), so a sequential read
-// is verified as it goes with no second pass. When the frontier reaches the
+// reader that wants it. Each fetched block goes to two threads at once: the
+// cache writer stores it, and the hasher feeds it to the whole-file hash when
+// it is next in order ("the hash frontier"), so a sequential read is verified
+// as it goes with no second pass, and hashing never waits for LMDB. When the frontier reaches the
 // end the hash is checked: a match marks the file complete in the cache; a
 // mismatch drops every block, logs once, and fails the read that reached the
 // end with DataLoss (EIO) — a reader never sees EOF on bytes that failed.
+//
+// Every block held in memory between its GET and the cache counts against one
+// MemoryBudget: readahead and background prefetch fetch only what fits.
+// A weight file (see FilesystemOptions) is fetched whole in the background
+// while a handle that asked for it is open (StartBackground/StopBackground).
 //
 // Files of one block or less, files that failed verification before, and
 // every file under verify=strict are fetched whole and verified before their
@@ -31,6 +37,7 @@
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
+#include "fs/memory_budget.h"
 #include "fs/work_queue.h"
 #include "util/clock.h"
 #include "util/content_hash.h"
@@ -42,7 +49,13 @@ struct ReadPathOptions {
   bool strict = false;                                   // verify=strict
   Duration read_timeout = std::chrono::seconds(30);      // a read's wait for its bytes
   Duration fetch_timeout = std::chrono::seconds(60);     // one ranged GET, start to end
-  uint32_t max_blocks_per_fetch = 8;                     // blocks per ranged GET
+  // Blocks per ranged GET. Small enough that a readahead window holds several
+  // GETs in flight (a CDN caps each connection's rate, not the client's),
+  // large enough that per-request costs stay small: see README's design notes.
+  uint32_t max_blocks_per_fetch = 2;
+  // Blocks one background prefetch pass looks at; the budget decides how many
+  // it actually fetches.
+  uint32_t background_window_blocks = 64;
 };
 
 class ContentRegistry;
@@ -64,6 +77,16 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   Result<size_t> Read(const FileLocation& location, uint64_t offset, std::span<char> out,
                       uint32_t readahead_blocks);
 
+  // Fetches the whole file in the background, in order and within the memory
+  // budget, until it is complete or every StartBackground has been matched
+  // by a StopBackground. Stops early when a fetch fails: readers then fetch
+  // on demand and see the error themselves.
+  void StartBackground(const FileLocation& location);
+  void StopBackground();
+  // Schedules the next background blocks that fit in the budget.
+  void PumpBackground();
+  bool background_active();
+
   const ContentHash& hash() const { return hash_; }
   uint64_t size() const { return size_; }
   uint32_t block_count() const { return block_count_; }
@@ -79,6 +102,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
     uint64_t round = 0;  // the verification round that asked for it
     TimePoint started;   // when it was scheduled
     bool done = false;
+    uint64_t reserved = 0;  // bytes held against the memory budget
     Status status;
     std::shared_ptr<const std::string> data;
   };
@@ -89,13 +113,21 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // past one read timeout after the fetch was scheduled.
   TimePoint WaitLimit(const Pending& pending, TimePoint deadline) const;
   // Starts fetches for the missing blocks in [first, last], unless the
-  // verification round is no longer `expected_round`.
-  void Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last);
+  // verification round is no longer `expected_round`. Blocks up to
+  // `demand_last` are for a waiting reader: always fetched, urgently. Later
+  // ones only while the budget allows. Returns the first block it left
+  // unscheduled for want of budget (last + 1 if none).
+  uint32_t Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last,
+                    int64_t demand_last);
+  // Removes a pending entry (mu_ held); returns the budget bytes to release
+  // once mu_ is dropped.
+  uint64_t ErasePendingLocked(std::map<uint32_t, std::shared_ptr<Pending>>::iterator it);
   void FetchRun(const FileLocation& location, uint64_t round, uint32_t first, uint32_t count);
   void Publish(const FileLocation& location, uint64_t round, uint32_t index, std::string data);
-  // On the writer thread: stores a published block, then hashes onward.
-  void Persist(const FileLocation& location, uint64_t round, uint32_t index,
-               const std::shared_ptr<const std::string>& data);
+  // On the writer thread: stores a published block.
+  void Persist(uint64_t round, uint32_t index, const std::shared_ptr<const std::string>& data);
+  // On the writer thread, after the hash matched: records the file complete.
+  void MarkCompleteInCache(uint64_t round, const std::string& where);
   // Waits until every block published so far is stored and hashed.
   Status FlushWrites(TimePoint deadline);
   void FailPending(uint64_t round, uint32_t index, const Status& status);
@@ -106,10 +138,14 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   Status CurrentFailure();
   // Waits until block `index` is in the store or published by its fetch.
   Status WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index, TimePoint deadline);
-  // Feeds the hash every block available in order from the frontier on.
-  // `hint` is a block just fetched (which may not be in the store).
-  void AdvanceHash(const FileLocation* location, uint32_t hint_index,
+  // Feeds the hash every block available in order from the frontier on
+  // (published blocks still in memory, else the store). `hint` is a block
+  // just fetched in verification round `hint_round`.
+  void AdvanceHash(const FileLocation* location, uint64_t hint_round, uint32_t hint_index,
                    const std::shared_ptr<const std::string>& hint);
+  // AdvanceHash's body (hash_mu_ held); returns budget bytes to release.
+  uint64_t AdvanceHashLocked(const FileLocation* location, uint32_t hint_index,
+                             const std::shared_ptr<const std::string>& hint);
   // Fetches and hashes every block; OK once the file is verified.
   Status EnsureVerified(const FileLocation& location);
   // After a read touched the last block: the verdict, if the hash can reach it.
@@ -130,6 +166,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)
   bool warned_uncached_ = false;                          // GUARDED_BY(mu_)
   std::set<std::string> served_by_;  // GUARDED_BY(mu_): endpoints of this round's bytes
+  int background_users_ = 0;            // GUARDED_BY(mu_)
+  uint32_t background_next_ = 0;        // GUARDED_BY(mu_): first block not yet asked for
+  bool background_stopped_ = false;     // GUARDED_BY(mu_): a background fetch failed
+  FileLocation background_location_;    // GUARDED_BY(mu_)
 
   // A verification round ends with a hash mismatch: every block is dropped
   // and fetches still in flight from the old round are discarded, so bytes
@@ -154,9 +194,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 class ContentRegistry {
  public:
   // Borrowed, and must outlive the registry and every FileContent it handed
-  // out: `queue` runs ranged GETs; `writer` (one thread) stores and hashes.
+  // out: `queue` runs ranged GETs; `writer` (one thread) stores blocks;
+  // `hasher` (one thread) hashes them; `budget` bounds fetched bytes in memory.
   ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, WorkQueue* writer,
-                  ReadPathOptions options);
+                  WorkQueue* hasher, MemoryBudget* budget, ReadPathOptions options);
 
   std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
 
@@ -164,7 +205,18 @@ class ContentRegistry {
   HubClient* hub() const { return hub_; }
   WorkQueue* queue() const { return queue_; }
   WorkQueue* writer() const { return writer_; }
+  WorkQueue* hasher() const { return hasher_; }
+  MemoryBudget* budget() const { return budget_; }
   const ReadPathOptions& options() const { return options_; }
+
+  // Background prefetch: `content` wants budget whenever some is released.
+  void AddBackground(const std::shared_ptr<FileContent>& content);
+  // Lets every background prefetch take what the budget has free. Call with
+  // no FileContent lock held.
+  void PumpBackground();
+  size_t background_count();
+  // Stops background prefetch for good: the queues are about to go.
+  void Shutdown();
 
   void MarkCorrupt(const ContentHash& hash);
   void MarkVerified(const ContentHash& hash);
@@ -179,10 +231,16 @@ class ContentRegistry {
   HubClient* const hub_;
   WorkQueue* const queue_;
   WorkQueue* const writer_;
+  WorkQueue* const hasher_;
+  MemoryBudget* const budget_;
   const ReadPathOptions options_;
   std::mutex mu_;
   std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)
   std::set<ContentHash> corrupt_;                           // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<FileContent>> background_;      // GUARDED_BY(mu_)
+  std::atomic<bool> pumping_{false};  // one PumpBackground at a time; others skip
+  std::atomic<bool> pump_again_{false};  // a release came while pumping
+  std::atomic<bool> shutting_down_{false};
   std::function<void(const ContentHash&)> mismatch_listener_;  // set before use
 };
 

@@ -1,5 +1,7 @@
 #include "fs/hub_filesystem.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -46,6 +48,7 @@ struct HubFilesystem::FileHandle {
   std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
+  bool background = false;    // this handle asked for a whole-file background fetch
 };
 
 HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta,
@@ -55,10 +58,13 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       options_(options),
       mount_time_(SystemClock()->WallSeconds()),
       snapshots_(hub, meta, SystemClock(), options.snapshots),
-      contents_(blocks, hub, &fetch_queue_, &cache_writer_, options.read_path),
+      budget_(options.max_memory),
+      contents_(blocks, hub, &fetch_queue_, &cache_writer_, &hasher_, &budget_, options.read_path),
       kernel_notifier_(1),
       cache_writer_(1),
+      hasher_(1),
       fetch_queue_(options.fetch_threads) {
+  budget_.SetReleaseListener([this] { contents_.PumpBackground(); });
   // Pages the kernel cached from bytes that then failed verification must
   // not be served again: drop them for every inode with that content.
   contents_.SetMismatchListener([this](const ContentHash& hash) {
@@ -73,7 +79,24 @@ void HubFilesystem::SetPageCacheInvalidator(std::function<void(uint64_t ino)> in
   invalidate_pages_ = std::move(invalidate);
 }
 
-HubFilesystem::~HubFilesystem() = default;
+HubFilesystem::~HubFilesystem() {
+  // The queues go next (fetches drain into the writer and hasher): nothing
+  // may schedule new fetches while they do.
+  contents_.Shutdown();
+}
+
+std::vector<std::string> FilesystemOptions::DefaultBackgroundPatterns() {
+  return {"*.safetensors", "*.bin", "*.gguf", "*.onnx", "*.pt", "*.pth", "*.h5", "*.msgpack"};
+}
+
+bool MatchesBackgroundPattern(const std::vector<std::string>& patterns, std::string_view path) {
+  const size_t slash = path.rfind('/');
+  const std::string name(slash == std::string_view::npos ? path : path.substr(slash + 1));
+  for (const auto& pattern : patterns) {
+    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
 
 Result<std::shared_ptr<const Snapshot>> HubFilesystem::SnapshotOf(const Node& node) {
   if (node.snapshot) return node.snapshot;
@@ -308,14 +331,17 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   handle->content = contents_.Get(node->entry->hash, node->entry->size);
   handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
                                   node->entry->size, node->entry->is_lfs};
-  std::lock_guard<std::mutex> lock(handles_mu_);
   OpenedFile opened;
-  opened.handle = next_handle_++;
   // The inode names one commit's bytes, so the kernel may keep its pages for
   // good — once they are verified. Until then each open starts from a clean
   // page cache, so pages cached from bytes that later failed verification
   // never outlive the open that read them.
   opened.keep_cache = handle->content->complete();
+  handle->background = !opened.keep_cache &&
+                       MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
+  if (handle->background) handle->content->StartBackground(handle->location);
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  opened.handle = next_handle_++;
   files_[opened.handle] = std::move(handle);
   return opened;
 }
@@ -376,6 +402,7 @@ void HubFilesystem::Release(uint64_t handle) {
   if (it == files_.end()) return;
   dropped = std::move(it->second);
   files_.erase(it);
+  if (dropped->background) dropped->content->StopBackground();
 }
 
 }  // namespace hfm

@@ -63,8 +63,20 @@ struct FilesystemOptions {
   double pinned_timeout = 86400;  // entry/attr timeout where nothing can change
   double branch_timeout = 1;      // entry timeout of names under a branch
   uint32_t max_readahead_blocks = 32;
-  int fetch_threads = 8;
+  // Ranged GETs at once. A CDN caps each connection (tens of MB/s), so a
+  // fast read needs many; the memory budget bounds what they hold.
+  int fetch_threads = 16;
+  // Bytes of fetched data in memory at once, over every file (-o max_memory=).
+  uint64_t max_memory = 64ull << 20;
+  // Files fetched whole in the background when opened (-o prefetch=):
+  // fnmatch patterns on the file's name. Weights are read whole anyway;
+  // anything else (a parquet footer, a README) is fetched as read.
+  std::vector<std::string> background_patterns = DefaultBackgroundPatterns();
+  static std::vector<std::string> DefaultBackgroundPatterns();
 };
+
+// Whether `path`'s last component matches one of `patterns` (fnmatch).
+bool MatchesBackgroundPattern(const std::vector<std::string>& patterns, std::string_view path);
 
 class HubFilesystem {
  public:
@@ -87,6 +99,7 @@ class HubFilesystem {
   void Release(uint64_t handle);
 
   size_t inode_count() const { return inodes_.size(); }
+  const MemoryBudget& memory_budget() const { return budget_; }
 
   // How to tell the kernel to drop an inode's cached pages (the FUSE adapter
   // passes fuse_lowlevel_notify_inval_inode). Called on a thread of our own,
@@ -111,9 +124,11 @@ class HubFilesystem {
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
+  MemoryBudget budget_;
   ContentRegistry contents_;
   WorkQueue kernel_notifier_;  // one thread: page-cache invalidations
   WorkQueue cache_writer_;  // one thread: LMDB has one writer at a time anyway
+  WorkQueue hasher_;        // one thread: a file's hash runs in order
   WorkQueue fetch_queue_;
 
   std::mutex handles_mu_;

@@ -93,6 +93,8 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
   // fetch thread from serving the next read.
   o.read_path.fetch_timeout = o.snapshots.request_timeout;
   o.branch_timeout = std::min(1.0, m.revision_ttl);
+  o.max_memory = m.max_memory;
+  if (m.prefetch_patterns) o.background_patterns = *m.prefetch_patterns;
   return o;
 }
 
@@ -145,6 +147,8 @@ int Run(const MountOptions& m) {
     std::fprintf(stderr, "mount.hfmirror: cannot create FUSE session\n");
     return 1;
   }
+  // Said before the mount appears, on the user's terminal.
+  if (m.insecure) LogWarning("TLS certificate verification is OFF (-o insecure): any host can pose as the Hub");
   if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, m.mountpoint.c_str()) != 0) {
     std::fprintf(stderr, "mount.hfmirror: cannot mount on %s\n", m.mountpoint.c_str());
     fuse_session_destroy(se);
@@ -165,7 +169,6 @@ int Run(const MountOptions& m) {
     CurlTransportOptions transport_options;
     transport_options.ca_file = m.ca_file;
     transport_options.insecure = m.insecure;
-    if (m.insecure) LogWarning("TLS certificate verification is OFF (-o insecure): any host can pose as the Hub");
     auto transport = NewCurlTransport(transport_options);
     HubClientOptions hub_options;
     hub_options.endpoint = m.endpoints.front();

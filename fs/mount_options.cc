@@ -85,6 +85,22 @@ Status ApplyOption(const std::string& opt, MountOptions* out) {
     auto size = ParseSize(value);
     if (!size.ok()) return size.status();
     out->cache_size = *size;
+  } else if (key == "max_memory") {
+    auto size = ParseSize(value);
+    if (!size.ok()) return size.status();
+    if (*size < (4ull << 20)) return Status::InvalidArgument("max_memory must be at least 4M");
+    out->max_memory = *size;
+  } else if (key == "prefetch") {
+    std::vector<std::string> patterns;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t end = value.find(';', start);
+      if (end == std::string::npos) end = value.size();
+      std::string one = value.substr(start, end - start);
+      if (!one.empty() && one != "none") patterns.push_back(one);
+      start = end + 1;
+    }
+    out->prefetch_patterns = std::move(patterns);
   } else if (key == "token_file") {
     out->token_file = value;
   } else if (key == "token") {
@@ -134,6 +150,9 @@ const char* MountUsage() {
          "  low_speed=BYTES_PER_S,low_speed_time=S   abort transfers slower than this (next mirror)\n"
          "  cafile=PATH         trust this CA bundle too; insecure: skip TLS checks (never default)\n"
          "  cache_group=GROUP   cache directory 0750 for GROUP instead of 0700\n"
+         "  max_memory=SIZE     fetched data held in memory at once, all files (default 64M)\n"
+         "  prefetch=GLOB;...   fetch matching files whole in the background on open; none: never\n"
+         "                      (default *.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack)\n"
          "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"
          "  -f foreground, -d debug\n";
 }

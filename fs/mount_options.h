@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct MountOptions {
   std::string ca_file;        // -o cafile=PATH: an extra CA bundle
   bool insecure = false;      // -o insecure: skip TLS verification (logged loudly)
   std::string cache_group;    // -o cache_group=GROUP: cache dir 0750 for that group
+  uint64_t max_memory = 64ull << 20;  // -o max_memory=SIZE: fetched bytes in memory at once
+  // -o prefetch=GLOB;GLOB: files fetched whole in the background on open
+  // ("none": no file); unset = the weight-file defaults.
+  std::optional<std::vector<std::string>> prefetch_patterns;
   bool foreground = false;    // -f
   bool debug = false;         // -d: FUSE request trace and debug log lines
   bool offline = false;       // $HF_HUB_OFFLINE=1: serve only what is cached

@@ -15,10 +15,10 @@ WorkQueue::~WorkQueue() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkQueue::Submit(std::function<void()> job) {
+void WorkQueue::Submit(std::function<void()> job, Priority priority) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    jobs_.push_back(std::move(job));
+    (priority == Priority::kUrgent ? urgent_ : jobs_).push_back(std::move(job));
   }
   cv_.notify_one();
 }
@@ -28,10 +28,11 @@ void WorkQueue::Run() {
     std::function<void()> job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // stopping and drained
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !jobs_.empty(); });
+      auto& from = !urgent_.empty() ? urgent_ : jobs_;
+      if (from.empty()) return;  // stopping and drained
+      job = std::move(from.front());
+      from.pop_front();
     }
     job();
   }

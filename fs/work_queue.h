@@ -3,6 +3,9 @@
 // and never blocks on the network itself, and so that readahead runs while
 // the reader consumes what already arrived.
 //
+// Jobs submitted as urgent (a reader is waiting for them) run before every
+// normal job (readahead, background prefetch) still queued.
+//
 // Thread safety: Submit() may be called from any thread. The destructor
 // finishes queued jobs' threads after draining: jobs must be bounded in time.
 #pragma once
@@ -23,14 +26,16 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  void Submit(std::function<void()> job);
+  enum class Priority { kNormal, kUrgent };
+  void Submit(std::function<void()> job, Priority priority = Priority::kNormal);
 
  private:
   void Run();
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // GUARDED_BY(mu_)
+  std::deque<std::function<void()>> urgent_;  // GUARDED_BY(mu_)
+  std::deque<std::function<void()>> jobs_;    // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;
 };

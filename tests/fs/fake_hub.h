@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -81,8 +82,22 @@ class FakeHub : public HubClient {
     return out;
   }
 
+  // While held, FetchRange waits before serving (a test's way to act while
+  // fetches are known to be in flight).
+  void HoldFetches(bool hold) {
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      held_ = hold;
+    }
+    hold_cv_.notify_all();
+  }
+
   Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
                     TimePoint) override {
+    {
+      std::unique_lock<std::mutex> lock(hold_mu_);
+      hold_cv_.wait(lock, [this] { return !held_; });
+    }
     fetches++;
     if (offline_) return Status::Unavailable("fake network down");
     std::string bytes;
@@ -123,6 +138,9 @@ class FakeHub : public HubClient {
   std::map<std::string, std::map<std::string, std::string>> refs_;
   std::map<std::string, bool> gated_;
   std::atomic<bool> offline_{false};
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool held_ = false;  // GUARDED_BY(hold_mu_)
   std::string endpoint_ = "http://fake-hub";
 };
 

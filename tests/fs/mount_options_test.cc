@@ -33,6 +33,22 @@ TEST_F(MountOptionsTest, OptionsBeforeOrAfterTheMountPoint) {
   }
 }
 
+TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
+  auto d = Parse({"/m"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->max_memory, 64u << 20);
+  EXPECT_FALSE(d->prefetch_patterns.has_value()) << "unset: the weight-file defaults";
+  auto o = Parse({"/m", "-o", "max_memory=256M,prefetch=*.gguf;*.safetensors"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->max_memory, 256u << 20);
+  EXPECT_EQ(*o->prefetch_patterns, (std::vector<std::string>{"*.gguf", "*.safetensors"}));
+  auto none = Parse({"/m", "-o", "prefetch=none"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->prefetch_patterns->empty());
+  EXPECT_FALSE(Parse({"/m", "-o", "max_memory=1M"}).ok()) << "too small to hold a fetch";
+  EXPECT_FALSE(Parse({"/m", "-o", "max_memory=lots"}).ok());
+}
+
 TEST_F(MountOptionsTest, EndpointListInPriorityOrder) {
   auto o = Parse({"/m", "-o", "endpoint=https://a.example/;http://b.example"});
   ASSERT_TRUE(o.ok());

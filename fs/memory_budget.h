@@ -1,0 +1,51 @@
+// MemoryBudget: one daemon-wide bound on the file bytes held in memory between
+// a ranged GET and the cache (in flight, waiting for readers, or queued for
+// the cache writer), so readahead and background prefetch of many files
+// together stay under `-o max_memory=`.
+//
+// Readahead and background prefetch ask with TryReserve() and simply fetch
+// less when the budget is spent; the blocks a reader is waiting for right now
+// use Reserve(), which never refuses (a reader must not fail because others
+// prefetch), so the total may exceed the limit by what blocked readers need.
+//
+// Thread safety: all methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace hfm {
+
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {}
+  MemoryBudget(const MemoryBudget&) = delete;
+  MemoryBudget& operator=(const MemoryBudget&) = delete;
+
+  // Takes `bytes` if they fit under the limit; false (taking nothing) if not.
+  bool TryReserve(uint64_t bytes);
+  // Takes `bytes` whatever the limit says.
+  void Reserve(uint64_t bytes);
+  // Gives back bytes taken by either call, then tells the release listener.
+  void Release(uint64_t bytes);
+
+  // Called (outside any lock of this class) after each Release, so work that
+  // TryReserve turned away can try again. Set once, before use.
+  void SetReleaseListener(std::function<void()> listener) { listener_ = std::move(listener); }
+
+  uint64_t limit() const { return limit_; }
+  uint64_t used() const { return used_.load(); }
+  uint64_t peak() const { return peak_.load(); }
+
+ private:
+  void NotePeak(uint64_t now_used);
+
+  const uint64_t limit_;
+  std::atomic<uint64_t> used_{0};
+  std::atomic<uint64_t> peak_{0};
+  std::function<void()> listener_;
+};
+
+}  // namespace hfm

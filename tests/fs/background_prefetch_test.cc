@@ -1,0 +1,176 @@
+// Whole-file background fetch of weight files and the memory budget, driven
+// without a mount on FakeHub and the in-memory cache.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include "fs/hub_filesystem.h"
+#include "tests/fs/fake_hub.h"
+
+namespace hfm {
+namespace {
+
+constexpr uint32_t kBlock = 64 * 1024;
+const std::string kCommit = std::string(40, 'c');
+
+std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  std::mt19937 rng(seed);
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// Waits for a condition the daemon's own threads bring about; false after 20 s.
+bool Eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+class BackgroundPrefetchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    weights_ = Pattern(40 * kBlock + 99, 1);
+    other_weights_ = Pattern(24 * kBlock + 5, 2);
+    table_ = Pattern(30 * kBlock + 7, 3);
+    hub_.AddCommit("org/model", kCommit,
+                   {{"model.safetensors", {weights_, true}},
+                    {"pytorch_model.bin", {other_weights_, true}},
+                    {"data/train.parquet", {table_, true}}});
+    hub_.SetRef("org/model", "main", kCommit);
+    cache_ = NewMemoryCache(kBlock);
+  }
+
+  void Start() { fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_); }
+
+  uint64_t Walk(const std::string& path) {
+    uint64_t ino = kRootInode;
+    size_t start = 0;
+    while (start < path.size()) {
+      size_t end = path.find('/', start);
+      if (end == std::string::npos) end = path.size();
+      auto e = fs_->Lookup(ino, path.substr(start, end - start));
+      if (!e.ok() || e->attr.ino == 0) return 0;
+      ino = e->attr.ino;
+      start = end + 1;
+    }
+    return ino;
+  }
+
+  uint64_t OpenFile(const std::string& path) {
+    uint64_t ino = Walk(path);
+    EXPECT_NE(ino, 0u) << path;
+    auto f = fs_->Open(ino);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return f.ok() ? f->handle : 0;
+  }
+
+  bool Complete(const std::string& content) {
+    auto c = cache_.blocks->IsComplete(HashBytes(ContentHash::Kind::kSha256, content));
+    return c.ok() && *c;
+  }
+
+  // Every fetch finished and every fetched block stored.
+  bool Quiet() { return fs_->memory_budget().used() == 0; }
+
+  FakeHub hub_;
+  Cache cache_;
+  FilesystemOptions options_;
+  std::unique_ptr<HubFilesystem> fs_;
+  std::string weights_, other_weights_, table_;
+};
+
+TEST_F(BackgroundPrefetchTest, OpeningAWeightFileFetchesItWholeWithoutReads) {
+  Start();
+  const uint64_t h = OpenFile("org/model/model.safetensors");
+  ASSERT_TRUE(Eventually([&] { return Complete(weights_); })) << "fetched " << hub_.fetched_bytes.load();
+  EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size()) << "each byte once";
+  std::string buf(weights_.size(), '\0');
+  auto n = fs_->Read(h, 0, std::span<char>(buf.data(), buf.size()));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(buf.substr(0, *n), weights_.substr(0, *n));
+  EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size()) << "reads come from the cache";
+  fs_->Release(h);
+}
+
+TEST_F(BackgroundPrefetchTest, OtherFilesFetchOnlyWhatIsRead) {
+  Start();
+  const uint64_t h = OpenFile("org/model/data/train.parquet");
+  std::string footer(4, '\0');
+  auto n = fs_->Read(h, table_.size() - 4, std::span<char>(footer.data(), footer.size()));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(footer, table_.substr(table_.size() - 4));
+  ASSERT_TRUE(Eventually([&] { return Quiet(); }));
+  EXPECT_EQ(hub_.fetched_bytes.load(), table_.size() % kBlock) << "only the last (partial) block";
+  EXPECT_FALSE(Complete(table_));
+  fs_->Release(h);
+}
+
+TEST_F(BackgroundPrefetchTest, TheBudgetBoundsBackgroundFetchesOfSeveralFiles) {
+  options_.max_memory = 3 * kBlock;
+  Start();
+  const uint64_t a = OpenFile("org/model/model.safetensors");
+  const uint64_t b = OpenFile("org/model/pytorch_model.bin");
+  ASSERT_TRUE(Eventually([&] { return Complete(weights_) && Complete(other_weights_); }));
+  EXPECT_LE(fs_->memory_budget().peak(), 3u * kBlock);
+  EXPECT_GT(fs_->memory_budget().peak(), 0u);
+  EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size() + other_weights_.size());
+  fs_->Release(a);
+  fs_->Release(b);
+}
+
+TEST_F(BackgroundPrefetchTest, ClosingTheFileStopsItsBackgroundFetch) {
+  options_.max_memory = 2 * kBlock;
+  Start();
+  hub_.HoldFetches(true);
+  const uint64_t h = OpenFile("org/model/model.safetensors");
+  fs_->Release(h);
+  hub_.HoldFetches(false);
+  ASSERT_TRUE(Eventually([&] { return Quiet(); }));
+  EXPECT_LE(hub_.fetched_bytes.load(), 2u * kBlock) << "only what was in flight at the close";
+  EXPECT_FALSE(Complete(weights_));
+}
+
+TEST_F(BackgroundPrefetchTest, NoPatternsMeansNoBackgroundFetch) {
+  options_.background_patterns.clear();
+  Start();
+  const uint64_t h = OpenFile("org/model/model.safetensors");
+  ASSERT_TRUE(Eventually([&] { return Quiet(); }));
+  EXPECT_EQ(hub_.fetched_bytes.load(), 0u);
+  fs_->Release(h);
+}
+
+TEST_F(BackgroundPrefetchTest, AReaderIsServedWhileTheBackgroundFetchRuns) {
+  options_.max_memory = 2 * kBlock;
+  Start();
+  const uint64_t h = OpenFile("org/model/model.safetensors");
+  // Read near the end while the background works from the start: the
+  // reader's blocks are fetched at once, over the budget if need be.
+  std::string tail(kBlock, '\0');
+  const uint64_t at = weights_.size() - kBlock;
+  auto n = fs_->Read(h, at, std::span<char>(tail.data(), tail.size()));
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(tail, weights_.substr(at));
+  ASSERT_TRUE(Eventually([&] { return Complete(weights_); }));
+  EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size());
+  fs_->Release(h);
+}
+
+TEST(BackgroundPatternTest, MatchesTheFileNameOnly) {
+  const auto patterns = FilesystemOptions::DefaultBackgroundPatterns();
+  EXPECT_TRUE(MatchesBackgroundPattern(patterns, "model-00001-of-00002.safetensors"));
+  EXPECT_TRUE(MatchesBackgroundPattern(patterns, "sub/dir/pytorch_model.bin"));
+  EXPECT_TRUE(MatchesBackgroundPattern(patterns, "q4.gguf"));
+  EXPECT_FALSE(MatchesBackgroundPattern(patterns, "data/train.parquet"));
+  EXPECT_FALSE(MatchesBackgroundPattern(patterns, "weights.bin/README.md"));
+  EXPECT_FALSE(MatchesBackgroundPattern({}, "model.safetensors"));
+}
+
+}  // namespace
+}  // namespace hfm

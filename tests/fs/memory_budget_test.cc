@@ -1,0 +1,84 @@
+#include "fs/memory_budget.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fs/work_queue.h"
+
+namespace hfm {
+namespace {
+
+TEST(MemoryBudgetTest, TryReserveRefusesPastTheLimitReserveDoesNot) {
+  MemoryBudget budget(100);
+  EXPECT_TRUE(budget.TryReserve(60));
+  EXPECT_FALSE(budget.TryReserve(41)) << "61 + 41 > 100";
+  EXPECT_EQ(budget.used(), 60u) << "a refused TryReserve takes nothing";
+  EXPECT_TRUE(budget.TryReserve(40));
+  budget.Reserve(30);  // a waiting reader's block: never refused
+  EXPECT_EQ(budget.used(), 130u);
+  EXPECT_FALSE(budget.TryReserve(1));
+  budget.Release(130);
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(budget.peak(), 130u);
+}
+
+TEST(MemoryBudgetTest, ReleaseTellsTheListener) {
+  MemoryBudget budget(10);
+  int calls = 0;
+  budget.SetReleaseListener([&] {
+    ++calls;
+    EXPECT_TRUE(budget.TryReserve(10)) << "the released bytes are free when the listener runs";
+  });
+  ASSERT_TRUE(budget.TryReserve(10));
+  budget.Release(10);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(budget.used(), 10u);
+}
+
+TEST(WorkQueueTest, UrgentJobsRunBeforeQueuedNormalJobs) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, go = false;
+  std::vector<std::string> order;
+  {
+    WorkQueue queue(1);
+    queue.Submit([&] {  // holds the only thread until the rest are queued
+      std::unique_lock<std::mutex> lock(mu);
+      started = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return go; });
+    });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return started; });
+    }
+    for (const char* name : {"normal-1", "normal-2"}) {
+      queue.Submit([&, name] {
+        std::lock_guard<std::mutex> lock(mu);
+        order.push_back(name);
+      });
+    }
+    for (const char* name : {"urgent-1", "urgent-2"}) {
+      queue.Submit(
+          [&, name] {
+            std::lock_guard<std::mutex> lock(mu);
+            order.push_back(name);
+          },
+          WorkQueue::Priority::kUrgent);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      go = true;
+    }
+    cv.notify_all();
+  }  // the destructor drains the queue
+  EXPECT_EQ(order, (std::vector<std::string>{"urgent-1", "urgent-2", "normal-1", "normal-2"}));
+}
+
+}  // namespace
+}  // namespace hfm
