@@ -49,7 +49,7 @@ class LmdbBlockStore : public BlockStore {
                               std::to_string(offset) + ", " + std::to_string(offset + out.size()) +
                               ")");
     }
-    if (!out.empty()) std::memcpy(out.data(), static_cast<const char*>(v.mv_data) + offset, out.size());
+    env_->CopyOut(static_cast<const char*>(v.mv_data) + offset, out);
     return true;
   }
 
@@ -60,7 +60,7 @@ class LmdbBlockStore : public BlockStore {
     auto found = Find(txn->get(), file, index, &v);
     if (!found.ok()) return found.status();
     if (!*found) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(FromVal(v)));
+    return std::optional<std::string>(env_->CopyOut(v));
   }
 
   Result<bool> HasBlock(const ContentHash& file, uint32_t index) override {

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -185,6 +188,32 @@ LmdbEnv::LmdbEnv(const LmdbEnvOptions& options, std::string canonical, MDB_env* 
       marker_(options.directory) {
   MDB_stat st;
   if (mdb_env_stat(env_, &st) == 0) page_size_ = st.ms_psize;
+  FindDataMapping();
+}
+
+void LmdbEnv::FindDataMapping() {
+  if (mdb_env_get_fd(env_, &data_fd_) != 0) return;
+  struct stat data;
+  if (::fstat(data_fd_, &data) != 0) return;
+  // Lines: "start-end perms offset dev inode path"; the map is the mapping of
+  // the data file's inode at offset 0.
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+    char perms[8] = {0}, dev[32] = {0};
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %31s %llu", &start, &end, perms, &offset, dev, &inode) != 6) {
+      continue;
+    }
+    unsigned int dev_major = 0, dev_minor = 0;
+    if (std::sscanf(dev, "%x:%x", &dev_major, &dev_minor) != 2) continue;
+    if (inode == static_cast<unsigned long long>(data.st_ino) && dev_major == major(data.st_dev) &&
+        dev_minor == minor(data.st_dev) && offset == 0 && end > start) {
+      map_base_ = reinterpret_cast<const char*>(static_cast<uintptr_t>(start));
+      map_length_ = end - start;
+      return;
+    }
+  }
 }
 
 LmdbEnv::~LmdbEnv() {
@@ -297,6 +326,33 @@ Result<uint64_t> LmdbEnv::UsedBytes() {
 uint64_t LmdbEnv::MapSize() const {
   MDB_envinfo info;
   return mdb_env_info(env_, &info) == 0 ? info.me_mapsize : 0;
+}
+
+void LmdbEnv::CopyOut(const char* at, std::span<char> out) const {
+  if (!out.empty() && map_base_ && data_fd_ >= 0) {
+    const char* base = map_base_;
+    const int fd = data_fd_;
+    if (at >= base && at + out.size() <= base + map_length_) {
+      size_t done = 0;
+      const off_t start = at - base;
+      while (done < out.size()) {
+        const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, start + static_cast<off_t>(done));
+        if (n <= 0) {
+          if (n < 0 && errno == EINTR) continue;
+          break;
+        }
+        done += static_cast<size_t>(n);
+      }
+      if (done == out.size()) return;
+    }
+  }
+  if (!out.empty()) std::memcpy(out.data(), at, out.size());
+}
+
+std::string LmdbEnv::CopyOut(const MDB_val& value) const {
+  std::string out(value.mv_size, '\0');
+  CopyOut(static_cast<const char*>(value.mv_data), std::span<char>(out.data(), out.size()));
+  return out;
 }
 
 uint64_t LmdbEnv::DataFileBytes() const {

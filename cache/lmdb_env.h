@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -104,6 +105,13 @@ class LmdbEnv {
   // (last page), it falls when data is deleted, so eviction can aim at it.
   uint64_t UsedBytes(MDB_txn* txn) const;
   Result<uint64_t> UsedBytes();
+  // Copies bytes of a value LMDB returned in a live read transaction (`at`
+  // points into the map) by pread on the data file instead of through the
+  // map: the same page-cache bytes, but serving a block does not map its
+  // pages into the daemon, whose resident set would otherwise grow by every
+  // block it has served. Falls back to the map if the read fails.
+  void CopyOut(const char* at, std::span<char> out) const;
+  std::string CopyOut(const MDB_val& value) const;
   uint64_t MapSize() const;
   uint64_t DataFileBytes() const;
   uint32_t page_size() const { return page_size_; }
@@ -117,6 +125,7 @@ class LmdbEnv {
   Status OpenDatabases();
   void ReleaseRead(MDB_txn* txn);
   void SyncLoop();
+  void FindDataMapping();
   void SyncIfDirty();
 
   const std::string directory_;
@@ -124,6 +133,11 @@ class LmdbEnv {
   const std::chrono::milliseconds sync_interval_;
   MDB_env* env_;
   uint32_t page_size_ = 4096;
+  // Where the data file is mapped (found in /proc/self/maps: LMDB does not
+  // say unless MDB_FIXEDMAP), for CopyOut. Null: copy through the map.
+  const char* map_base_ = nullptr;
+  uint64_t map_length_ = 0;
+  int data_fd_ = -1;
   MDB_dbi blocks_ = 0, files_ = 0, meta_ = 0, internal_ = 0;
   UnsyncedMarker marker_;
 

@@ -240,3 +240,47 @@ TEST_F(LmdbCacheTest, MarkerOfALiveProcessIsLeftAlone) {
 
 }  // namespace
 }  // namespace hfm
+
+namespace hfm {
+namespace {
+
+// Kilobytes of this process's file-backed resident memory (the LMDB map's
+// pages once touched).
+uint64_t RssFileKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stoull(line.substr(8));
+  }
+  return 0;
+}
+
+TEST(LmdbCacheResidentTest, ServingBlocksDoesNotMapThemIntoTheProcess) {
+  testing::TempDir dir;
+  CacheOptions o;
+  o.directory = dir.path() + "/cache";
+  o.max_bytes = 256ull << 20;
+  o.block_size = 1 << 20;
+  auto cache = OpenLmdbCache(o);
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  const ContentHash file = testing::Sha256(7);
+  constexpr uint32_t kBlocks = 96;
+  for (uint32_t i = 0; i < kBlocks; ++i) {
+    ASSERT_TRUE(cache->blocks->PutBlock(file, i, testing::BlockBytes(7, i, o.block_size)).ok());
+  }
+  const uint64_t before = RssFileKiB();
+  std::string buf(o.block_size, '\0');
+  for (uint32_t i = 0; i < kBlocks; ++i) {
+    auto hit = cache->blocks->ReadBlock(file, i, 0, std::span<char>(buf.data(), buf.size()));
+    ASSERT_TRUE(hit.ok() && *hit);
+    ASSERT_EQ(buf, testing::BlockBytes(7, i, o.block_size)) << "block " << i;
+    auto got = cache->blocks->GetBlock(file, i);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    ASSERT_EQ(**got, buf);
+  }
+  // 96 MiB served; the map's own pages (keys, the tree) may be touched.
+  EXPECT_LT(RssFileKiB(), before + 16 * 1024) << "blocks were read through the map";
+}
+
+}  // namespace
+}  // namespace hfm
