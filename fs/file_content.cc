@@ -44,7 +44,10 @@ class BlockSplitter : public RangeSink {
         if (next_ < end_) buffer_.reserve(length_of_(next_));
       }
     }
-    return next_ < end_;
+    // False only for bytes past the last block. Completing the last block
+    // must not stop the transfer: an aborted transfer closes its connection,
+    // and every GET would then pay a TCP handshake and slow start.
+    return len == 0;
   }
 
   void OnSource(const std::string& endpoint) override {
@@ -157,7 +160,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
 }
 
 uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
-                               uint32_t last, int64_t demand_last) {
+                               uint32_t last, int64_t demand_last, std::shared_ptr<Pending>* first_pending) {
   // Learn which blocks the store already has (once per block per mount).
   std::vector<uint32_t> unknown;
   {
@@ -209,6 +212,10 @@ uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_r
       } else {
         runs.push_back(Run{i, 1, urgent});
       }
+    }
+    if (first_pending) {
+      auto it = pending_.find(first);
+      if (it != pending_.end()) *first_pending = it->second;
     }
   }
   for (const Run& run : runs) {
@@ -323,14 +330,14 @@ void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t
 }
 
 void FileContent::Persist(uint64_t round, uint32_t index, const std::shared_ptr<const std::string>& data) {
-  Status put;
-  {
-    std::lock_guard<std::mutex> persist_lock(persist_mu_);
-    if (round != round_.load()) return;  // its round failed verification meanwhile
-    put = registry_->store()->PutBlock(hash_, index, *data);
-  }
   uint64_t released = 0;
   {
+    // The state update stays under persist_mu_ too: a mismatch on the hasher
+    // thread drops the file in between otherwise, and this block would be
+    // recorded present in the next round while the store no longer has it.
+    std::lock_guard<std::mutex> persist_lock(persist_mu_);
+    if (round != round_.load()) return;  // its round failed verification meanwhile
+    const Status put = registry_->store()->PutBlock(hash_, index, *data);
     std::lock_guard<std::mutex> lock(mu_);
     if (!put.ok() && !warned_uncached_) {
       warned_uncached_ = true;
@@ -400,23 +407,16 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
         return Status::Ok();
       }
       auto it = pending_.find(index);
-      if (it != pending_.end()) {
-        pending = it->second;
-        if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
-          return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
-                                          location.path + " before the read deadline");
-        }
-        if (!pending->status.ok()) return pending->status;
-        std::memcpy(out.data(), pending->data->data() + offset, out.size());
-        return Status::Ok();
-      }
+      if (it != pending_.end()) pending = it->second;
     }
+    if (pending) return CopyFromPending(location, pending, index, offset, out, deadline);
     auto hit = store->ReadBlock(hash_, index, offset, out);
     if (hit.ok() && *hit) {
       bool at_frontier = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        blocks_[index] = BlockState::kPresent;
+        // Not if the file was dropped since (a mismatch changes the round).
+        if (round_.load() == round) blocks_[index] = BlockState::kPresent;
       }
       at_frontier = !verified_.load() && frontier_.load() == index;
       // A cached but unverified block at the frontier: hash it now so a
@@ -432,23 +432,37 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     // The file failed verification during this read: fetching its blocks
     // again would only serve (and store) bytes of a failed round.
     if (round_.load() != round) return CurrentFailure();
-    Schedule(location, round, index, index, index);
+    // Wait on the fetch Schedule hands back, even if it fails and is
+    // forgotten before this thread looks again: its status is the answer.
+    Schedule(location, round, index, index, index, &pending);
+    if (pending) return CopyFromPending(location, pending, index, offset, out, deadline);
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
                              " vanished from the cache repeatedly");
 }
 
+Status FileContent::CopyFromPending(const FileLocation& location, const std::shared_ptr<Pending>& pending,
+                                    uint32_t index, size_t offset, std::span<char> out, TimePoint deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
+    return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " + location.path +
+                                    " before the read deadline");
+  }
+  if (!pending->status.ok()) return pending->status;
+  std::memcpy(out.data(), pending->data->data() + offset, out.size());
+  return Status::Ok();
+}
+
 Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index,
                                  TimePoint deadline) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    Schedule(location, round, index, index, index);
+    std::shared_ptr<Pending> pending;
+    Schedule(location, round, index, index, index, &pending);
     std::unique_lock<std::mutex> lock(mu_);
-    auto it = pending_.find(index);
-    if (it == pending_.end()) {
+    if (!pending) {
       if (blocks_[index] == BlockState::kPresent) return Status::Ok();
-      continue;  // published uncached, or failed and forgotten: ask again
+      continue;  // published uncached: ask again
     }
-    auto pending = it->second;
     if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
       return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
                                       location.path + " before the read deadline");

@@ -116,9 +116,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // verification round is no longer `expected_round`. Blocks up to
   // `demand_last` are for a waiting reader: always fetched, urgently. Later
   // ones only while the budget allows. Returns the first block it left
-  // unscheduled for want of budget (last + 1 if none).
+  // unscheduled for want of budget (last + 1 if none). `first_pending`, if
+  // given, gets the fetch of block `first` (new or already in flight).
   uint32_t Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last,
-                    int64_t demand_last);
+                    int64_t demand_last, std::shared_ptr<Pending>* first_pending = nullptr);
   // Removes a pending entry (mu_ held); returns the budget bytes to release
   // once mu_ is dropped.
   uint64_t ErasePendingLocked(std::map<uint32_t, std::shared_ptr<Pending>>::iterator it);
@@ -134,6 +135,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint64_t round, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);
+  // Waits for `pending` and copies part of its block into `out`.
+  Status CopyFromPending(const FileLocation& location, const std::shared_ptr<Pending>& pending, uint32_t index,
+                         size_t offset, std::span<char> out, TimePoint deadline);
   // The mismatch that ended the last verification round, as a DataLoss.
   Status CurrentFailure();
   // Waits until block `index` is in the store or published by its fetch.

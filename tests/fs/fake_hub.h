@@ -118,7 +118,10 @@ class FakeHub : public HubClient {
     size_t piece = 7;
     while (pos < end) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(piece, end - pos));
-      if (!sink->OnBytes(bytes.data() + pos, n)) break;
+      if (!sink->OnBytes(bytes.data() + pos, n)) {
+        aborted_transfers++;  // a real transport would close the connection
+        break;
+      }
       pos += n;
       piece = piece * 3 % 100003 + 1;
     }
@@ -131,6 +134,7 @@ class FakeHub : public HubClient {
   std::atomic<int> listings{0};
   std::atomic<int> fetches{0};
   std::atomic<uint64_t> fetched_bytes{0};
+  std::atomic<int> aborted_transfers{0};
 
  private:
   std::mutex mu_;

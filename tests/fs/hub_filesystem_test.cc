@@ -150,6 +150,7 @@ TEST_F(HubFilesystemTest, SequentialReadVerifiesCompletesAndIsFetchedOnce) {
   EXPECT_TRUE(*complete);
   const uint64_t fetched = hub_.fetched_bytes.load();
   EXPECT_EQ(fetched, big_.size()) << "each byte fetched exactly once";
+  EXPECT_EQ(hub_.aborted_transfers.load(), 0) << "a completed range must not abort its transfer";
   auto again = ReadAll("org/model/weights.bin");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, big_);
