@@ -38,6 +38,8 @@ constexpr size_t kMaxRevisionBytes = 1024;
 constexpr size_t kSignedUrlCapacity = 4096;
 // The Hub signs for an hour; renewing earlier avoids a failed request.
 constexpr Duration kSignedUrlMaxAge = std::chrono::minutes(30);
+// How long a range waits for another range's /resolve of the same file.
+constexpr Duration kResolveWait = std::chrono::seconds(5);
 
 bool IsRedirectStatus(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -324,6 +326,18 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
   const std::string key = SignedUrlKey(file);
   const std::string resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
   std::optional<std::string> cached = signed_urls_.Get(key);
+  // The first ranges of a file start together: one of them resolves, the
+  // others wait for its signed URL (bounded: a slow /resolve only delays
+  // them a little, then they resolve too).
+  std::optional<SingleFlight::Lead> lead;
+  if (!cached) {
+    const TimePoint wait_until = std::min(deadline, clock_->Now() + kResolveWait);
+    if (resolving_.Begin(key, wait_until)) {
+      lead.emplace(&resolving_, key);
+    } else {
+      cached = signed_urls_.Get(key);
+    }
+  }
   bool from_cache = cached.has_value();
   std::string url = from_cache ? std::move(*cached) : resolve_url;
   int hops = 0;
@@ -350,6 +364,13 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
     request.low_speed_seconds = low_speed_seconds_;
     request.connect_timeout = connect_timeout_;
     RangeResponseSink body(pos, end, file.size, sink);
+    if (!from_cache && !SameHost(url, endpoint_)) {
+      // The CDN accepted the signed URL: share it now, not after the body.
+      body.SetOnAccepted([this, &key, &url, &lead] {
+        signed_urls_.Put(key, url);
+        if (lead) lead->End();
+      });
+    }
     Result<HttpResponseHead> result = transport_->Perform(request, &body);
     attempt.info.delivered = body.delivered();
     if (body.sink_stopped()) {

@@ -23,6 +23,7 @@
 #include "fetch/http_transport.h"
 #include "fetch/hub_client.h"
 #include "fetch/signed_url_cache.h"
+#include "fetch/single_flight.h"
 #include "util/clock.h"
 #include "util/status.h"
 
@@ -122,6 +123,7 @@ class EndpointClient {
   const Duration connect_timeout_;
   Status init_status_;
   SignedUrlCache signed_urls_;
+  SingleFlight resolving_;  // keyed like signed_urls_: one /resolve per file at a time
 };
 
 }  // namespace hfm

@@ -47,6 +47,7 @@ bool RangeResponseSink::OnHead(const HttpResponseHead& head) {
       return false;
     }
     mode_ = Mode::kPartial;
+    if (on_accepted_) on_accepted_();
     return true;
   }
   if (head.status == 200) {
@@ -60,6 +61,7 @@ bool RangeResponseSink::OnHead(const HttpResponseHead& head) {
     }
     mode_ = Mode::kWhole;
     skip_ = pos_;
+    if (on_accepted_) on_accepted_();
     return true;
   }
   mode_ = Mode::kDrain;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "fetch/http_transport.h"
 #include "fetch/hub_client.h"
@@ -25,6 +26,10 @@ class RangeResponseSink : public BodySink {
  public:
   // `out` is borrowed. REQUIRES: pos < end <= file_size.
   RangeResponseSink(uint64_t pos, uint64_t end, uint64_t file_size, RangeSink* out);
+
+  // Called (on the transport's thread) once a 206 or 200 head is accepted,
+  // before any byte: the location serves this file.
+  void SetOnAccepted(std::function<void()> on_accepted) { on_accepted_ = std::move(on_accepted); }
 
   bool OnHead(const HttpResponseHead& head) override;
   bool OnData(const char* data, size_t len) override;
@@ -51,6 +56,7 @@ class RangeResponseSink : public BodySink {
   uint64_t drained_ = 0;  // kDrain: bytes dropped
   bool sink_stopped_ = false;
   Status status_;
+  std::function<void()> on_accepted_;
 };
 
 }  // namespace hfm

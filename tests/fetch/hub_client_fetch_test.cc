@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "tests/fetch/hub_test_util.h"
 
@@ -110,6 +113,49 @@ TEST_F(FetchRangeTest, SignedUrlIsReusedForLaterRanges) {
   EXPECT_EQ(transport_.CountContaining("/resolve/"), 1);
   EXPECT_EQ(transport_.CountForHost("cdn.test"), 2);
   ExpectTokenOnlyToHub();
+}
+
+// A sink that, on its first bytes, says so and then waits to be let go.
+class PausingSink : public RangeSink {
+ public:
+  bool OnBytes(const char* data, size_t len) override {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!started) {
+      started = true;
+      cv.notify_all();
+      cv.wait(lock, [this] { return released; });
+    }
+    bytes.append(data, len);
+    return true;
+  }
+  void WaitStarted() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [this] { return started; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, released = false;
+  std::string bytes;
+};
+
+TEST_F(FetchRangeTest, SignedUrlIsSharedAsSoonAsTheCdnAcceptsIt) {
+  ServeViaCdn("sig1");
+  auto client = Client();
+  PausingSink first;
+  std::thread slow([&] { EXPECT_TRUE(client->FetchRange(file_, 0, 400, &first, Deadline()).ok()); });
+  first.WaitStarted();  // its body is streaming: the head was accepted
+  StringRangeSink second;
+  ASSERT_TRUE(client->FetchRange(file_, 500, 100, &second, Deadline()).ok());
+  EXPECT_EQ(second.bytes, content_.substr(500, 100));
+  EXPECT_EQ(transport_.CountContaining("/resolve/"), 1) << "the second range used the first one's URL";
+  first.Release();
+  slow.join();
+  EXPECT_EQ(first.bytes, content_.substr(0, 400));
 }
 
 TEST_F(FetchRangeTest, ExpiredSignedUrlIsResolvedAgain) {
