@@ -30,7 +30,7 @@
 namespace hfm {
 namespace {
 
-constexpr long kBufferSize = 512 << 10;
+constexpr long kBufferSize = 256 << 10;
 constexpr size_t kMaxPooledHandles = 64;
 constexpr size_t kMaxResponseHeaders = 256;
 constexpr int kPollTimeoutMs = 1000;

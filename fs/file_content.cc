@@ -21,14 +21,16 @@ class BlockSplitter : public RangeSink {
  public:
   using PublishFn = std::function<void(uint32_t, std::string)>;
   BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of,
-                PublishFn publish, std::function<void(const std::string&)> on_source)
-      : next_(first),
+                PublishFn publish, std::function<void(const std::string&)> on_source, BufferPool* pool)
+      : pool_(pool),
+        next_(first),
         end_(end),
         length_of_(std::move(length_of)),
         publish_(std::move(publish)),
         on_source_(std::move(on_source)) {
-    if (next_ < end_) buffer_.reserve(length_of_(next_));
+    if (next_ < end_) buffer_ = pool_->Take();
   }
+  ~BlockSplitter() { pool_->Give(std::move(buffer_)); }
 
   bool OnBytes(const char* data, size_t len) override {
     while (len > 0 && next_ < end_) {
@@ -40,8 +42,7 @@ class BlockSplitter : public RangeSink {
       if (buffer_.size() == length_of_(next_)) {
         publish_(next_, std::move(buffer_));
         ++next_;
-        buffer_ = std::string();
-        if (next_ < end_) buffer_.reserve(length_of_(next_));
+        buffer_ = next_ < end_ ? pool_->Take() : std::string();
       }
     }
     // False only for bytes past the last block. Completing the last block
@@ -60,6 +61,7 @@ class BlockSplitter : public RangeSink {
   const std::string& source() const { return source_; }
 
  private:
+  BufferPool* const pool_;
   uint32_t next_;
   const uint32_t end_;
   std::function<size_t(uint32_t)> length_of_;
@@ -132,6 +134,11 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
 
   if (!complete_ && MustVerifyBeforeServing()) {
     HFM_RETURN_IF_ERROR(EnsureVerified(location));
+  }
+  if (!complete_) {
+    // Backpressure: past the budget, fetched blocks are waiting for the
+    // cache writer; fetching more for this reader would only add to them.
+    registry_->budget()->WaitForRoom(SystemClock()->Now() + registry_->options().read_timeout / 2);
   }
   const uint64_t round = round_.load();
   if (!complete_) {
@@ -221,7 +228,10 @@ uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_r
   for (const Run& run : runs) {
     auto self = shared_from_this();
     const uint32_t run_first = run.first, count = run.count;
-    registry_->queue()->Submit(
+    // A waiting reader's GET gets a thread of its own: the shared threads may
+    // all be busy with readahead and background prefetch.
+    WorkQueue* queue = run.urgent ? registry_->urgent_queue() : registry_->queue();
+    queue->Submit(
         [self, location, round, run_first, count] { self->FetchRun(location, round, run_first, count); },
         run.urgent ? WorkQueue::Priority::kUrgent : WorkQueue::Priority::kNormal);
   }
@@ -288,7 +298,8 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
       [this](const std::string& endpoint) {
         std::lock_guard<std::mutex> lock(mu_);
         served_by_.insert(endpoint);
-      });
+      },
+      registry_->buffers());
   const uint64_t start = static_cast<uint64_t>(first) * block_size_;
   uint64_t length = 0;
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
@@ -314,12 +325,23 @@ void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t
   // and leave storing and hashing to the cache writer thread. The writer job
   // is queued before any reader can see the block, so a reader's FlushWrites()
   // barrier always lands behind it.
-  auto shared = std::make_shared<const std::string>(std::move(data));
   auto self = shared_from_this();
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(index);
     if (it == pending_.end() || it->second->round != round) return;  // from a failed round
+    // From here the bytes themselves hold the block's share of the budget,
+    // until the last of the writer, the hasher and the readers lets go.
+    MemoryBudget* budget = registry_->budget();
+    BufferPool* pool = registry_->buffers();
+    const uint64_t charged = it->second->reserved;
+    it->second->reserved = 0;
+    std::shared_ptr<const std::string> shared(new std::string(std::move(data)),
+                                              [budget, pool, charged](std::string* bytes) {
+                                                pool->Give(std::move(*bytes));
+                                                delete bytes;
+                                                if (charged) budget->Release(charged);
+                                              });
     registry_->writer()->Submit([self, round, index, shared] { self->Persist(round, index, shared); });
     registry_->hasher()->Submit(
         [self, location, round, index, shared] { self->AdvanceHash(&location, round, index, shared); });
@@ -622,14 +644,16 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
 }
 
 ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
-                                 WorkQueue* writer, WorkQueue* hasher, MemoryBudget* budget,
-                                 ReadPathOptions options)
+                                 WorkQueue* urgent_queue, WorkQueue* writer, WorkQueue* hasher,
+                                 MemoryBudget* budget, BufferPool* buffers, ReadPathOptions options)
     : store_(store),
       hub_(hub),
       queue_(queue),
+      urgent_queue_(urgent_queue),
       writer_(writer),
       hasher_(hasher),
       budget_(budget),
+      buffers_(buffers),
       options_(options) {}
 
 void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content) {

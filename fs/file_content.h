@@ -37,6 +37,7 @@
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
+#include "fs/buffer_pool.h"
 #include "fs/memory_budget.h"
 #include "fs/work_queue.h"
 #include "util/clock.h"
@@ -198,19 +199,24 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 class ContentRegistry {
  public:
   // Borrowed, and must outlive the registry and every FileContent it handed
-  // out: `queue` runs ranged GETs; `writer` (one thread) stores blocks;
-  // `hasher` (one thread) hashes them; `budget` bounds fetched bytes in memory.
-  ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, WorkQueue* writer,
-                  WorkQueue* hasher, MemoryBudget* budget, ReadPathOptions options);
+  // out: `queue` runs ranged GETs for readahead and background prefetch,
+  // `urgent_queue` those a reader waits for; `writer` (one thread) stores
+  // blocks; `hasher` (one thread) hashes them; `budget` bounds fetched bytes
+  // in memory; `buffers` holds the blocks' buffers between uses.
+  ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, WorkQueue* urgent_queue,
+                  WorkQueue* writer, WorkQueue* hasher, MemoryBudget* budget, BufferPool* buffers,
+                  ReadPathOptions options);
 
   std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
 
   BlockStore* store() const { return store_; }
   HubClient* hub() const { return hub_; }
   WorkQueue* queue() const { return queue_; }
+  WorkQueue* urgent_queue() const { return urgent_queue_; }
   WorkQueue* writer() const { return writer_; }
   WorkQueue* hasher() const { return hasher_; }
   MemoryBudget* budget() const { return budget_; }
+  BufferPool* buffers() const { return buffers_; }
   const ReadPathOptions& options() const { return options_; }
 
   // Background prefetch: `content` wants budget whenever some is released.
@@ -234,9 +240,11 @@ class ContentRegistry {
   BlockStore* const store_;
   HubClient* const hub_;
   WorkQueue* const queue_;
+  WorkQueue* const urgent_queue_;
   WorkQueue* const writer_;
   WorkQueue* const hasher_;
   MemoryBudget* const budget_;
+  BufferPool* const buffers_;
   const ReadPathOptions options_;
   std::mutex mu_;
   std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)

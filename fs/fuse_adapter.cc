@@ -156,13 +156,17 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  std::unique_ptr<char[]> buf(new char[size]);
-  auto n = Fs(req)->Read(fi->fh, static_cast<uint64_t>(offset), std::span<char>(buf.get(), size));
+  // Reused buffers: a fresh 1 MiB allocation per read stays in glibc's
+  // per-thread arenas (see fs/buffer_pool.h).
+  BufferPool& pool = Fs(req)->buffers();
+  std::string buf = pool.TakeSized(size);
+  auto n = Fs(req)->Read(fi->fh, static_cast<uint64_t>(offset), std::span<char>(buf.data(), size));
   if (!n.ok()) {
     fuse_reply_err(req, ErrnoFor(n.status()));
-    return;
+  } else {
+    fuse_reply_buf(req, buf.data(), *n);
   }
-  fuse_reply_buf(req, buf.get(), *n);
+  pool.Give(std::move(buf));
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <future>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -59,12 +61,24 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       mount_time_(SystemClock()->WallSeconds()),
       snapshots_(hub, meta, SystemClock(), options.snapshots),
       budget_(options.max_memory),
-      contents_(blocks, hub, &fetch_queue_, &cache_writer_, &hasher_, &budget_, options.read_path),
+      // Idle buffers beside the budget's live ones: enough to recycle a few
+      // GETs' worth without a fresh allocation each block.
+      buffers_(blocks->block_size(), 8),
+      pump_queue_(1),
+      contents_(blocks, hub, &fetch_queue_, &urgent_fetch_queue_, &cache_writer_, &hasher_, &budget_,
+                &buffers_, options.read_path),
       kernel_notifier_(1),
       cache_writer_(1),
       hasher_(1),
-      fetch_queue_(options.fetch_threads) {
-  budget_.SetReleaseListener([this] { contents_.PumpBackground(); });
+      fetch_queue_(options.fetch_threads),
+      urgent_fetch_queue_(options.urgent_fetch_threads) {
+  budget_.SetReleaseListener([this] {
+    if (pump_queued_.exchange(true)) return;  // one pump queued covers every release before it
+    pump_queue_.Submit([this] {
+      pump_queued_ = false;
+      if (!stopping_) contents_.PumpBackground();
+    });
+  });
   // Pages the kernel cached from bytes that then failed verification must
   // not be served again: drop them for every inode with that content.
   contents_.SetMismatchListener([this](const ContentHash& hash) {
@@ -81,8 +95,14 @@ void HubFilesystem::SetPageCacheInvalidator(std::function<void(uint64_t ino)> in
 
 HubFilesystem::~HubFilesystem() {
   // The queues go next (fetches drain into the writer and hasher): nothing
-  // may schedule new fetches while they do.
+  // may schedule new fetches while they do, and a pump already running must
+  // finish before contents_ goes (pump_queue_ outlives it; later pumps are
+  // no-ops).
+  stopping_ = true;
   contents_.Shutdown();
+  std::promise<void> drained;
+  pump_queue_.Submit([&drained] { drained.set_value(); });
+  drained.get_future().wait();
 }
 
 std::vector<std::string> FilesystemOptions::DefaultBackgroundPatterns() {

@@ -12,6 +12,7 @@
 // Thread safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,8 +67,11 @@ struct FilesystemOptions {
   // Ranged GETs at once. A CDN caps each connection (tens of MB/s), so a
   // fast read needs many; the memory budget bounds what they hold.
   int fetch_threads = 16;
+  // More, only for GETs a reader is waiting for, so they never queue behind
+  // readahead and background prefetch.
+  int urgent_fetch_threads = 4;
   // Bytes of fetched data in memory at once, over every file (-o max_memory=).
-  uint64_t max_memory = 64ull << 20;
+  uint64_t max_memory = 32ull << 20;
   // Files fetched whole in the background when opened (-o prefetch=):
   // fnmatch patterns on the file's name. Weights are read whole anyway;
   // anything else (a parquet footer, a README) is fetched as read.
@@ -100,6 +104,8 @@ class HubFilesystem {
 
   size_t inode_count() const { return inodes_.size(); }
   const MemoryBudget& memory_budget() const { return budget_; }
+  // Block-sized buffers for replies to large reads (the FUSE adapter's).
+  BufferPool& buffers() { return buffers_; }
 
   // How to tell the kernel to drop an inode's cached pages (the FUSE adapter
   // passes fuse_lowlevel_notify_inval_inode). Called on a thread of our own,
@@ -125,11 +131,18 @@ class HubFilesystem {
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
   MemoryBudget budget_;
+  BufferPool buffers_;  // outlives every block buffer handed out
+  // Background prefetch is pumped here after budget releases, which happen
+  // on any thread and under any lock (a block's bytes carry their share).
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> pump_queued_{false};
+  WorkQueue pump_queue_;
   ContentRegistry contents_;
   WorkQueue kernel_notifier_;  // one thread: page-cache invalidations
   WorkQueue cache_writer_;  // one thread: LMDB has one writer at a time anyway
   WorkQueue hasher_;        // one thread: a file's hash runs in order
   WorkQueue fetch_queue_;
+  WorkQueue urgent_fetch_queue_;
 
   std::mutex handles_mu_;
   uint64_t next_handle_ = 1;                                              // GUARDED_BY(handles_mu_)

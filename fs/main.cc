@@ -94,6 +94,8 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
   o.read_path.fetch_timeout = o.snapshots.request_timeout;
   o.branch_timeout = std::min(1.0, m.revision_ttl);
   o.max_memory = m.max_memory;
+  o.fetch_threads = m.fetch_threads;
+  o.read_path.max_blocks_per_fetch = static_cast<uint32_t>(std::max<uint64_t>(1, m.fetch_size >> 20));
   if (m.prefetch_patterns) o.background_patterns = *m.prefetch_patterns;
   return o;
 }
@@ -169,6 +171,9 @@ int Run(const MountOptions& m) {
     CurlTransportOptions transport_options;
     transport_options.ca_file = m.ca_file;
     transport_options.insecure = m.insecure;
+    // Every fetch thread may hold a connection to the CDN, and listings or
+    // redirects need one to the Hub meanwhile.
+    transport_options.max_connections_per_host = m.fetch_threads + FilesystemOptions().urgent_fetch_threads + 4;
     auto transport = NewCurlTransport(transport_options);
     HubClientOptions hub_options;
     hub_options.endpoint = m.endpoints.front();

@@ -14,8 +14,19 @@ bool MemoryBudget::TryReserve(uint64_t bytes) {
 void MemoryBudget::Reserve(uint64_t bytes) { NotePeak(used_.fetch_add(bytes) + bytes); }
 
 void MemoryBudget::Release(uint64_t bytes) {
-  used_.fetch_sub(bytes);
+  const uint64_t before = used_.fetch_sub(bytes);
+  if (before >= limit_ && before - bytes < limit_) {
+    // Taking the lock orders this notify after a waiter's check.
+    std::lock_guard<std::mutex> lock(room_mu_);
+    room_cv_.notify_all();
+  }
   if (listener_) listener_();
+}
+
+bool MemoryBudget::WaitForRoom(std::chrono::steady_clock::time_point deadline) {
+  if (used_.load() < limit_) return true;
+  std::unique_lock<std::mutex> lock(room_mu_);
+  return room_cv_.wait_until(lock, deadline, [this] { return used_.load() < limit_; });
 }
 
 void MemoryBudget::NotePeak(uint64_t now_used) {

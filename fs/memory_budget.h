@@ -7,11 +7,16 @@
 // less when the budget is spent; the blocks a reader is waiting for right now
 // use Reserve(), which never refuses (a reader must not fail because others
 // prefetch), so the total may exceed the limit by what blocked readers need.
+// Readers first WaitForRoom(): when the cache writer falls behind the
+// network, fetched blocks pile up in memory, and readers wait for it rather
+// than let the pile grow (backpressure from the disk to the network).
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -30,6 +35,10 @@ class MemoryBudget {
   void Reserve(uint64_t bytes);
   // Gives back bytes taken by either call, then tells the release listener.
   void Release(uint64_t bytes);
+  // Waits until less than the limit is in use, or `deadline`. False if the
+  // deadline came first (the caller goes ahead anyway: a slow disk must not
+  // fail reads).
+  bool WaitForRoom(std::chrono::steady_clock::time_point deadline);
 
   // Called (outside any lock of this class) after each Release, so work that
   // TryReserve turned away can try again. Set once, before use.
@@ -46,6 +55,8 @@ class MemoryBudget {
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> peak_{0};
   std::function<void()> listener_;
+  std::mutex room_mu_;
+  std::condition_variable room_cv_;
 };
 
 }  // namespace hfm

@@ -90,6 +90,20 @@ Status ApplyOption(const std::string& opt, MountOptions* out) {
     if (!size.ok()) return size.status();
     if (*size < (4ull << 20)) return Status::InvalidArgument("max_memory must be at least 4M");
     out->max_memory = *size;
+  } else if (key == "fetch_size") {
+    auto size = ParseSize(value);
+    if (!size.ok()) return size.status();
+    if (*size < (1ull << 20) || *size > (64ull << 20)) {
+      return Status::InvalidArgument("fetch_size must be between 1M and 64M");
+    }
+    out->fetch_size = *size;
+  } else if (key == "fetch_threads") {
+    char* end = nullptr;
+    const long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 1 || v > 256) {
+      return Status::InvalidArgument("fetch_threads must be 1..256");
+    }
+    out->fetch_threads = static_cast<int>(v);
   } else if (key == "prefetch") {
     std::vector<std::string> patterns;
     size_t start = 0;
@@ -150,7 +164,9 @@ const char* MountUsage() {
          "  low_speed=BYTES_PER_S,low_speed_time=S   abort transfers slower than this (next mirror)\n"
          "  cafile=PATH         trust this CA bundle too; insecure: skip TLS checks (never default)\n"
          "  cache_group=GROUP   cache directory 0750 for GROUP instead of 0700\n"
-         "  max_memory=SIZE     fetched data held in memory at once, all files (default 64M)\n"
+         "  max_memory=SIZE     fetched data held in memory at once, all files (default 32M)\n"
+         "  fetch_size=SIZE     bytes per ranged GET, rounded to whole 1 MiB blocks (default 2M)\n"
+         "  fetch_threads=N     ranged GETs in flight at once, all files (default 16)\n"
          "  prefetch=GLOB;...   fetch matching files whole in the background on open; none: never\n"
          "                      (default *.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack)\n"
          "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"

@@ -36,7 +36,7 @@ TEST_F(MountOptionsTest, OptionsBeforeOrAfterTheMountPoint) {
 TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
   auto d = Parse({"/m"});
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->max_memory, 64u << 20);
+  EXPECT_EQ(d->max_memory, 32u << 20);
   EXPECT_FALSE(d->prefetch_patterns.has_value()) << "unset: the weight-file defaults";
   auto o = Parse({"/m", "-o", "max_memory=256M,prefetch=*.gguf;*.safetensors"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
@@ -47,6 +47,20 @@ TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
   EXPECT_TRUE(none->prefetch_patterns->empty());
   EXPECT_FALSE(Parse({"/m", "-o", "max_memory=1M"}).ok()) << "too small to hold a fetch";
   EXPECT_FALSE(Parse({"/m", "-o", "max_memory=lots"}).ok());
+}
+
+TEST_F(MountOptionsTest, FetchSizeAndThreads) {
+  auto d = Parse({"/m"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->fetch_size, 2u << 20);
+  EXPECT_EQ(d->fetch_threads, 16);
+  auto o = Parse({"/m", "-o", "fetch_size=8M,fetch_threads=32"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->fetch_size, 8u << 20);
+  EXPECT_EQ(o->fetch_threads, 32);
+  EXPECT_FALSE(Parse({"/m", "-o", "fetch_size=512K"}).ok()) << "less than one block";
+  EXPECT_FALSE(Parse({"/m", "-o", "fetch_threads=0"}).ok());
+  EXPECT_FALSE(Parse({"/m", "-o", "fetch_threads=many"}).ok());
 }
 
 TEST_F(MountOptionsTest, EndpointListInPriorityOrder) {

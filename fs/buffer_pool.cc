@@ -1,0 +1,36 @@
+#include "fs/buffer_pool.h"
+
+namespace hfm {
+
+std::string BufferPool::Take() {
+  std::string buffer = TakeSized(0);
+  buffer.clear();
+  return buffer;
+}
+
+std::string BufferPool::TakeSized(size_t size) {
+  std::string buffer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      buffer = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (buffer.capacity() < buffer_size_) buffer.reserve(buffer_size_);
+  buffer.resize(size);  // shrinking writes nothing; growing fills only the new part
+  return buffer;
+}
+
+void BufferPool::Give(std::string buffer) {
+  if (buffer.capacity() < buffer_size_ || buffer.capacity() > 2 * buffer_size_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(buffer));
+}
+
+size_t BufferPool::idle() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_.size();
+}
+
+}  // namespace hfm
