@@ -50,7 +50,11 @@ struct HubFilesystem::FileHandle {
   std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
-  bool background = false;    // this handle asked for a whole-file background fetch
+  // A weight file's whole-file background fetch starts after the handle's
+  // first read has its bytes: a loader reads the header first, and that read
+  // should not share the CPU and network with 30 MiB of prefetch.
+  bool wants_background = false;  // GUARDED_BY(mu)
+  bool background = false;        // GUARDED_BY(mu): started; stopped at release
 };
 
 HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta,
@@ -357,9 +361,8 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   // page cache, so pages cached from bytes that later failed verification
   // never outlive the open that read them.
   opened.keep_cache = handle->content->complete();
-  handle->background = !opened.keep_cache &&
-                       MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
-  if (handle->background) handle->content->StartBackground(handle->location);
+  handle->wants_background = !opened.keep_cache &&
+                             MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
   std::lock_guard<std::mutex> lock(handles_mu_);
   opened.handle = next_handle_++;
   files_[opened.handle] = std::move(handle);
@@ -407,6 +410,15 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     std::lock_guard<std::mutex> lock(handle->mu);
     if (!handle->unverified_round) handle->unverified_round = round_before;
   }
+  if (n.ok()) {
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lock(handle->mu);
+      start = handle->wants_background && !handle->background;
+      handle->background |= start;
+    }
+    if (start) handle->content->StartBackground(handle->location);
+  }
   if (!n.ok()) {
     LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
              handle->location.commit + " path=" + handle->location.path + " endpoint=" +
@@ -422,7 +434,12 @@ void HubFilesystem::Release(uint64_t handle) {
   if (it == files_.end()) return;
   dropped = std::move(it->second);
   files_.erase(it);
-  if (dropped->background) dropped->content->StopBackground();
+  bool started;
+  {
+    std::lock_guard<std::mutex> handle_lock(dropped->mu);
+    started = dropped->background;
+  }
+  if (started) dropped->content->StopBackground();
 }
 
 }  // namespace hfm

@@ -5,7 +5,7 @@ namespace hfm {
 bool MemoryBudget::TryReserve(uint64_t bytes) {
   uint64_t now = used_.load();
   do {
-    if (now + bytes > limit_) return false;
+    if (now + bytes > prefetch_limit_) return false;
   } while (!used_.compare_exchange_weak(now, now + bytes));
   NotePeak(now + bytes);
   return true;

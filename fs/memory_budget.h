@@ -29,7 +29,9 @@ class MemoryBudget {
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
-  // Takes `bytes` if they fit under the limit; false (taking nothing) if not.
+  // Takes `bytes` if they fit under three quarters of the limit; false
+  // (taking nothing) if not. The last quarter is kept for readers' own
+  // blocks, so prefetch alone never makes a reader wait in WaitForRoom().
   bool TryReserve(uint64_t bytes);
   // Takes `bytes` whatever the limit says.
   void Reserve(uint64_t bytes);
@@ -52,6 +54,7 @@ class MemoryBudget {
   void NotePeak(uint64_t now_used);
 
   const uint64_t limit_;
+  const uint64_t prefetch_limit_ = limit_ / 4 * 3;
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> peak_{0};
   std::function<void()> listener_;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fs/work_queue.h"
@@ -13,13 +14,13 @@
 namespace hfm {
 namespace {
 
-TEST(MemoryBudgetTest, TryReserveRefusesPastTheLimitReserveDoesNot) {
+TEST(MemoryBudgetTest, TryReserveKeepsAQuarterForReadersReserveNeverRefuses) {
   MemoryBudget budget(100);
   EXPECT_TRUE(budget.TryReserve(60));
-  EXPECT_FALSE(budget.TryReserve(41)) << "61 + 41 > 100";
+  EXPECT_FALSE(budget.TryReserve(16)) << "60 + 16 > 75, prefetch's three quarters";
   EXPECT_EQ(budget.used(), 60u) << "a refused TryReserve takes nothing";
-  EXPECT_TRUE(budget.TryReserve(40));
-  budget.Reserve(30);  // a waiting reader's block: never refused
+  EXPECT_TRUE(budget.TryReserve(15));
+  budget.Reserve(55);  // a waiting reader's block: never refused
   EXPECT_EQ(budget.used(), 130u);
   EXPECT_FALSE(budget.TryReserve(1));
   budget.Release(130);
@@ -27,17 +28,30 @@ TEST(MemoryBudgetTest, TryReserveRefusesPastTheLimitReserveDoesNot) {
   EXPECT_EQ(budget.peak(), 130u);
 }
 
+TEST(MemoryBudgetTest, WaitForRoomWaitsForAReleaseBelowTheLimit) {
+  MemoryBudget budget(100);
+  const auto soon = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  EXPECT_TRUE(budget.WaitForRoom(soon)) << "nothing in use";
+  budget.Reserve(100);
+  EXPECT_FALSE(budget.WaitForRoom(std::chrono::steady_clock::now() + std::chrono::milliseconds(10)))
+      << "full until something is released";
+  std::thread releaser([&] { budget.Release(1); });
+  EXPECT_TRUE(budget.WaitForRoom(soon));
+  releaser.join();
+  budget.Release(99);
+}
+
 TEST(MemoryBudgetTest, ReleaseTellsTheListener) {
-  MemoryBudget budget(10);
+  MemoryBudget budget(40);
   int calls = 0;
   budget.SetReleaseListener([&] {
     ++calls;
-    EXPECT_TRUE(budget.TryReserve(10)) << "the released bytes are free when the listener runs";
+    EXPECT_TRUE(budget.TryReserve(30)) << "the released bytes are free when the listener runs";
   });
-  ASSERT_TRUE(budget.TryReserve(10));
-  budget.Release(10);
+  ASSERT_TRUE(budget.TryReserve(30));
+  budget.Release(30);
   EXPECT_EQ(calls, 1);
-  EXPECT_EQ(budget.used(), 10u);
+  EXPECT_EQ(budget.used(), 30u);
 }
 
 TEST(WorkQueueTest, UrgentJobsRunBeforeQueuedNormalJobs) {

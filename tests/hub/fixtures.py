@@ -10,7 +10,8 @@ stored in LFS when its name matches LFS_PATTERNS or it is over 1 MiB; its tree `
 the LFS pointer text, `lfs.oid` the sha256 of the content, `lfs.pointerSize` the pointer's length. Directory
 oids are real git tree hashes and commits real git commit hashes, so every id is a 40-hex sha1.
 
-Repos (kind, id): see REPOS at the bottom, or tests/hub/README.md. Tokens: TOKENS.
+Repos (kind, id): see REPOS at the bottom, or tests/hub/README.md. Tokens: TOKENS. The benchmark's repos
+(hfm-bench/shards, hfm-bench/st-model, hfm-bench/table, hfm-bench/10k-files; see _bench_specs) are added only on request.
 
 Standard library only (Debian 12's python3).
 """
@@ -71,16 +72,23 @@ def _i64(values):
     return struct.pack("<%dq" % len(values), *values)
 
 
-def safetensors_bytes(tensors, metadata):
-    """tensors: list of (name, dtype, shape, raw little-endian bytes), laid out in that order."""
+def safetensors_header(layout, metadata):
+    """The 8-byte length and JSON header of a safetensors file whose tensors, given as (name, dtype, shape,
+    byte length), are laid out in that order right after it."""
     header = {"__metadata__": metadata}
     offset = 0
-    for name, dtype, shape, raw in tensors:
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
+    for name, dtype, shape, length in layout:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + length]}
+        offset += length
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # safetensors pads the header with spaces to 8-byte alignment
-    return struct.pack("<Q", len(text)) + text + b"".join(raw for _, _, _, raw in tensors)
+    return struct.pack("<Q", len(text)) + text
+
+
+def safetensors_bytes(tensors, metadata):
+    """tensors: list of (name, dtype, shape, raw little-endian bytes), laid out in that order."""
+    header = safetensors_header([(name, dtype, shape, len(raw)) for name, dtype, shape, raw in tensors], metadata)
+    return header + b"".join(raw for _, _, _, raw in tensors)
 
 
 # Expected tensors of hfm-test/tiny-model's model.safetensors: name -> (dtype, shape, value of flat index k).
@@ -160,6 +168,112 @@ class Content:
 
 def _large_content(mb):
     return Content(size=mb * MIB, blocks=lambda: (large_block(i) for i in range(mb)))
+
+
+# ------------------------------------------------------------------------ the benchmark's repos (opt-in)
+
+# scripts/bench reads these; they are built only when asked for (build(..., bench=...), testhub.py
+# --bench-fixtures or $HFM_HUB_BENCH), so the test suite's fixtures stay small.
+BENCH_DEFAULTS = {"shard_mb": 256, "st_mb": 1024, "files": 10000}
+BENCH_SHARDS = 8
+BENCH_VERSION = "2"  # bump when the bench repos change: their fixtures are rebuilt
+BENCH_FILE_DIRS = 4
+# Block indices of large_block() the bench files start at: far from large.bin's (0..large_mb) and the
+# fault model's (about 1000 and 2000), so no two files share a block.
+_SHARD_BASE, _SHARD_STRIDE, _ST_BASE = 10_000_000, 1_000_000, 50_000_000
+_F32_FINITE_MASK = None
+
+
+def bench_config(bench):
+    """None/False (no bench repos), True (the defaults) or a dict overriding some of BENCH_DEFAULTS
+    -> None or a full dict of ints."""
+    if not bench:
+        return None
+    cfg = dict(BENCH_DEFAULTS)
+    if isinstance(bench, dict):
+        unknown = set(bench) - set(cfg)
+        if unknown:
+            raise ValueError("unknown bench fixture settings: %s" % ", ".join(sorted(unknown)))
+        cfg.update({k: int(v) for k, v in bench.items() if v is not None})
+    if min(cfg.values()) < 1:
+        raise ValueError("bench fixture sizes must be positive: %r" % cfg)
+    return cfg
+
+
+def bench_from_env():
+    """$HFM_HUB_BENCH: unset, empty or 0: no bench repos; 1: the defaults; otherwise JSON overriding some
+    of BENCH_DEFAULTS, e.g. {"shard_mb": 4, "st_mb": 16}. The hub's own fixture build reads it, so a hub
+    started with --bench-fixtures keeps the bench repos it was asked for."""
+    text = os.environ.get("HFM_HUB_BENCH", "").strip()
+    if text in ("", "0"):
+        return None
+    if text == "1":
+        return bench_config(True)
+    return bench_config(json.loads(text))
+
+
+def _shard_content(index, mb):
+    base = _SHARD_BASE + index * _SHARD_STRIDE
+    return Content(size=mb * MIB, blocks=lambda: (large_block(base + i) for i in range(mb)))
+
+
+def _finite_f32_block(index):
+    """large_block(index) with bit 30 of every little-endian 32-bit word cleared: as float32 every value
+    is finite, below 2 in magnitude (the exponent's top bit is gone), so sums stay finite."""
+    global _F32_FINITE_MASK
+    if _F32_FINITE_MASK is None:
+        _F32_FINITE_MASK = int.from_bytes(b"\xff\xff\xff\xbf" * (MIB // 4), "little")
+    return (int.from_bytes(large_block(index), "little") & _F32_FINITE_MASK).to_bytes(MIB, "little")
+
+
+def bench_safetensors_layout(st_mb):
+    """[(name, dtype, shape, byte length)] of hfm-bench/st-model's model.safetensors: F32 tensors of
+    16 MiB (smaller for a small file, so even a smoke run has several), st_mb MiB of tensor data."""
+    tensor_mb = 16 if st_mb >= 64 else max(1, st_mb // 4)
+    count = max(1, st_mb // tensor_mb)
+    return [("layers.%04d.weight" % i, "F32", [tensor_mb * 256, 1024], tensor_mb * MIB) for i in range(count)]
+
+
+def _bench_safetensors(st_mb):
+    """Generated block by block as it is written: never the whole file in memory."""
+    layout = bench_safetensors_layout(st_mb)
+    header = safetensors_header(layout, {"format": "pt", "fixture": "hfm-bench/st-model"})
+    data_mb = sum(length for _, _, _, length in layout) // MIB
+
+    def blocks():
+        yield header
+        for i in range(data_mb):
+            yield _finite_f32_block(_ST_BASE + i)
+    return Content(size=len(header) + data_mb * MIB, blocks=blocks)
+
+
+def _bench_small_files(count):
+    files = {}
+    per_dir = -(-count // BENCH_FILE_DIRS)
+    for n in range(count):
+        path = "dir_%d/file_%05d.txt" % (n // per_dir, n)
+        files[path] = ("hfm-bench small file %s\n" % path).encode()
+    return files
+
+
+def _bench_specs(cfg):
+    shards = {"shard-%d.bin" % i: _shard_content(i, cfg["shard_mb"]) for i in range(BENCH_SHARDS)}
+    return [
+        dict(kind="model", id="hfm-bench/shards", default="main",
+             commits=[("A", None, "Add %d shards" % BENCH_SHARDS, shards)], branches={"main": "A"}),
+        dict(kind="model", id="hfm-bench/st-model", default="main",
+             commits=[("A", None, "Add model.safetensors", {
+                 "config.json": b'{"model_type": "bench"}\n', "model.safetensors": _bench_safetensors(cfg["st_mb"])})],
+             branches={"main": "A"}),
+        # A large file that is not a weight file (hfmirror fetches *.bin, *.safetensors... whole in the
+        # background when opened; other files only as read): the random-read target reads this one.
+        dict(kind="model", id="hfm-bench/table", default="main",
+             commits=[("A", None, "Add a table", {"data/table.arrow": _shard_content(BENCH_SHARDS, 4 * cfg["shard_mb"])})],
+             branches={"main": "A"}),
+        dict(kind="model", id="hfm-bench/10k-files", default="main",
+             commits=[("A", None, "Add %d files" % cfg["files"], _bench_small_files(cfg["files"]))],
+             branches={"main": "A"}),
+    ]
 
 
 # --------------------------------------------------------------------------------------------- the repos
@@ -371,12 +485,18 @@ def large_mb_from_env():
     return int(os.environ.get("HFM_HUB_LARGE_MB", DEFAULT_LARGE_MB))
 
 
-def build(directory, large_mb=None):
-    """Build (or reuse) the fixtures in `directory`; returns the manifest path."""
+def build(directory, large_mb=None, bench=None):
+    """Build (or reuse) the fixtures in `directory`; returns the manifest path. `bench` adds the
+    benchmark's repos (see bench_config; None: $HFM_HUB_BENCH)."""
     large_mb = large_mb_from_env() if large_mb is None else large_mb
+    bench = bench_from_env() if bench is None else bench_config(bench)
     os.makedirs(os.path.join(directory, "blobs"), exist_ok=True)
     stamp_path, manifest_path = os.path.join(directory, "STAMP"), os.path.join(directory, "manifest.json")
-    stamp = json.dumps({"version": FIXTURE_VERSION, "large_mb": large_mb})
+    stamp_fields = {"version": FIXTURE_VERSION, "large_mb": large_mb}
+    if bench:  # only then, so the test fixtures' stamp (and a build already there) stays as it was
+        stamp_fields["bench"] = bench
+        stamp_fields["bench_version"] = BENCH_VERSION
+    stamp = json.dumps(stamp_fields)
     with open(os.path.join(directory, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -387,9 +507,9 @@ def build(directory, large_mb=None):
             pass
         stored, repos = {}, {}
         blobs_dir = os.path.join(directory, "blobs")
-        for spec in _repo_specs(large_mb):
+        for spec in _repo_specs(large_mb) + (_bench_specs(bench) if bench else []):
             repos[repo_key(spec["id"], spec["kind"])] = _build_repo(spec, blobs_dir, stored)
-        manifest = {"version": FIXTURE_VERSION, "large_mb": large_mb, "tokens": TOKENS,
+        manifest = {"version": FIXTURE_VERSION, "large_mb": large_mb, "bench": bench, "tokens": TOKENS,
                     "renamed": {repo_key(i, k): target for (k, i), target in RENAMED.items()}, "repos": repos}
         keep = {e["blob"] for r in repos.values() for c in r["commits"].values() for e in c["files"].values()}
         for name in os.listdir(blobs_dir):
@@ -457,6 +577,7 @@ class Manifest:
         self.directory = directory
         self.tokens = self.raw["tokens"]
         self.large_mb = self.raw["large_mb"]
+        self.bench = self.raw.get("bench")  # None, or the bench repos' sizes (see bench_config)
         blobs = os.path.join(directory, "blobs")
         self.repos = {key: Repo(r, blobs) for key, r in self.raw["repos"].items()}
 
@@ -473,5 +594,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Build the test hub's fixture repos.")
     ap.add_argument("directory")
     ap.add_argument("--large-mb", type=int, default=None)
+    ap.add_argument("--bench", action="store_true", help="add the benchmark's repos (hfm-bench/...)")
+    ap.add_argument("--bench-shard-mb", type=int, default=None)
+    ap.add_argument("--bench-st-mb", type=int, default=None)
     args = ap.parse_args()
-    print(build(args.directory, args.large_mb))
+    bench = {"shard_mb": args.bench_shard_mb, "st_mb": args.bench_st_mb} if args.bench else None
+    print(build(args.directory, args.large_mb, bench))
