@@ -15,6 +15,8 @@ packages=(
   python3-lmdb                                   # tests read the cache independently of the daemon
   curl ca-certificates
   clang libclang-rt-14-dev                       # libFuzzer targets (scripts/fuzz.sh, ctest fuzz_smoke)
+  nginx-light aria2 rclone httpdirfs             # scripts/bench: the data server and the peers it measures
+  python3-matplotlib                             # scripts/bench's chart
 )
 if [[ "${HFM_WITH_NODE:-0}" == 1 ]] && ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm)                         # the official JS client test

@@ -65,6 +65,7 @@ class HubProcess:
         self.proc, self.info, self.stderr_path = proc, info, stderr_path
         self.url, self.cdn_url, self.control_url = info["hub"], info["cdn"], info["control"]
         self.fixtures_dir = info["fixtures"]
+        self.lfs_base = info.get("lfs_base", self.cdn_url)  # where signed LFS URLs point
         self._manifest = None
 
     @property
@@ -167,9 +168,11 @@ class HubProcess:
 
 
 def start_hub(fixtures_dir=None, large_mb=None, verbose=False, url_ttl=None, extra_args=(), timeout=300,
-              stderr_path=None):
+              stderr_path=None, cdn_url=None, bench=None):
     """Start testhub.py on free ports and wait for its ready line (the fixture build may take a while on
-    the first start). The hub exits when this process dies (its stdin closes)."""
+    the first start). The hub exits when this process dies (its stdin closes). `cdn_url`: signed LFS URLs
+    point at that server instead (testhub.py --cdn-url). `bench`: True or a dict with shard_mb, st_mb,
+    files: add the benchmark's repos (--bench-fixtures)."""
     fixtures_dir = os.path.abspath(fixtures_dir or DEFAULT_FIXTURES)
     os.makedirs(fixtures_dir, exist_ok=True)
     cmd = [sys.executable, os.path.join(HERE, "testhub.py"), "--fixtures", fixtures_dir, "--watch-stdin"]
@@ -177,6 +180,13 @@ def start_hub(fixtures_dir=None, large_mb=None, verbose=False, url_ttl=None, ext
         cmd += ["--large-mb", str(large_mb)]
     if url_ttl is not None:
         cmd += ["--url-ttl", str(url_ttl)]
+    if cdn_url is not None:
+        cmd += ["--cdn-url", cdn_url]
+    if bench:
+        cmd.append("--bench-fixtures")
+        for key, value in (bench.items() if isinstance(bench, dict) else ()):
+            if value is not None:
+                cmd += ["--bench-%s" % key.replace("_", "-"), str(value)]
     if verbose:
         cmd.append("--verbose")
     cmd += list(extra_args)

@@ -17,6 +17,11 @@ Hub protocol served (see the README next to this file for the fixture repos and 
   GET|HEAD /[datasets/|spaces/]{ns}/{name}/raw/{rev}/{path}              LFS pointer text for LFS files
   CDN: GET|HEAD /lfs/{sha256}?X-Amz-...                                  pre-signed; 403 when expired/invalid
 
+--cdn-url URL makes the signed LFS URLs `URL/lfs/<sha256>?X-Amz-...` instead: another server (scripts/bench
+puts nginx there, serving the fixtures' blobs/ directory) serves the objects and ignores the query. The
+built-in CDN listener keeps running; the ready line then also has "lfs_base": URL.
+--bench-fixtures adds the benchmark's repos (hfm-bench/...; fixtures.py) to the fixtures.
+
 Test control API (not Hub protocol; on the hub listener only; never counted, logged or faulted):
   GET  /_hub/stats            {"total", "requests": {host: {route: n}}, "methods": {host: {method: n}},
                                "paths": {host: {path: n}}, "bytes": {host: n},
@@ -664,7 +669,23 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def _use_external_cdn(hub, base):
+    """Signed LFS URLs point at `base` instead of the built-in CDN listener (same path and query)."""
+    base = base.rstrip("/")
+    builtin_sign = hub.sign
+
+    def sign(sha256):
+        url = builtin_sign(sha256)
+        return base + url[len(hub.cdn_url):]
+    hub.sign = sign
+
+
 def serve(args):
+    if args.bench_fixtures:
+        # fixtures.build() inside Hub() reads the bench repos' sizes from the environment (as it does
+        # large_mb), so the hub builds and serves them.
+        os.environ["HFM_HUB_BENCH"] = json.dumps({"shard_mb": args.bench_shard_mb, "st_mb": args.bench_st_mb,
+                                                  "files": args.bench_files})
     hub = Hub(args.fixtures, large_mb=args.large_mb, url_ttl=args.url_ttl, verbose=args.verbose)
     servers = []
     for role, host, port in (("hub", args.host, args.port), ("cdn", args.cdn_host, args.cdn_port)):
@@ -678,6 +699,9 @@ def serve(args):
         t.start()
     info = {"hub": hub.hub_url, "cdn": hub.cdn_url, "control": hub.hub_url + "/_hub",
             "fixtures": os.path.abspath(args.fixtures), "pid": os.getpid()}
+    if args.cdn_url:
+        _use_external_cdn(hub, args.cdn_url)
+        info["lfs_base"] = args.cdn_url.rstrip("/")
     line = json.dumps(info)
     if args.port_file:
         tmp = args.port_file + ".tmp"
@@ -719,6 +743,18 @@ def main(argv=None):
     ap.add_argument("--url-ttl", type=int, default=3600, help="lifetime of signed CDN URLs, seconds")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin reaches EOF (parent died)")
     ap.add_argument("--verbose", action="store_true", help="one line per request on stderr")
+    ap.add_argument("--cdn-url", help="signed LFS URLs point at URL/lfs/<sha256>?X-Amz-... (an external "
+                                      "server that serves the fixtures' blobs by sha256) instead of the built-in CDN")
+    ap.add_argument("--bench-fixtures", action="store_true",
+                    help="also build and serve the benchmark's repos hfm-bench/shards, st-model, 10k-files")
+    ap.add_argument("--bench-shard-mb", type=int, default=None,
+                    help="size of each of hfm-bench/shards' 8 files in MiB (default %d)"
+                         % fixtures.BENCH_DEFAULTS["shard_mb"])
+    ap.add_argument("--bench-st-mb", type=int, default=None,
+                    help="tensor data in hfm-bench/st-model's model.safetensors, MiB (default %d)"
+                         % fixtures.BENCH_DEFAULTS["st_mb"])
+    ap.add_argument("--bench-files", type=int, default=None,
+                    help="files in hfm-bench/10k-files (default %d)" % fixtures.BENCH_DEFAULTS["files"])
     serve(ap.parse_args(argv))
 
 
