@@ -50,9 +50,10 @@ struct HubFilesystem::FileHandle {
   std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
-  // A weight file's whole-file background fetch starts after the handle's
-  // first read has its bytes: a loader reads the header first, and that read
-  // should not share the CPU and network with 30 MiB of prefetch.
+  // A weight file's whole-file background fetch starts once a read on this
+  // handle goes past the first block: a loader reads the header first
+  // (safetensors: 8 bytes, then the header), and those reads should not
+  // share the CPU and network with the budget's worth of prefetch.
   bool wants_background = false;  // GUARDED_BY(mu)
   bool background = false;        // GUARDED_BY(mu): started; stopped at release
 };
@@ -410,7 +411,7 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     std::lock_guard<std::mutex> lock(handle->mu);
     if (!handle->unverified_round) handle->unverified_round = round_before;
   }
-  if (n.ok()) {
+  if (n.ok() && offset + out.size() > blocks_->block_size()) {
     bool start = false;
     {
       std::lock_guard<std::mutex> lock(handle->mu);

@@ -84,6 +84,21 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& re
   return snap;
 }
 
+std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(const std::string& key) {
+  auto stored = meta_->Get(key);
+  if (!stored.ok() || !stored->has_value()) return std::nullopt;
+  auto rec = nlohmann::json::parse(**stored, nullptr, false);
+  if (!rec.is_object() || !rec.contains("commit") || !rec["commit"].is_string() || !rec.contains("at") ||
+      !rec["at"].is_number_integer()) {
+    return std::nullopt;
+  }
+  const std::string commit = rec["commit"].get<std::string>();
+  const int64_t age = clock_->WallSeconds() - rec["at"].get<int64_t>();
+  const double ttl = std::chrono::duration<double>(options_.revision_ttl).count();
+  if (!IsCommitId(commit) || age < 0 || static_cast<double>(age) >= ttl) return std::nullopt;
+  return std::make_pair(commit, age);
+}
+
 Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
   // A commit id names itself: no request, so pinned paths work offline.
   if (IsCommitId(revision)) return revision;
@@ -101,6 +116,18 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
     }
     if (!resolving_.count(key)) break;
     cv_.wait(lock);  // another thread is asking the Hub; it bounds the wait by its deadline
+  }
+  if (resolved_.find(key) == resolved_.end()) {
+    // First use since the mount: a resolution recorded in the cache by an
+    // earlier mount (or another mount on the same cache) counts until its
+    // revision_ttl runs out, so a remount does not ask again at once.
+    if (auto recorded = RecordedCommit(key)) {
+      Resolved entry;
+      entry.commit = recorded->first;
+      entry.at = clock_->Now() - std::chrono::seconds(recorded->second);
+      resolved_[key] = entry;
+      return entry.commit;
+    }
   }
   resolving_.insert(key);
   lock.unlock();

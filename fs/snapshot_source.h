@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ class SnapshotSource {
     TimePoint at;
   };
 
+  // The commit a recorded resolution of `key` names, and its age in seconds,
+  // if younger than revision_ttl.
+  std::optional<std::pair<std::string, int64_t>> RecordedCommit(const std::string& key);
   Result<std::string> ResolveCommit(const RepoId& repo, const std::string& revision);
   Result<std::shared_ptr<const Snapshot>> LoadSnapshot(const RepoId& repo, const std::string& commit);
   Result<std::shared_ptr<const Snapshot>> LoadSnapshotUncached(const RepoId& repo,

@@ -255,6 +255,19 @@ TEST_F(HubFilesystemTest, PinnedCommitNeedsNoNetworkAfterRemount) {
   EXPECT_EQ(hub_.fetches.load(), fetches);
 }
 
+TEST_F(HubFilesystemTest, ABranchResolvedByAnEarlierMountCountsUntilItsTtl) {
+  ASSERT_TRUE(ReadAll("org/model/config.json").ok());
+  const int resolves = hub_.resolves;
+  Start();  // a remount on the same cache, well within revision_ttl (60 s)
+  ASSERT_TRUE(ReadAll("org/model/config.json").ok());
+  EXPECT_EQ(hub_.resolves.load(), resolves) << "resolved again at once after a remount";
+
+  options_.snapshots.revision_ttl = std::chrono::seconds(0);
+  Start();  // with no TTL, every mount asks
+  ASSERT_TRUE(ReadAll("org/model/config.json").ok());
+  EXPECT_GT(hub_.resolves.load(), resolves);
+}
+
 TEST_F(HubFilesystemTest, OpenFileKeepsItsCommitWhenTheBranchMoves) {
   options_.snapshots.revision_ttl = std::chrono::seconds(0);
   Start();

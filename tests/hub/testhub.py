@@ -129,6 +129,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "testhub/1"
     timeout = 120  # idle keep-alive connections close after this
+    # Headers and body go out in separate writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers (40 ms on Linux), which the real Hub's servers never add.
+    disable_nagle_algorithm = True
 
     hub = None  # set per listener subclass
     role = None
