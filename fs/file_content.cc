@@ -513,10 +513,19 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   if (location) last_location_ = *location;
   if (verified_ || block_count_ == 0) return 0;
   const uint64_t round = round_.load();
+  if (hint && hint_index > frontier_ && hint_index < block_count_ && stash_.size() < kMaxStashedBlocks) {
+    // Arrived ahead of the frontier (GETs run in parallel): keep it for when
+    // the frontier gets here, or the hash would read it back from the cache
+    // (a second pass over the bytes).
+    stash_.emplace(hint_index, hint);
+  }
   while (frontier_ < block_count_) {
     std::shared_ptr<const std::string> data;
     if (hint && frontier_ == hint_index) {
       data = hint;
+    } else if (auto stashed = stash_.find(frontier_); stashed != stash_.end()) {
+      data = std::move(stashed->second);
+      stash_.erase(stashed);
     } else {
       bool present;
       {
@@ -548,11 +557,20 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
     }
     ++frontier_;
   }
-  if (frontier_ < block_count_) return 0;
+  if (frontier_ < block_count_) {
+    if (!stash_.empty()) {
+      // Stashed blocks wait for the frontier's block; if nothing is fetching
+      // it (a reader skipped ahead), they would hold memory for nothing.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pending_.count(frontier_)) stash_.clear();
+    }
+    return 0;
+  }
 
   const ContentHash actual = hasher_->Finish();
   hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
   frontier_ = 0;
+  stash_.clear();
   std::string endpoint;
   {
     std::lock_guard<std::mutex> lock(mu_);

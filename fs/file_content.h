@@ -190,6 +190,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   std::atomic<uint32_t> frontier_{0};
   std::atomic<bool> verified_{false};
   Status failure_;                         // GUARDED_BY(hash_mu_): the last mismatch
+  // Blocks fetched ahead of the hash frontier, waiting for it (their bytes
+  // hold memory budget, so the budget bounds this too).
+  static constexpr size_t kMaxStashedBlocks = 64;
+  std::map<uint32_t, std::shared_ptr<const std::string>> stash_;  // GUARDED_BY(hash_mu_)
   std::atomic<bool> must_verify_{false};
   FileLocation last_location_;             // GUARDED_BY(hash_mu_): for log lines
 };
