@@ -165,7 +165,7 @@ const char* MountUsage() {
          "  cafile=PATH         trust this CA bundle too; insecure: skip TLS checks (never default)\n"
          "  cache_group=GROUP   cache directory 0750 for GROUP instead of 0700\n"
          "  max_memory=SIZE     fetched data held in memory at once, all files (default 32M)\n"
-         "  fetch_size=SIZE     bytes per ranged GET, rounded to whole 1 MiB blocks (default 2M)\n"
+         "  fetch_size=SIZE     bytes per ranged GET, rounded to whole 1 MiB blocks (default 1M)\n"
          "  fetch_threads=N     ranged GETs in flight at once, all files (default 16)\n"
          "  prefetch=GLOB;...   fetch matching files whole in the background on open; none: never\n"
          "                      (default *.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack)\n"

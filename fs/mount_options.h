@@ -36,7 +36,7 @@ struct MountOptions {
   bool insecure = false;      // -o insecure: skip TLS verification (logged loudly)
   std::string cache_group;    // -o cache_group=GROUP: cache dir 0750 for that group
   uint64_t max_memory = 32ull << 20;  // -o max_memory=SIZE: fetched bytes in memory at once
-  uint64_t fetch_size = 2ull << 20;   // -o fetch_size=SIZE: bytes per ranged GET (whole blocks)
+  uint64_t fetch_size = 1ull << 20;   // -o fetch_size=SIZE: bytes per ranged GET (whole blocks)
   int fetch_threads = 16;             // -o fetch_threads=N: ranged GETs at once
   // -o prefetch=GLOB;GLOB: files fetched whole in the background on open
   // ("none": no file); unset = the weight-file defaults.

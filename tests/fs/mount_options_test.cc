@@ -52,7 +52,7 @@ TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
 TEST_F(MountOptionsTest, FetchSizeAndThreads) {
   auto d = Parse({"/m"});
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->fetch_size, 2u << 20);
+  EXPECT_EQ(d->fetch_size, 1u << 20);
   EXPECT_EQ(d->fetch_threads, 16);
   auto o = Parse({"/m", "-o", "fetch_size=8M,fetch_threads=32"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
