@@ -178,7 +178,8 @@ std::optional<ParsedUrl> ParseUrl(std::string_view url) {
     }
   }
   if (host.empty() || HasControlOrSpace(host)) return std::nullopt;
-  if (host[0] != '[' && host.find_first_of("[]\\") != std::string_view::npos) return std::nullopt;
+  // A ':' left in a host that is not an IPv6 literal ("a:b:80") names no host.
+  if (host[0] != '[' && host.find_first_of("[]\\:") != std::string_view::npos) return std::nullopt;
   out.host = Lower(host);
   out.port = DefaultPort(out.scheme);
   if (!port.empty()) {

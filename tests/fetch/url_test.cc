@@ -67,6 +67,10 @@ TEST(ParseUrlTest, RefusesWhatItCannotUse) {
   EXPECT_FALSE(ParseUrl("https://h :1/"));
   EXPECT_FALSE(ParseUrl("https://[::1/"));
   EXPECT_FALSE(ParseUrl("https://a\\b/"));
+  // A ':' left in a host outside brackets (found by the path fuzzer).
+  EXPECT_FALSE(ParseUrl("https://a:b:/x"));
+  EXPECT_FALSE(ParseUrl("https://h:65536:443/x"));
+  EXPECT_TRUE(ParseUrl("https://[::1]:8443/x"));
 }
 
 TEST(SameHostTest, ComparesSchemeHostAndPort) {
