@@ -4,6 +4,8 @@
 #include <cstring>
 #include <future>
 
+#include "fs/block_splitter.h"
+#include "fs/content_registry.h"
 #include "util/log.h"
 
 namespace hfm {
@@ -13,63 +15,6 @@ std::string Where(const FileLocation& loc, const std::string& endpoint) {
   return "repo=" + RepoDisplayName(loc.repo) + " revision=" + loc.commit + " path=" + loc.path +
          " endpoint=" + endpoint;
 }
-
-// Splits a ranged GET's byte stream into blocks and publishes each one as it
-// completes, so a reader waiting on the first block of a run does not wait
-// for the whole run.
-class BlockSplitter : public RangeSink {
- public:
-  using PublishFn = std::function<void(uint32_t, std::string)>;
-  BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of,
-                PublishFn publish, std::function<void(const std::string&)> on_source, BufferPool* pool)
-      : pool_(pool),
-        next_(first),
-        end_(end),
-        length_of_(std::move(length_of)),
-        publish_(std::move(publish)),
-        on_source_(std::move(on_source)) {
-    if (next_ < end_) buffer_ = pool_->Take();
-  }
-  ~BlockSplitter() { pool_->Give(std::move(buffer_)); }
-
-  bool OnBytes(const char* data, size_t len) override {
-    while (len > 0 && next_ < end_) {
-      const size_t want = length_of_(next_) - buffer_.size();
-      const size_t take = std::min(want, len);
-      buffer_.append(data, take);
-      data += take;
-      len -= take;
-      if (buffer_.size() == length_of_(next_)) {
-        publish_(next_, std::move(buffer_));
-        ++next_;
-        buffer_ = next_ < end_ ? pool_->Take() : std::string();
-      }
-    }
-    // False only for bytes past the last block. Completing the last block
-    // must not stop the transfer: an aborted transfer closes its connection,
-    // and every GET would then pay a TCP handshake and slow start.
-    return len == 0;
-  }
-
-  void OnSource(const std::string& endpoint) override {
-    source_ = endpoint;
-    on_source_(endpoint);
-  }
-
-  uint32_t next() const { return next_; }
-  size_t partial() const { return buffer_.size(); }
-  const std::string& source() const { return source_; }
-
- private:
-  BufferPool* const pool_;
-  uint32_t next_;
-  const uint32_t end_;
-  std::function<size_t(uint32_t)> length_of_;
-  PublishFn publish_;
-  std::function<void(const std::string&)> on_source_;
-  std::string source_;
-  std::string buffer_;
-};
 
 }  // namespace
 
@@ -659,94 +604,6 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
     if (!must_verify_) return Status::Ok();
   }
   return EnsureVerified(location);
-}
-
-ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
-                                 WorkQueue* urgent_queue, WorkQueue* writer, WorkQueue* hasher,
-                                 MemoryBudget* budget, BufferPool* buffers, ReadPathOptions options)
-    : store_(store),
-      hub_(hub),
-      queue_(queue),
-      urgent_queue_(urgent_queue),
-      writer_(writer),
-      hasher_(hasher),
-      budget_(budget),
-      buffers_(buffers),
-      options_(options) {}
-
-void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // Compared without lock(): a temporary that became the last reference would
-  // destroy a FileContent (which releases budget and pumps) under mu_.
-  for (const auto& weak : background_) {
-    if (!weak.owner_before(content) && !content.owner_before(weak)) return;
-  }
-  background_.push_back(content);
-}
-
-size_t ContentRegistry::background_count() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return background_.size();
-}
-
-void ContentRegistry::Shutdown() { shutting_down_ = true; }
-
-void ContentRegistry::PumpBackground() {
-  // Called after every budget release, from many threads: one thread pumps,
-  // and a release that lands meanwhile makes it go round once more.
-  pump_again_ = true;
-  while (!shutting_down_) {
-    if (pumping_.exchange(true)) return;  // the pumping thread sees pump_again_
-    while (pump_again_.exchange(false) && !shutting_down_) {
-      std::vector<std::shared_ptr<FileContent>> held, active;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        std::vector<std::weak_ptr<FileContent>> keep;
-        for (auto& weak : background_) {
-          auto content = weak.lock();
-          if (!content) continue;
-          if (content->background_active()) {
-            keep.push_back(weak);
-            active.push_back(content);
-          }
-          held.push_back(std::move(content));  // dropped outside mu_
-        }
-        background_ = std::move(keep);
-      }
-      // Oldest first: the file opened first finishes first.
-      for (auto& content : active) content->PumpBackground();
-    }
-    pumping_ = false;
-    if (!pump_again_.load()) return;
-  }
-}
-
-std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = live_.find(hash);
-  if (it != live_.end()) {
-    if (auto live = it->second.lock()) return live;
-  }
-  auto content = std::make_shared<FileContent>(hash, size, this, corrupt_.count(hash) > 0);
-  live_[hash] = content;
-  return content;
-}
-
-void ContentRegistry::MarkCorrupt(const ContentHash& hash) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    corrupt_.insert(hash);
-  }
-  if (mismatch_listener_) mismatch_listener_(hash);
-}
-
-void ContentRegistry::SetMismatchListener(std::function<void(const ContentHash&)> listener) {
-  mismatch_listener_ = std::move(listener);
-}
-
-void ContentRegistry::MarkVerified(const ContentHash& hash) {
-  std::lock_guard<std::mutex> lock(mu_);
-  corrupt_.erase(hash);
 }
 
 }  // namespace hfm

@@ -25,6 +25,7 @@
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
+#include "fs/content_registry.h"
 #include "fs/file_content.h"
 #include "fs/inode_table.h"
 #include "fs/snapshot_source.h"

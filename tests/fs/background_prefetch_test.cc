@@ -9,19 +9,15 @@
 
 #include "fs/hub_filesystem.h"
 #include "tests/fs/fake_hub.h"
+#include "tests/fs/fs_test_util.h"
 
 namespace hfm {
 namespace {
 
+using testing::Pattern;
+
 constexpr uint32_t kBlock = 64 * 1024;
 const std::string kCommit = std::string(40, 'c');
-
-std::string Pattern(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  std::mt19937 rng(seed);
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 // Waits for a condition the daemon's own threads bring about; false after 20 s.
 bool Eventually(const std::function<bool()>& condition) {
@@ -49,19 +45,7 @@ class BackgroundPrefetchTest : public ::testing::Test {
 
   void Start() { fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_); }
 
-  uint64_t Walk(const std::string& path) {
-    uint64_t ino = kRootInode;
-    size_t start = 0;
-    while (start < path.size()) {
-      size_t end = path.find('/', start);
-      if (end == std::string::npos) end = path.size();
-      auto e = fs_->Lookup(ino, path.substr(start, end - start));
-      if (!e.ok() || e->attr.ino == 0) return 0;
-      ino = e->attr.ino;
-      start = end + 1;
-    }
-    return ino;
-  }
+  uint64_t Walk(const std::string& path) { return testing::WalkPath(*fs_, path); }
 
   uint64_t OpenFile(const std::string& path) {
     uint64_t ino = Walk(path);

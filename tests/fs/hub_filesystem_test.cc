@@ -7,20 +7,16 @@
 #include <thread>
 
 #include "tests/fs/fake_hub.h"
+#include "tests/fs/fs_test_util.h"
 
 namespace hfm {
 namespace {
 
+using testing::Pattern;
+
 constexpr uint32_t kBlock = 64 * 1024;
 const std::string kCommitA = std::string(40, 'a');
 const std::string kCommitB = std::string(40, 'b');
-
-std::string Pattern(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  std::mt19937 rng(seed);
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 class HubFilesystemTest : public ::testing::Test {
  protected:
@@ -50,20 +46,7 @@ class HubFilesystemTest : public ::testing::Test {
     fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
   }
 
-  // Walks a '/'-separated path from the root; returns the inode or 0.
-  uint64_t Walk(const std::string& path) {
-    uint64_t ino = kRootInode;
-    size_t start = 0;
-    while (start < path.size()) {
-      size_t end = path.find('/', start);
-      if (end == std::string::npos) end = path.size();
-      auto e = fs_->Lookup(ino, path.substr(start, end - start));
-      if (!e.ok() || e->attr.ino == 0) return 0;
-      ino = e->attr.ino;
-      start = end + 1;
-    }
-    return ino;
-  }
+  uint64_t Walk(const std::string& path) { return testing::WalkPath(*fs_, path); }
 
   Result<std::string> ReadAll(const std::string& path, size_t chunk = 128 * 1024) {
     uint64_t ino = Walk(path);
