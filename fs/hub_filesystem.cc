@@ -49,9 +49,10 @@ struct HubFilesystem::FileHandle {
   // for the rest), so every later read on it fails too.
   std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
   uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
+  uint64_t run_bytes = 0;     // GUARDED_BY(mu): bytes read by the current sequential run
   uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
   // A weight file's whole-file background fetch starts once a read on this
-  // handle goes past the first block: a loader reads the header first
+  // handle goes past the header zone: a loader reads the header first
   // (safetensors: 8 bytes, then the header), and those reads should not
   // share the CPU and network with the budget's worth of prefetch.
   bool wants_background = false;  // GUARDED_BY(mu)
@@ -380,24 +381,38 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   }
   uint32_t readahead;
   {
-    // Adaptive readahead: grow while the reader stays near where it was
-    // (the kernel issues readahead requests concurrently, so they arrive a
-    // little out of order), drop to nothing on a real seek so random reads
-    // fetch only the blocks they touch.
-    constexpr uint64_t kBackSlack = 1 << 20, kForwardSlack = 16 << 20;
+    // Adaptive readahead, like the kernel's own: while the reader stays near
+    // where it was (the kernel issues readahead requests concurrently, so
+    // they arrive a little out of order), fetch ahead twice what this
+    // sequential run has read so far, up to a cap; on a real seek, nothing
+    // ahead, so random reads fetch only the blocks they touch. Growing with
+    // the bytes read, not the requests, matters: after a header read the
+    // kernel sends a burst of small readahead requests (64, 128, 256 KiB...)
+    // that would otherwise open the whole window at once.
+    // The slack is counted in blocks, as the kernel's requests are (at most
+    // max_read, one block, each; a few dozen in flight at once).
+    const uint64_t block = blocks_->block_size();
+    const uint64_t back_slack = block, forward_slack = 16 * block;
     std::lock_guard<std::mutex> lock(handle->mu);
     const bool sequential = handle->has_read
-                                ? offset + kBackSlack >= handle->next_offset &&
-                                      offset <= handle->next_offset + kForwardSlack
+                                ? offset + back_slack >= handle->next_offset &&
+                                      offset <= handle->next_offset + forward_slack
                                 : offset == 0;
-    if (sequential) {
-      handle->readahead = std::clamp<uint32_t>(handle->readahead * 2, 2, options_.max_readahead_blocks);
+    // Bytes read, not the span covered: a jump forward within the slack
+    // still counts as sequential but adds only what was read.
+    handle->run_bytes = sequential ? handle->run_bytes + out.size() : out.size();
+    handle->next_offset = sequential ? std::max(handle->next_offset, offset + out.size())
+                                     : offset + out.size();
+    if (sequential && handle->has_read) {
+      // A first read fetches only its own blocks: on a cold file it waits
+      // for /resolve and one GET, and readahead GETs started beside it would
+      // only compete with that one (a header read, a footer read).
+      handle->readahead = static_cast<uint32_t>(std::clamp<uint64_t>(
+          (2 * handle->run_bytes + block - 1) / block, 1, options_.max_readahead_blocks));
     } else {
       handle->readahead = 0;
     }
     handle->has_read = true;
-    handle->next_offset = sequential ? std::max(handle->next_offset, offset + out.size())
-                                     : offset + out.size();
     readahead = handle->readahead;
     if (handle->unverified_round && *handle->unverified_round != handle->content->round()) {
       return Status::DataLoss("bytes this reader got from " + handle->location.path +
@@ -411,7 +426,8 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     std::lock_guard<std::mutex> lock(handle->mu);
     if (!handle->unverified_round) handle->unverified_round = round_before;
   }
-  if (n.ok() && offset + out.size() > blocks_->block_size()) {
+  const uint64_t header_zone = std::max<uint64_t>(blocks_->block_size(), options_.background_after_bytes);
+  if (n.ok() && offset + out.size() > header_zone) {
     bool start = false;
     {
       std::lock_guard<std::mutex> lock(handle->mu);

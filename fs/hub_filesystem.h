@@ -77,6 +77,11 @@ struct FilesystemOptions {
   // fnmatch patterns on the file's name. Weights are read whole anyway;
   // anything else (a parquet footer, a README) is fetched as read.
   std::vector<std::string> background_patterns = DefaultBackgroundPatterns();
+  // The background fetch starts once a read ends past this many bytes (or
+  // the first block, if larger). A loader reads a weight file's header
+  // first, and the kernel's readahead carries that read a few MiB on: the
+  // header read stays fast when no whole-file fetch shares the CPU with it.
+  uint64_t background_after_bytes = 4ull << 20;
   static std::vector<std::string> DefaultBackgroundPatterns();
 };
 

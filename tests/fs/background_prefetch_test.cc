@@ -17,6 +17,9 @@ namespace {
 using testing::Pattern;
 
 constexpr uint32_t kBlock = 64 * 1024;
+// Reads ending within it (a header and the kernel's readahead after it) do
+// not start a whole-file fetch.
+constexpr uint64_t kHeaderZone = 4 * kBlock;
 const std::string kCommit = std::string(40, 'c');
 
 // Waits for a condition the daemon's own threads bring about; false after 20 s.
@@ -43,7 +46,10 @@ class BackgroundPrefetchTest : public ::testing::Test {
     cache_ = NewMemoryCache(kBlock);
   }
 
-  void Start() { fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_); }
+  void Start() {
+    options_.background_after_bytes = kHeaderZone;
+    fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
+  }
 
   uint64_t Walk(const std::string& path) { return testing::WalkPath(*fs_, path); }
 
@@ -63,10 +69,10 @@ class BackgroundPrefetchTest : public ::testing::Test {
   // Every fetch finished and every fetched block stored.
   bool Quiet() { return fs_->memory_budget().used() == 0; }
 
-  // What a loader does after its header: read on past the first block.
-  void ReadPastTheFirstBlock(uint64_t handle) {
+  // What a loader does after its header: read on past the header zone.
+  void ReadPastTheHeaderZone(uint64_t handle) {
     char c;
-    auto n = fs_->Read(handle, kBlock, std::span<char>(&c, 1));
+    auto n = fs_->Read(handle, kHeaderZone, std::span<char>(&c, 1));
     ASSERT_TRUE(n.ok()) << n.status().ToString();
   }
 
@@ -77,14 +83,21 @@ class BackgroundPrefetchTest : public ::testing::Test {
   std::string weights_, other_weights_, table_;
 };
 
-TEST_F(BackgroundPrefetchTest, AWeightFileIsFetchedWholeOnceReadsGoPastItsFirstBlock) {
+TEST_F(BackgroundPrefetchTest, AWeightFileIsFetchedWholeOnceReadsGoPastItsHeaderZone) {
   Start();
   const uint64_t h = OpenFile("org/model/model.safetensors");
   std::string header(4096, '\0');  // a header read within the first block
   ASSERT_TRUE(fs_->Read(h, 0, std::span<char>(header.data(), header.size())).ok());
   ASSERT_TRUE(Eventually([&] { return Quiet(); }));
-  EXPECT_LE(hub_.fetched_bytes.load(), 4u * kBlock) << "open and a header read fetch no more than readahead";
-  ReadPastTheFirstBlock(h);
+  EXPECT_EQ(hub_.fetched_bytes.load(), kBlock) << "a first read fetches its own block and nothing else";
+  // The kernel's readahead after the header, still within the zone.
+  std::string more(2 * kBlock, '\0');
+  ASSERT_TRUE(fs_->Read(h, header.size(), std::span<char>(more.data(), more.size())).ok());
+  ASSERT_TRUE(Eventually([&] { return Quiet(); }));
+  // Readahead: twice the bytes read past the last block read.
+  EXPECT_LE(hub_.fetched_bytes.load(), 8u * kBlock) << "reads within the header zone fetch only readahead";
+  EXPECT_FALSE(Complete(weights_));
+  ReadPastTheHeaderZone(h);
   ASSERT_TRUE(Eventually([&] { return Complete(weights_); })) << "fetched " << hub_.fetched_bytes.load();
   EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size()) << "each byte once";
   std::string buf(weights_.size(), '\0');
@@ -113,8 +126,8 @@ TEST_F(BackgroundPrefetchTest, TheBudgetBoundsBackgroundFetchesOfSeveralFiles) {
   Start();
   const uint64_t a = OpenFile("org/model/model.safetensors");
   const uint64_t b = OpenFile("org/model/pytorch_model.bin");
-  ReadPastTheFirstBlock(a);
-  ReadPastTheFirstBlock(b);
+  ReadPastTheHeaderZone(a);
+  ReadPastTheHeaderZone(b);
   ASSERT_TRUE(Eventually([&] { return Complete(weights_) && Complete(other_weights_); }));
   // Prefetch takes at most three quarters of the budget; each first read
   // (a waiting reader) may add its blocks on top.
@@ -129,7 +142,7 @@ TEST_F(BackgroundPrefetchTest, ClosingTheFileStopsItsBackgroundFetch) {
   options_.max_memory = 4 * kBlock;
   Start();
   const uint64_t h = OpenFile("org/model/model.safetensors");
-  ReadPastTheFirstBlock(h);
+  ReadPastTheHeaderZone(h);
   hub_.HoldFetches(true);  // the background's GETs stall...
   fs_->Release(h);          // ...until the file is closed
   hub_.HoldFetches(false);
@@ -144,7 +157,7 @@ TEST_F(BackgroundPrefetchTest, NoPatternsMeansNoBackgroundFetch) {
   options_.background_patterns.clear();
   Start();
   const uint64_t h = OpenFile("org/model/model.safetensors");
-  ReadPastTheFirstBlock(h);
+  ReadPastTheHeaderZone(h);
   ASSERT_TRUE(Eventually([&] { return Quiet(); }));
   EXPECT_LE(hub_.fetched_bytes.load(), 4u * kBlock) << "the first read and its readahead only";
   EXPECT_FALSE(Complete(weights_));
