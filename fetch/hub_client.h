@@ -89,8 +89,10 @@ class RangeSink {
  public:
   virtual ~RangeSink() = default;
   virtual bool OnBytes(const char* data, size_t len) = 0;
-  // Called before bytes from `endpoint` follow (with mirrors, a range may be
-  // completed by another endpoint), so a caller can say who served bad bytes.
+  // Called as each attempt starts, before its bytes follow: the first, and
+  // each retry or resume after a failure, on whichever endpoint (with
+  // mirrors, a range may be completed by another endpoint). A caller can say
+  // who served bad bytes, and tell a clean transfer from one that faltered.
   virtual void OnSource(const std::string& endpoint) { (void)endpoint; }
 };
 

@@ -3,42 +3,53 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "fetch/hub_client.h"
 #include "fs/buffer_pool.h"
+#include "fs/filling_block.h"
 
 namespace hfm {
 
-// Splits a ranged GET's byte stream into blocks and publishes each one as it
-// completes, so a reader waiting on the first block of a run does not wait
-// for the whole run.
+// Splits a ranged GET's byte stream into blocks. Each block is shared as a
+// FillingBlock as soon as its first bytes are due (`on_start`), reported as
+// it fills (`on_progress`), and published once complete (`publish`), so a
+// reader waits neither for the rest of the run nor for the rest of its block.
+//
+// Only while the GET runs cleanly: once an attempt fails and another takes
+// over (a retry, a resume on another endpoint), blocks are no longer shared
+// before they are complete (`on_falter` withdraws the one being filled). A
+// server that cuts every connection after a few KiB then fails its readers
+// within the read timeout, as it would without sharing, instead of feeding
+// them a trickle of bytes one read at a time.
 class BlockSplitter : public RangeSink {
  public:
-  using PublishFn = std::function<void(uint32_t, std::string)>;
-  BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of,
-                PublishFn publish, std::function<void(const std::string&)> on_source, BufferPool* pool)
-      : pool_(pool),
-        next_(first),
-        end_(end),
-        length_of_(std::move(length_of)),
-        publish_(std::move(publish)),
-        on_source_(std::move(on_source)) {
-    if (next_ < end_) buffer_ = pool_->Take();
+  struct Callbacks {
+    std::function<void(uint32_t index, const std::shared_ptr<FillingBlock>& block)> on_start;
+    std::function<void()> on_progress;
+    std::function<void(uint32_t index, std::shared_ptr<FillingBlock> block)> publish;
+    std::function<void(const std::string& endpoint)> on_source;
+    std::function<void(uint32_t index)> on_falter;
+  };
+
+  BlockSplitter(uint32_t first, uint32_t end, std::function<size_t(uint32_t)> length_of, Callbacks callbacks,
+                BufferPool* pool)
+      : pool_(pool), next_(first), end_(end), length_of_(std::move(length_of)), callbacks_(std::move(callbacks)) {
+    StartBlock();
   }
-  ~BlockSplitter() { pool_->Give(std::move(buffer_)); }
 
   bool OnBytes(const char* data, size_t len) override {
-    while (len > 0 && next_ < end_) {
-      const size_t want = length_of_(next_) - buffer_.size();
-      const size_t take = std::min(want, len);
-      buffer_.append(data, take);
-      data += take;
-      len -= take;
-      if (buffer_.size() == length_of_(next_)) {
-        publish_(next_, std::move(buffer_));
+    while (len > 0 && block_) {
+      const size_t took = block_->Fill(data, len);
+      data += took;
+      len -= took;
+      if (block_->full()) {
+        callbacks_.publish(next_, std::move(block_));
         ++next_;
-        buffer_ = next_ < end_ ? pool_->Take() : std::string();
+        StartBlock();
+      } else {
+        if (!faltered_) callbacks_.on_progress();
       }
     }
     // False only for bytes past the last block. Completing the last block
@@ -47,24 +58,38 @@ class BlockSplitter : public RangeSink {
     return len == 0;
   }
 
+  // Called as each attempt starts: from the second on, the GET has faltered.
   void OnSource(const std::string& endpoint) override {
     source_ = endpoint;
-    on_source_(endpoint);
+    callbacks_.on_source(endpoint);
+    if (attempts_++ > 0 && !faltered_) {
+      faltered_ = true;
+      if (block_) callbacks_.on_falter(next_);
+    }
   }
 
   uint32_t next() const { return next_; }
-  size_t partial() const { return buffer_.size(); }
+  bool faltered() const { return faltered_; }
+  size_t partial() const { return block_ ? block_->filled() : 0; }
   const std::string& source() const { return source_; }
 
  private:
+  void StartBlock() {
+    block_.reset();
+    if (next_ >= end_) return;
+    block_ = std::make_shared<FillingBlock>(length_of_(next_), pool_);
+    if (!faltered_) callbacks_.on_start(next_, block_);
+  }
+
   BufferPool* const pool_;
   uint32_t next_;
   const uint32_t end_;
   std::function<size_t(uint32_t)> length_of_;
-  PublishFn publish_;
-  std::function<void(const std::string&)> on_source_;
+  Callbacks callbacks_;
   std::string source_;
-  std::string buffer_;
+  int attempts_ = 0;
+  bool faltered_ = false;
+  std::shared_ptr<FillingBlock> block_;  // the block being filled; null past the end
 };
 
 }  // namespace hfm

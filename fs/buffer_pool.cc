@@ -2,9 +2,9 @@
 
 namespace hfm {
 
-std::string BufferPool::Take() {
+std::string BufferPool::Take(size_t capacity) {
   std::string buffer = TakeSized(0);
-  buffer.clear();
+  if (buffer.capacity() < capacity) buffer.reserve(capacity);
   return buffer;
 }
 

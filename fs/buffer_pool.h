@@ -23,8 +23,9 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // An empty string with capacity for at least `buffer_size` bytes.
-  std::string Take();
+  // An empty string with capacity for at least max(`capacity`, buffer_size)
+  // bytes; its pages are not touched here.
+  std::string Take(size_t capacity = 0);
   // A string of `size` bytes (at most buffer_size) of unspecified content,
   // to be overwritten: a reused buffer is not zero-filled again.
   std::string TakeSized(size_t size);

@@ -235,21 +235,29 @@ void FileContent::PumpBackground() {
 void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_t first,
                            uint32_t count) {
   const uint32_t end = first + count;
+  BlockSplitter::Callbacks callbacks;
+  callbacks.on_start = [this, round](uint32_t i, const std::shared_ptr<FillingBlock>& block) {
+    StartFilling(round, i, block);
+  };
+  callbacks.on_progress = [this] { FillingProgressed(); };
+  callbacks.on_falter = [this, round](uint32_t i) { StopSharingFilling(round, i); };
+  callbacks.publish = [this, &location, round](uint32_t i, std::shared_ptr<FillingBlock> block) {
+    Publish(location, round, i, std::move(block));
+  };
+  callbacks.on_source = [this](const std::string& endpoint) {
+    std::lock_guard<std::mutex> lock(mu_);
+    served_by_.insert(endpoint);
+  };
   BlockSplitter splitter(
-      first, end, [this](uint32_t i) { return BlockLength(i); },
-      [this, &location, round](uint32_t i, std::string data) {
-        Publish(location, round, i, std::move(data));
-      },
-      [this](const std::string& endpoint) {
-        std::lock_guard<std::mutex> lock(mu_);
-        served_by_.insert(endpoint);
-      },
-      registry_->buffers());
+      first, end, [this](uint32_t i) { return BlockLength(i); }, std::move(callbacks), registry_->buffers());
   const uint64_t start = static_cast<uint64_t>(first) * block_size_;
   uint64_t length = 0;
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
   const TimePoint deadline = SystemClock()->Now() + registry_->options().fetch_timeout;
   Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
+  // A clean GET lets readers have bytes of blocks still being filled again;
+  // one that faltered or failed stops that until the next clean one.
+  share_filling_ = !splitter.faltered() && splitter.next() == end;
   if (splitter.next() < end) {
     if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
     LogError("fetch failed: " +
@@ -264,8 +272,30 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   }
 }
 
+void FileContent::StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) {
+  if (!share_filling_.load()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(index);
+  if (it != pending_.end() && it->second->round == round && !it->second->done) it->second->filling = block;
+}
+
+void FileContent::StopSharingFilling(uint64_t round, uint32_t index) {
+  share_filling_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(index);
+  if (it != pending_.end() && it->second->round == round) it->second->filling.reset();
+}
+
+void FileContent::FillingProgressed() {
+  if (partial_waiters_.load() == 0) return;
+  // Taking the lock orders this wakeup after a waiter's check of its
+  // predicate: it is either waiting already or sees the new bytes.
+  { std::lock_guard<std::mutex> lock(mu_); }
+  cv_.notify_all();
+}
+
 void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t index,
-                          std::string data) {
+                          std::shared_ptr<FillingBlock> block) {
   // Runs on the transport's thread: hand the bytes to waiting readers at once
   // and leave storing and hashing to the cache writer thread. The writer job
   // is queued before any reader can see the block, so a reader's FlushWrites()
@@ -277,21 +307,16 @@ void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t
     if (it == pending_.end() || it->second->round != round) return;  // from a failed round
     // From here the bytes themselves hold the block's share of the budget,
     // until the last of the writer, the hasher and the readers lets go.
-    MemoryBudget* budget = registry_->budget();
-    BufferPool* pool = registry_->buffers();
-    const uint64_t charged = it->second->reserved;
+    block->Charge(registry_->budget(), it->second->reserved);
     it->second->reserved = 0;
-    std::shared_ptr<const std::string> shared(new std::string(std::move(data)),
-                                              [budget, pool, charged](std::string* bytes) {
-                                                pool->Give(std::move(*bytes));
-                                                delete bytes;
-                                                if (charged) budget->Release(charged);
-                                              });
+    const std::string* bytes = &block->bytes();
+    std::shared_ptr<const std::string> shared(std::move(block), bytes);
     registry_->writer()->Submit([self, round, index, shared] { self->Persist(round, index, shared); });
     registry_->hasher()->Submit(
         [self, location, round, index, shared] { self->AdvanceHash(&location, round, index, shared); });
     it->second->done = true;
     it->second->data = shared;
+    it->second->filling.reset();
   }
   cv_.notify_all();
 }
@@ -356,6 +381,7 @@ void FileContent::FailPending(uint64_t round, uint32_t index, const Status& stat
     if (it == pending_.end() || it->second->round != round) return;
     it->second->done = true;
     it->second->status = status;
+    it->second->filling.reset();
     released = ErasePendingLocked(it);
   }
   cv_.notify_all();
@@ -410,10 +436,25 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
 
 Status FileContent::CopyFromPending(const FileLocation& location, const std::shared_ptr<Pending>& pending,
                                     uint32_t index, size_t offset, std::span<char> out, TimePoint deadline) {
+  const size_t needed = offset + out.size();
+  auto ready = [&] { return pending->done || (pending->filling && pending->filling->filled() >= needed); };
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
-    return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " + location.path +
-                                    " before the read deadline");
+  if (!ready()) {
+    ++partial_waiters_;
+    const bool in_time = cv_.wait_until(lock, WaitLimit(*pending, deadline), ready);
+    --partial_waiters_;
+    if (!in_time) {
+      return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " + location.path +
+                                      " before the read deadline");
+    }
+  }
+  if (!pending->done) {
+    // Our bytes are in but the block is not: copy them from the buffer the
+    // GET is still filling further on (held, so it outlives a failed GET).
+    std::shared_ptr<FillingBlock> block = pending->filling;
+    lock.unlock();
+    std::memcpy(out.data(), block->data() + offset, out.size());
+    return Status::Ok();
   }
   if (!pending->status.ok()) return pending->status;
   std::memcpy(out.data(), pending->data->data() + offset, out.size());

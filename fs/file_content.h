@@ -38,6 +38,7 @@
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
 #include "fs/buffer_pool.h"
+#include "fs/filling_block.h"
 #include "fs/memory_budget.h"
 #include "fs/work_queue.h"
 #include "util/clock.h"
@@ -106,6 +107,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
     uint64_t reserved = 0;  // bytes held against the memory budget
     Status status;
     std::shared_ptr<const std::string> data;
+    // The block while its GET fills it: readers whose bytes are in already
+    // copy them from here before the block is done.
+    std::shared_ptr<FillingBlock> filling;
   };
 
   size_t BlockLength(uint32_t index) const;
@@ -125,7 +129,13 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // once mu_ is dropped.
   uint64_t ErasePendingLocked(std::map<uint32_t, std::shared_ptr<Pending>>::iterator it);
   void FetchRun(const FileLocation& location, uint64_t round, uint32_t first, uint32_t count);
-  void Publish(const FileLocation& location, uint64_t round, uint32_t index, std::string data);
+  void Publish(const FileLocation& location, uint64_t round, uint32_t index, std::shared_ptr<FillingBlock> block);
+  // A fetch of `round` began filling block `index`.
+  void StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block);
+  // The GET filling block `index` faltered: its readers wait for the whole block.
+  void StopSharingFilling(uint64_t round, uint32_t index);
+  // A filling block got more bytes: wakes readers waiting on part of one.
+  void FillingProgressed();
   // On the writer thread: stores a published block.
   void Persist(uint64_t round, uint32_t index, const std::shared_ptr<const std::string>& data);
   // On the writer thread, after the hash matched: records the file complete.
@@ -165,6 +175,15 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  // Readers waiting in cv_ for part of a block still filling: while there
+  // are none, the network thread's progress reports skip the lock.
+  std::atomic<int> partial_waiters_{0};
+  // Whether readers may take bytes of blocks still being filled. Off from
+  // the first GET of this file that faltered or failed until one runs
+  // clean: a server that cuts every connection after a few KiB must fail
+  // reads in bounded time, as it does with whole blocks, not feed each of
+  // the kernel's page-by-page retries from a fresh GET's first KiB.
+  std::atomic<bool> share_filling_{true};
   std::vector<BlockState> blocks_;                        // GUARDED_BY(mu_)
   std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
   // A verified file of one block kept in memory when the cache cannot hold it.

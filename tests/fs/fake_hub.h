@@ -4,7 +4,9 @@
 // verification.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -92,6 +94,34 @@ class FakeHub : public HubClient {
     hold_cv_.notify_all();
   }
 
+  // Every fetch from now on delivers its first `bytes` bytes, then stalls
+  // until ReleaseStalled(): a test sees what readers get of a block still
+  // being fetched. With `fail`, a released fetch then ends in a network error.
+  void StallFetchesAfter(uint64_t bytes, bool fail = false) {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    stall_after_ = bytes;
+    stall_fails_ = fail;
+    stall_released_ = false;
+  }
+  // Every fetch from now on fails after `bytes` bytes and resumes at once
+  // with a second attempt (as the real client's retries do), telling the
+  // sink so through OnSource. 0: never.
+  void FalterFetchesAt(uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    falter_at_ = bytes;
+  }
+  void ReleaseStalled() {
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      stall_released_ = true;
+    }
+    hold_cv_.notify_all();
+  }
+  int stalled() {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    return stalled_;
+  }
+
   Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
                     TimePoint) override {
     {
@@ -116,8 +146,26 @@ class FakeHub : public HubClient {
     uint64_t pos = offset;
     const uint64_t end = offset + length;
     size_t piece = 7;
+    uint64_t stall_at = UINT64_MAX, falter_at = UINT64_MAX;
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      if (stall_after_ && !stall_released_) stall_at = offset + stall_after_;
+      if (falter_at_) falter_at = offset + falter_at_;
+    }
+    sink->OnSource(endpoint_);
     while (pos < end) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(piece, end - pos));
+      if (pos == falter_at) sink->OnSource(endpoint_);
+      if (pos == stall_at) {
+        std::unique_lock<std::mutex> lock(hold_mu_);
+        ++stalled_;
+        hold_cv_.wait(lock, [this] { return stall_released_; });
+        --stalled_;
+        if (stall_fails_) return Status::Unavailable("fake connection reset");
+      }
+      uint64_t n64 = std::min<uint64_t>(piece, end - pos);
+      if (stall_at > pos) n64 = std::min(n64, stall_at - pos);
+      if (falter_at > pos) n64 = std::min(n64, falter_at - pos);
+      const size_t n = static_cast<size_t>(n64);
       if (!sink->OnBytes(bytes.data() + pos, n)) {
         aborted_transfers++;  // a real transport would close the connection
         break;
@@ -145,6 +193,11 @@ class FakeHub : public HubClient {
   std::mutex hold_mu_;
   std::condition_variable hold_cv_;
   bool held_ = false;  // GUARDED_BY(hold_mu_)
+  uint64_t stall_after_ = 0;      // GUARDED_BY(hold_mu_): 0 = never stall
+  bool stall_fails_ = false;      // GUARDED_BY(hold_mu_)
+  bool stall_released_ = false;   // GUARDED_BY(hold_mu_)
+  int stalled_ = 0;               // GUARDED_BY(hold_mu_): fetches waiting now
+  uint64_t falter_at_ = 0;        // GUARDED_BY(hold_mu_): 0 = never
   std::string endpoint_ = "http://fake-hub";
 };
 
