@@ -46,6 +46,8 @@ class BlockStore {
   // The whole block, or nullopt if absent.
   virtual Result<std::optional<std::string>> GetBlock(const ContentHash& file, uint32_t index) = 0;
   virtual Result<bool> HasBlock(const ContentHash& file, uint32_t index) = 0;
+  // Bytes of `file` stored, over all its blocks (complete or not).
+  virtual Result<uint64_t> CachedBytes(const ContentHash& file) = 0;
 
   // Stores one block (at most block_size() bytes). ResourceExhausted when the
   // cache is full and nothing can be evicted: the caller serves uncached.

@@ -70,6 +70,26 @@ class LmdbBlockStore : public BlockStore {
     return Find(txn->get(), file, index, &v);
   }
 
+  Result<uint64_t> CachedBytes(const ContentHash& file) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    const FileKey key(file);
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn->get(), env_->blocks(), &cursor);
+    if (rc != 0) return LmdbStatus(rc, "open cursor");
+    // Sizes come from the leaf nodes: the blocks' pages are not read.
+    uint64_t bytes = 0;
+    MDB_val k = ToVal(key.view()), v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      if (!BlockIndexIfOwned(FromVal(k), key.view())) break;
+      bytes += v.mv_size;
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "scan blocks");
+    return bytes;
+  }
+
   Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) override {
     if (data.empty() || data.size() > block_size_) {
       return Status::InvalidArgument("block of " + std::to_string(data.size()) +

@@ -79,6 +79,16 @@ class MemoryBlockStore : public BlockStore {
     return state_->blocks.count({file, index}) != 0;
   }
 
+  Result<uint64_t> CachedBytes(const ContentHash& file) override {
+    std::shared_lock lock(state_->mu);
+    uint64_t bytes = 0;
+    for (auto it = state_->blocks.lower_bound({file, 0}); it != state_->blocks.end() && it->first.first == file;
+         ++it) {
+      bytes += it->second.size();
+    }
+    return bytes;
+  }
+
   Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) override {
     if (data.empty() || data.size() > block_size_) {
       return Status::InvalidArgument("block of " + std::to_string(data.size()) +

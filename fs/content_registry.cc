@@ -73,6 +73,12 @@ std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint6
   return content;
 }
 
+std::shared_ptr<FileContent> ContentRegistry::Find(const ContentHash& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(hash);
+  return it == live_.end() ? nullptr : it->second.lock();
+}
+
 void ContentRegistry::MarkCorrupt(const ContentHash& hash) {
   {
     std::lock_guard<std::mutex> lock(mu_);

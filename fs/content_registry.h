@@ -37,6 +37,8 @@ class ContentRegistry {
                   ReadPathOptions options);
 
   std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
+  // The live FileContent of `hash`, or nullptr: never creates one.
+  std::shared_ptr<FileContent> Find(const ContentHash& hash);
 
   BlockStore* store() const { return store_; }
   HubClient* hub() const { return hub_; }

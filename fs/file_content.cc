@@ -247,6 +247,7 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   callbacks.on_source = [this](const std::string& endpoint) {
     std::lock_guard<std::mutex> lock(mu_);
     served_by_.insert(endpoint);
+    sources_.insert(endpoint);
   };
   BlockSplitter splitter(
       first, end, [this](uint32_t i) { return BlockLength(i); }, std::move(callbacks), registry_->buffers());
@@ -645,6 +646,11 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
     if (!must_verify_) return Status::Ok();
   }
   return EnsureVerified(location);
+}
+
+std::vector<std::string> FileContent::sources() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {sources_.begin(), sources_.end()};
 }
 
 }  // namespace hfm

@@ -89,6 +89,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   void PumpBackground();
   bool background_active();
 
+  // Endpoints that served bytes of this file in this mount, in name order.
+  std::vector<std::string> sources();
+
   const ContentHash& hash() const { return hash_; }
   uint64_t size() const { return size_; }
   uint32_t block_count() const { return block_count_; }
@@ -190,6 +193,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)
   bool warned_uncached_ = false;                          // GUARDED_BY(mu_)
   std::set<std::string> served_by_;  // GUARDED_BY(mu_): endpoints of this round's bytes
+  std::set<std::string> sources_;    // GUARDED_BY(mu_): endpoints of any bytes, every round
   int background_users_ = 0;            // GUARDED_BY(mu_)
   uint32_t background_next_ = 0;        // GUARDED_BY(mu_): first block not yet asked for
   bool background_stopped_ = false;     // GUARDED_BY(mu_): a background fetch failed

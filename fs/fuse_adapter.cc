@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "fs/errno_map.h"
+#include "fs/file_xattrs.h"
 #include "fs/hub_filesystem.h"
 
 namespace hfm {
@@ -195,6 +197,41 @@ void OnRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, 
 void OnLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void OnWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
 void OnCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+// The usual xattr protocol: size 0 asks for the length; a buffer too small
+// for the value is ERANGE.
+void ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (size < value.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  auto xattrs = Fs(req)->Xattrs(ino);
+  if (!xattrs.ok()) {
+    fuse_reply_err(req, ErrnoFor(xattrs.status()));
+    return;
+  }
+  auto value = FindXattr(*xattrs, name);
+  if (!value) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
+  ReplyXattr(req, *value, size);
+}
+
+void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  auto xattrs = Fs(req)->Xattrs(ino);
+  if (!xattrs.ok()) {
+    fuse_reply_err(req, ErrnoFor(xattrs.status()));
+    return;
+  }
+  ReplyXattr(req, XattrNameList(*xattrs), size);
+}
+
 void OnSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
 void OnRemoveXattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void OnFallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
@@ -224,6 +261,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.link = OnLink;
   ops.write = OnWrite;
   ops.create = OnCreate;
+  ops.getxattr = OnGetXattr;
+  ops.listxattr = OnListXattr;
   ops.setxattr = OnSetXattr;
   ops.removexattr = OnRemoveXattr;
   ops.fallocate = OnFallocate;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "fs/file_xattrs.h"
 #include "fs/repo_name.h"
 #include "util/log.h"
 
@@ -346,6 +347,26 @@ std::shared_ptr<const std::vector<DirEntry>> HubFilesystem::DirEntries(uint64_t 
 void HubFilesystem::ReleaseDir(uint64_t dir_handle) {
   std::lock_guard<std::mutex> lock(handles_mu_);
   dirs_.erase(dir_handle);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> HubFilesystem::Xattrs(uint64_t ino) {
+  auto node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("stale inode");
+  if (node->type != NodeType::kFile) return std::vector<std::pair<std::string, std::string>>();
+  FileFacts facts;
+  facts.commit = node->snapshot->commit();
+  facts.hash = node->entry->hash;
+  facts.size = node->entry->size;
+  auto complete = blocks_->IsComplete(facts.hash);
+  facts.complete = complete.ok() && *complete;
+  if (!facts.complete) {
+    auto cached = blocks_->CachedBytes(facts.hash);
+    if (!cached.ok()) return cached.status();
+    facts.cached_bytes = *cached;
+  }
+  if (auto content = contents_.Find(facts.hash)) facts.endpoints = content->sources();
+  if (facts.endpoints.empty()) facts.endpoints.push_back(hub_->endpoint());
+  return FileXattrs(facts);
 }
 
 Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {

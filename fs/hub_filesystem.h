@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cache/block_store.h"
@@ -103,6 +104,10 @@ class HubFilesystem {
   Result<uint64_t> OpenDir(uint64_t ino);
   std::shared_ptr<const std::vector<DirEntry>> DirEntries(uint64_t dir_handle);
   void ReleaseDir(uint64_t dir_handle);
+
+  // A file's extended attributes (fs/file_xattrs.h), as name/value pairs;
+  // none for a directory.
+  Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t ino);
 
   Result<OpenedFile> Open(uint64_t ino);
   Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<char> out);

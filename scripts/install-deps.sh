@@ -14,6 +14,7 @@ packages=(
   python3 python3-pytest python3-numpy           # test hub, integration tests, numpy consumer
   python3-lmdb                                   # tests read the cache independently of the daemon
   curl ca-certificates
+  attr                                           # getfattr: the xattr test reads as an admin would
   clang libclang-rt-14-dev                       # libFuzzer targets (scripts/fuzz.sh, ctest fuzz_smoke)
   nginx-light aria2 rclone httpdirfs             # scripts/bench: the data server and the peers it measures
   python3-matplotlib                             # scripts/bench's chart

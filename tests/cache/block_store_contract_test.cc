@@ -219,6 +219,24 @@ TYPED_TEST(CacheContractTest, EmptyFileIsCompleteWithNoBlocks) {
   EXPECT_TRUE(this->blocks().MarkComplete(g, 0).IsDataLoss());
 }
 
+TYPED_TEST(CacheContractTest, CachedBytesCountsOnlyThatFilesBlocks) {
+  // f and g share all but the last digest byte; h is a sha1 whose digest is
+  // f's first 20 bytes: neighbours in key order.
+  const ContentHash f = Sha256(1), g = Sha256(2);
+  const ContentHash h(ContentHash::Kind::kGitSha1, f.data());
+  EXPECT_EQ(this->blocks().CachedBytes(f).value(), 0u);
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, BlockBytes(1, 0, kBlock)).ok());
+  ASSERT_TRUE(this->blocks().PutBlock(f, 3, BlockBytes(1, 3, 100)).ok());
+  this->PutFile(g, 2, 2 * kBlock);
+  this->PutFile(h, 3, kBlock);
+  auto bytes = this->blocks().CachedBytes(f);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(*bytes, kBlock + 100u);
+  EXPECT_EQ(this->blocks().CachedBytes(g).value(), 2u * kBlock);
+  ASSERT_TRUE(this->blocks().DropFile(f, 4 * kBlock).ok());
+  EXPECT_EQ(this->blocks().CachedBytes(f).value(), 0u);
+}
+
 TYPED_TEST(CacheContractTest, DropFileRemovesOnlyThatFile) {
   // f and g share all but the last digest byte; h is a sha1 whose digest is
   // f's first 20 bytes.
