@@ -229,6 +229,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mount.hfmirror: %s\n", options.status().message().c_str());
     return 2;
   }
-  if (options->debug) SetLogLevel(LogLevel::kDebug);
+  if (options->help) {
+    std::fputs(MountUsage(), stdout);
+    return 0;
+  }
+  if (options->version) {
+    std::printf("mount.hfmirror %s\n", HFM_VERSION);
+    return 0;
+  }
+  const std::string& level = options->log_level;
+  SetLogLevel(options->debug || level == "debug" ? LogLevel::kDebug
+              : level == "warning"               ? LogLevel::kWarning
+              : level == "error"                 ? LogLevel::kError
+                                                 : LogLevel::kInfo);
   return Run(*options);
 }

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace hfm {
@@ -134,6 +137,11 @@ Status ApplyOption(const std::string& opt, MountOptions* out) {
       return Status::InvalidArgument("option verify=" + value + ": expected strict or default");
     }
     out->strict = value == "strict";
+  } else if (key == "log_level") {
+    if (value != "debug" && value != "info" && value != "warning" && value != "error") {
+      return Status::InvalidArgument("option log_level=" + value + ": expected debug, info, warning or error");
+    }
+    out->log_level = value;
   } else if (key == "rw") {
     return Status::InvalidArgument("hfmirror is read-only: option rw is not supported");
   } else if (IsFusePassthrough(key) && eq == std::string::npos) {
@@ -169,8 +177,12 @@ const char* MountUsage() {
          "  fetch_threads=N     ranged GETs in flight at once, all files (default 16)\n"
          "  prefetch=GLOB;...   fetch matching files whole in the background on open; none: never\n"
          "                      (default *.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack)\n"
+         "  log_level=LEVEL     debug, info, warning or error (default info); the daemon logs to syslog\n"
          "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"
-         "  -f foreground, -d debug\n";
+         "  ro, nodev, nosuid, noexec, noauto, _netdev, nofail, x-systemd.*   accepted (mount(8), fstab)\n"
+         "  -f foreground, -d debug, -V/--version, -h/--help\n"
+         "The same options, one `key = value` per line, may go in /etc/hfmirror.conf ($HFMIRROR_CONFIG);\n"
+         "-o wins over the environment, which wins over the file.\n";
 }
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -193,8 +205,70 @@ Result<uint64_t> ParseSize(const std::string& text) {
   return value << shift;
 }
 
-Result<MountOptions> ParseMountOptions(int argc, char** argv) {
+std::string DefaultConfigPath() {
+  if (const char* path = Env("HFMIRROR_CONFIG")) return path;
+  return "/etc/hfmirror.conf";
+}
+
+Result<std::vector<std::string>> ParseConfigText(const std::string& text, const std::string& origin) {
+  std::vector<std::string> options;
+  std::stringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const size_t hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    auto trim = [](std::string t) {
+      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+      size_t start = 0;
+      while (start < t.size() && std::isspace(static_cast<unsigned char>(t[start]))) ++start;
+      return t.substr(start);
+    };
+    line = trim(line);
+    if (line.empty()) continue;
+    const size_t eq = line.find('=');
+    std::string key = trim(line.substr(0, eq));
+    const bool bad_key = key.empty() || key.find_first_of(" \t,") != std::string::npos;
+    if (bad_key) {
+      return Status::InvalidArgument(origin + ":" + std::to_string(number) + ": expected `key = value`");
+    }
+    options.push_back(eq == std::string::npos ? key : key + "=" + trim(line.substr(eq + 1)));
+  }
+  return options;
+}
+
+namespace {
+
+// The config file's options; none if it does not exist.
+Result<std::vector<std::string>> ReadConfigFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) {
+    if (errno == ENOENT) return std::vector<std::string>();
+    return Status::InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0 && text.size() < (1 << 20)) text.append(buf, n);
+  std::fclose(f);
+  return ParseConfigText(text, path);
+}
+
+}  // namespace
+
+Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string& config_path) {
   MountOptions out;
+  // The file first, so the command line overrides it; its endpoint and cache
+  // are held back, since the environment comes between the two.
+  auto config = ReadConfigFile(config_path);
+  if (!config.ok()) return config.status();
+  for (const auto& opt : *config) {
+    Status s = ApplyOption(opt, &out);
+    if (!s.ok()) return Status::InvalidArgument(config_path + ": " + s.message());
+  }
+  const std::vector<std::string> config_endpoints = std::move(out.endpoints);
+  const std::string config_cache = std::move(out.cache_dir);
+  out.endpoints.clear();
+  out.cache_dir.clear();
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -218,7 +292,11 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv) {
         HFM_RETURN_IF_ERROR(ApplyOption(opt, &out));
       }
     } else if (arg == "-h" || arg == "--help") {
-      return Status::InvalidArgument(MountUsage());
+      out.help = true;
+      return out;
+    } else if (arg == "-V" || arg == "--version") {
+      out.version = true;
+      return out;
     } else if (!arg.empty() && arg[0] == '-') {
       return Status::InvalidArgument("unknown flag '" + arg + "'");
     } else {
@@ -244,6 +322,7 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv) {
       out.endpoints = SplitEndpoints(one);
     }
   }
+  if (out.endpoints.empty()) out.endpoints = config_endpoints;
   if (out.endpoints.empty()) out.endpoints.push_back("https://huggingface.co");
   for (const auto& e : out.endpoints) {
     if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
@@ -253,6 +332,8 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv) {
   if (out.cache_dir.empty()) {
     if (const char* env = Env("HFMIRROR_CACHE")) {
       out.cache_dir = env;
+    } else if (!config_cache.empty()) {
+      out.cache_dir = config_cache;
     } else if (geteuid() == 0) {
       out.cache_dir = "/var/cache/hfmirror";
     } else {

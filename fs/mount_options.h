@@ -6,6 +6,11 @@
 // passes it) is an endpoint URL or the word "hfmirror" for the default.
 // Unknown options are refused with a message rather than ignored.
 //
+// A server's settings can live in /etc/hfmirror.conf ($HFMIRROR_CONFIG
+// names another file): one `key = value` (or a bare flag) per line, the same
+// names as -o, '#' comments. What wins: -o, then the environment (endpoint,
+// cache), then the file, then the defaults.
+//
 // Thread safety: plain data.
 #pragma once
 
@@ -44,13 +49,29 @@ struct MountOptions {
   bool foreground = false;    // -f
   bool debug = false;         // -d: FUSE request trace and debug log lines
   bool offline = false;       // $HF_HUB_OFFLINE=1: serve only what is cached
+  std::string log_level = "info";  // -o log_level=debug|info|warning|error
+  bool help = false;          // -h, --help: print MountUsage() and exit
+  bool version = false;       // -V, --version: print the version and exit
   // Options passed through to the kernel mount (allow_other, ...).
   std::vector<std::string> fuse_options;
 };
 
-// Parses argv and the environment. Returns InvalidArgument with a message fit
-// for the user on anything it cannot honour.
-Result<MountOptions> ParseMountOptions(int argc, char** argv);
+// Parses argv, the environment and the config file at `config_path` (a
+// missing file is no error). Returns InvalidArgument with a message fit for
+// the user on anything it cannot honour.
+Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string& config_path);
+inline Result<MountOptions> ParseMountOptions(int argc, char** argv);
+
+// $HFMIRROR_CONFIG, else /etc/hfmirror.conf.
+std::string DefaultConfigPath();
+
+// The option strings ("key=value" or "flag") of a config file's text; errors
+// name `origin` and the line.
+Result<std::vector<std::string>> ParseConfigText(const std::string& text, const std::string& origin);
+
+inline Result<MountOptions> ParseMountOptions(int argc, char** argv) {
+  return ParseMountOptions(argc, argv, DefaultConfigPath());
+}
 
 // "50G", "512M", "1T", "1048576" → bytes.
 Result<uint64_t> ParseSize(const std::string& text);

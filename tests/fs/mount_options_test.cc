@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -12,7 +13,23 @@ class MountOptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"HF_ENDPOINT", "HFMIRROR_ENDPOINTS", "HFMIRROR_CACHE", "HF_HUB_OFFLINE"}) unsetenv(v);
+    // Never the machine's own /etc/hfmirror.conf.
+    setenv("HFMIRROR_CONFIG", "/nonexistent/hfmirror.conf", 1);
   }
+  void TearDown() override {
+    unsetenv("HFMIRROR_CONFIG");
+    if (!config_.empty()) std::remove(config_.c_str());
+  }
+  // Writes `text` as the config file the next Parse reads.
+  void Config(const std::string& text) {
+    config_ = ::testing::TempDir() + "hfmirror-test.conf";
+    std::FILE* f = std::fopen(config_.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    setenv("HFMIRROR_CONFIG", config_.c_str(), 1);
+  }
+  std::string config_;
   Result<MountOptions> Parse(std::vector<std::string> args) {
     args.insert(args.begin(), "mount.hfmirror");
     std::vector<char*> argv;
@@ -119,6 +136,62 @@ TEST_F(MountOptionsTest, OfflineFromEnvironment) {
   EXPECT_TRUE(Parse({"/m"})->offline);
   setenv("HF_HUB_OFFLINE", "0", 1);
   EXPECT_FALSE(Parse({"/m"})->offline);
+}
+
+TEST_F(MountOptionsTest, ConfigFileSetsOptionsTheCommandLineOverrides) {
+  Config("# /etc/hfmirror.conf\n"
+         "endpoint = https://mirror.example;https://huggingface.co\n"
+         "cache = /srv/hfmirror   # shared\n"
+         "\n"
+         "timeout = 12\n"
+         "allow_other\n"
+         "log_level = warning\n");
+  auto o = Parse({"/m"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->endpoints, (std::vector<std::string>{"https://mirror.example", "https://huggingface.co"}));
+  EXPECT_EQ(o->cache_dir, "/srv/hfmirror");
+  EXPECT_EQ(o->timeout, 12);
+  EXPECT_EQ(o->log_level, "warning");
+  EXPECT_EQ(o->fuse_options, std::vector<std::string>{"allow_other"});
+
+  auto over = Parse({"/m", "-o", "timeout=3,endpoint=https://other.example,log_level=debug"});
+  ASSERT_TRUE(over.ok()) << over.status().ToString();
+  EXPECT_EQ(over->timeout, 3);
+  EXPECT_EQ(over->endpoints, std::vector<std::string>{"https://other.example"});
+  EXPECT_EQ(over->log_level, "debug");
+}
+
+TEST_F(MountOptionsTest, TheEnvironmentComesBetweenTheCommandLineAndTheConfigFile) {
+  Config("endpoint = https://from-file.example\ncache = /from-file\n");
+  setenv("HF_ENDPOINT", "https://from-env.example", 1);
+  setenv("HFMIRROR_CACHE", "/from-env", 1);
+  auto o = Parse({"/m"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->endpoints, std::vector<std::string>{"https://from-env.example"});
+  EXPECT_EQ(o->cache_dir, "/from-env");
+}
+
+TEST_F(MountOptionsTest, ABadConfigLineNamesTheFileAndLine) {
+  Config("timeout = 5\nthis is not an option\n");
+  auto bad = Parse({"/m"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(config_ + ":2"), std::string::npos) << bad.status().message();
+  Config("nonsense_option = 1\n");
+  auto unknown = Parse({"/m"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("nonsense_option"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find(config_), std::string::npos);
+}
+
+TEST_F(MountOptionsTest, VersionHelpAndLogLevel) {
+  EXPECT_TRUE(Parse({"--version"})->version);
+  EXPECT_TRUE(Parse({"-V"})->version);
+  EXPECT_TRUE(Parse({"--help"})->help);
+  EXPECT_EQ(Parse({"/m"})->log_level, "info");
+  EXPECT_FALSE(Parse({"/m", "-o", "log_level=loud"}).ok());
+  for (const char* option : {"max_memory=", "prefetch=", "fetch_size=", "log_level=", "cache_size=", "timeout="}) {
+    EXPECT_NE(std::string(MountUsage()).find(option), std::string::npos) << option;
+  }
 }
 
 }  // namespace
