@@ -25,7 +25,7 @@ struct stat ToStat(const Attr& a) {
   struct stat st;
   std::memset(&st, 0, sizeof(st));
   st.st_ino = a.ino;
-  st.st_mode = a.is_dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+  st.st_mode = a.is_dir ? (S_IFDIR | 0555) : a.is_symlink ? (S_IFLNK | 0777) : (S_IFREG | 0444);
   st.st_nlink = a.nlink;
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 1 << 20;
@@ -124,7 +124,7 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_f
       const DirEntry& e = (*entries)[i - 2];
       name = e.name.c_str();
       st.st_ino = e.ino_hint;
-      st.st_mode = e.is_dir ? S_IFDIR : S_IFREG;
+      st.st_mode = e.is_dir ? S_IFDIR : e.is_symlink ? S_IFLNK : S_IFREG;
     }
     size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st,
                                     static_cast<off_t>(i + 1));
@@ -137,6 +137,16 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_f
 void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Fs(req)->ReleaseDir(fi->fh);
   fuse_reply_err(req, 0);
+}
+
+void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
+  auto target = Fs(req)->ReadLink(ino);
+  if (!target.ok()) {
+    fuse_reply_err(req, target.status().code() == Status::Code::kInvalidArgument ? EINVAL
+                                                                                 : ErrnoFor(target.status()));
+    return;
+  }
+  fuse_reply_readlink(req, target->c_str());
 }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -244,6 +254,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.forget = OnForget;
   ops.forget_multi = OnForgetMulti;
   ops.getattr = OnGetAttr;
+  ops.readlink = OnReadLink;
   ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;
   ops.releasedir = OnReleaseDir;

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <future>
+#include <cstring>
 
 #include <algorithm>
 #include <functional>
@@ -40,6 +41,9 @@ std::string OrgKey(RepoKind kind, std::string_view org) {
 
 struct HubFilesystem::FileHandle {
   std::shared_ptr<const Node> node;
+  // A small file made up by the mount (a ref of the HF cache view): its
+  // bytes, served from memory; `content` is then null.
+  std::optional<std::string> inline_bytes;
   std::shared_ptr<FileContent> content;
   FileLocation location;
   std::mutex mu;
@@ -67,6 +71,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       options_(options),
       mount_time_(SystemClock()->WallSeconds()),
       snapshots_(hub, meta, SystemClock(), options.snapshots),
+      hf_view_(&snapshots_),
       budget_(options.max_memory),
       // Idle buffers beside the budget's live ones: enough to recycle a few
       // GETs' worth without a fresh allocation each block.
@@ -136,6 +141,7 @@ Result<std::shared_ptr<const Node>> HubFilesystem::LookupNode(const Node& parent
   auto node = std::make_shared<Node>();
   switch (parent.type) {
     case NodeType::kRoot:
+      if (name == HfCacheView::kRootName) return HfCacheView::RootNode();
       if (name == "datasets" || name == "spaces") {
         node->type = NodeType::kKindDir;
         node->kind = name == "datasets" ? RepoKind::kDataset : RepoKind::kSpace;
@@ -181,9 +187,12 @@ Result<std::shared_ptr<const Node>> HubFilesystem::LookupNode(const Node& parent
       return std::shared_ptr<const Node>(node);
     }
     case NodeType::kFile:
+    case NodeType::kHfRefFile:
+    case NodeType::kHfLink:
       return Status::InvalidArgument("not a directory");
+    default:
+      return hf_view_.Lookup(parent, name);
   }
-  return Status::Internal("unknown node type");
 }
 
 Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr& attr) const {
@@ -209,6 +218,17 @@ Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr
                             ? options_.branch_timeout
                             : options_.pinned_timeout;
       break;
+    case NodeType::kHfRefFile:
+      // refs/main follows the branch; refs/<commit> never changes.
+      e.entry_timeout = e.attr_timeout = child.pinned ? options_.pinned_timeout : options_.branch_timeout;
+      break;
+    case NodeType::kHfSnapshotDir:
+    case NodeType::kHfLink:
+      e.entry_timeout = e.attr_timeout = options_.pinned_timeout;  // named by commit
+      break;
+    default:
+      e.entry_timeout = e.attr_timeout = kVirtualTimeout;
+      break;
   }
   return e;
 }
@@ -216,12 +236,13 @@ Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr
 Result<Entry> HubFilesystem::Lookup(uint64_t parent_ino, std::string_view name) {
   auto parent = inodes_.Get(parent_ino);
   if (!parent) return Status::NotFound("stale parent inode");
-  if (parent->type == NodeType::kFile) return Status::InvalidArgument("not a directory");
+  if (!parent->is_dir()) return Status::InvalidArgument("not a directory");
   auto child = LookupNode(*parent, name);
   if (!child.ok()) {
     if (!child.status().IsNotFound()) return child.status();
     Entry negative;
-    if (parent->type == NodeType::kDir || (parent->type == NodeType::kRepoRoot && parent->pinned)) {
+    if (parent->type == NodeType::kDir || parent->type == NodeType::kHfSnapshotDir ||
+        (parent->type == NodeType::kRepoRoot && parent->pinned)) {
       negative.entry_timeout = options_.pinned_timeout;  // a commit never gains a file
     } else if (parent->type == NodeType::kRepoRoot) {
       negative.entry_timeout = options_.branch_timeout;
@@ -267,8 +288,28 @@ Result<Attr> HubFilesystem::AttrOf(const Node& node) {
       a.nlink = 1;
       a.size = node.entry->size;
       return a;
+    case NodeType::kHfRefFile:
+      a.mtime = node.snapshot->first_seen();
+      a.size = HfCacheView::RefContent(node).size();
+      return a;
+    case NodeType::kHfLink:
+      a.mtime = node.snapshot->first_seen();
+      a.is_symlink = true;
+      a.size = HfCacheView::LinkTarget(*node.entry).size();
+      return a;
+    case NodeType::kHfSnapshotDir:
+      a.mtime = node.snapshot->first_seen();
+      a.nlink = 2 + node.entry->subdirs;
+      return a;
+    default: {
+      auto listing = ListDir(node);
+      a.nlink = 2;
+      if (listing.ok()) {
+        for (const auto& e : *listing) a.nlink += e.is_dir ? 1 : 0;
+      }
+      return a;
+    }
   }
-  return a;
 }
 
 Result<Entry> HubFilesystem::GetAttr(uint64_t ino) {
@@ -321,9 +362,19 @@ Result<std::vector<DirEntry>> HubFilesystem::ListDir(const Node& node) {
       return out;
     }
     case NodeType::kFile:
+    case NodeType::kHfRefFile:
+    case NodeType::kHfLink:
       return Status::InvalidArgument("not a directory");
+    default: {
+      auto children = hf_view_.List(node);
+      if (!children.ok()) return children.status();
+      for (auto& c : *children) {
+        const bool is_dir = c.type != NodeType::kFile && c.type != NodeType::kHfRefFile && c.type != NodeType::kHfLink;
+        out.push_back(DirEntry{std::move(c.name), is_dir, InoHint(c.key), c.type == NodeType::kHfLink});
+      }
+      return out;
+    }
   }
-  return out;
 }
 
 Result<uint64_t> HubFilesystem::OpenDir(uint64_t ino) {
@@ -369,9 +420,27 @@ Result<std::vector<std::pair<std::string, std::string>>> HubFilesystem::Xattrs(u
   return FileXattrs(facts);
 }
 
+Result<std::string> HubFilesystem::ReadLink(uint64_t ino) {
+  auto node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("stale inode");
+  if (node->type != NodeType::kHfLink) return Status::InvalidArgument("not a symlink");
+  return HfCacheView::LinkTarget(*node->entry);
+}
+
 Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
+  if (node->type == NodeType::kHfRefFile) {
+    auto handle = std::make_shared<FileHandle>();
+    handle->node = node;
+    handle->inline_bytes = HfCacheView::RefContent(*node);
+    OpenedFile opened;
+    opened.keep_cache = true;  // the inode names one commit
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    opened.handle = next_handle_++;
+    files_[opened.handle] = std::move(handle);
+    return opened;
+  }
   if (node->type != NodeType::kFile) return Status::InvalidArgument("is a directory");
   auto handle = std::make_shared<FileHandle>();
   handle->node = node;
@@ -399,6 +468,13 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     auto it = files_.find(handle_id);
     if (it == files_.end()) return Status::InvalidArgument("unknown file handle");
     handle = it->second;
+  }
+  if (handle->inline_bytes) {
+    const std::string& bytes = *handle->inline_bytes;
+    if (offset >= bytes.size()) return size_t{0};
+    const size_t n = std::min<size_t>(out.size(), bytes.size() - offset);
+    std::memcpy(out.data(), bytes.data() + offset, n);
+    return n;
   }
   uint32_t readahead;
   {

@@ -4,6 +4,7 @@
 //   /                       datasets, spaces, and the orgs of known model repos
 //   /ORG/NAME[@REV]/...     a model repo at its default branch or at REV
 //   /datasets/ORG/NAME/...  /spaces/ORG/NAME/...
+//   /.hf-cache/hub/...      the same repos as the official HF cache (hf_cache_view.h)
 //
 // Every method returns a Status whose code the adapter maps to an errno
 // (errno_map.h). Lookup reports a missing name as an Entry with ino 0 (a
@@ -28,6 +29,7 @@
 #include "fetch/hub_client.h"
 #include "fs/content_registry.h"
 #include "fs/file_content.h"
+#include "fs/hf_cache_view.h"
 #include "fs/inode_table.h"
 #include "fs/snapshot_source.h"
 #include "fs/work_queue.h"
@@ -38,6 +40,7 @@ namespace hfm {
 struct Attr {
   uint64_t ino = 0;
   bool is_dir = false;
+  bool is_symlink = false;  // the HF cache view's snapshot files
   uint64_t size = 0;
   uint32_t nlink = 1;
   int64_t mtime = 0;  // Unix seconds
@@ -53,6 +56,7 @@ struct DirEntry {
   std::string name;
   bool is_dir = false;
   uint64_t ino_hint = 0;  // for d_ino only; not a registered inode
+  bool is_symlink = false;
 };
 
 struct OpenedFile {
@@ -109,6 +113,9 @@ class HubFilesystem {
   // none for a directory.
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t ino);
 
+  // A symlink's target (the HF cache view's snapshot files).
+  Result<std::string> ReadLink(uint64_t ino);
+
   Result<OpenedFile> Open(uint64_t ino);
   Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<char> out);
   void Release(uint64_t handle);
@@ -138,6 +145,7 @@ class HubFilesystem {
   const int64_t mount_time_;
   InodeTable inodes_;
   SnapshotSource snapshots_;
+  HfCacheView hf_view_;
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs

@@ -28,7 +28,17 @@ enum class NodeType {
   kOrgDir,    // /ORG, /datasets/ORG
   kRepoRoot,  // /ORG/NAME[@REV]: resolves its revision on use
   kDir,       // a folder of one snapshot
-  kFile,      // a file of one snapshot
+  kFile,      // a file of one snapshot (also a blob of the HF cache view)
+  // The Hugging Face cache view (fs/hf_cache_view.h):
+  kHfRoot,          // /.hf-cache
+  kHfHub,           // /.hf-cache/hub
+  kHfRepo,          // .../models--ORG--NAME
+  kHfRefsDir,       // .../refs, .../refs/refs, .../refs/refs/pr (`ref`: the prefix)
+  kHfRefFile,       // .../refs/REV: holds the commit (`ref`: the revision)
+  kHfSnapshotsDir,  // .../snapshots
+  kHfSnapshotDir,   // .../snapshots/COMMIT[/DIR...]
+  kHfLink,          // .../snapshots/COMMIT/PATH: a symlink into blobs/
+  kHfBlobsDir,      // .../blobs
 };
 
 struct Node {
@@ -46,7 +56,12 @@ struct Node {
   std::shared_ptr<const Snapshot> snapshot;
   const SnapshotEntry* entry = nullptr;
 
-  bool is_dir() const { return type != NodeType::kFile; }
+  // kHfRefsDir: the refs prefix ("", "refs/", "refs/pr/"); kHfRefFile: the revision.
+  std::string ref;
+
+  bool is_dir() const {
+    return type != NodeType::kFile && type != NodeType::kHfRefFile && type != NodeType::kHfLink;
+  }
 };
 
 constexpr uint64_t kRootInode = 1;

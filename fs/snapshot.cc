@@ -104,4 +104,11 @@ std::vector<TreeEntry> Snapshot::ToTreeEntries() const {
   return out;
 }
 
+const SnapshotEntry* Snapshot::FindFileWithHash(const ContentHash& hash) const {
+  for (const auto& [path, entry] : entries_) {
+    if (!entry.is_dir && entry.hash == hash) return &entry;
+  }
+  return nullptr;
+}
+
 }  // namespace hfm

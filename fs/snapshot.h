@@ -46,6 +46,8 @@ class Snapshot {
   const SnapshotEntry* Find(std::string_view path) const;
   // The entry named `name` inside directory `dir`, or nullptr.
   const SnapshotEntry* FindChild(const SnapshotEntry& dir, std::string_view name) const;
+  // A file whose content is `hash`, or nullptr (a linear scan).
+  const SnapshotEntry* FindFileWithHash(const ContentHash& hash) const;
   // Children of a directory, sorted by name.
   const std::vector<const SnapshotEntry*>& Children(const SnapshotEntry& dir) const;
 
