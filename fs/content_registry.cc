@@ -4,7 +4,8 @@ namespace hfm {
 
 ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
                                  WorkQueue* urgent_queue, WorkQueue* writer, WorkQueue* hasher,
-                                 MemoryBudget* budget, BufferPool* buffers, ReadPathOptions options)
+                                 MemoryBudget* budget, BufferPool* buffers, MountCounters* counters,
+                                 ReadPathOptions options)
     : store_(store),
       hub_(hub),
       queue_(queue),
@@ -13,6 +14,7 @@ ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* q
       hasher_(hasher),
       budget_(budget),
       buffers_(buffers),
+      counters_(counters),
       options_(options) {}
 
 void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content) {

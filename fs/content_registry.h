@@ -18,6 +18,7 @@
 #include "fs/buffer_pool.h"
 #include "fs/file_content.h"
 #include "fs/memory_budget.h"
+#include "fs/mount_stats.h"
 #include "fs/work_queue.h"
 #include "util/content_hash.h"
 
@@ -34,7 +35,7 @@ class ContentRegistry {
   // in memory; `buffers` holds the blocks' buffers between uses.
   ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue, WorkQueue* urgent_queue,
                   WorkQueue* writer, WorkQueue* hasher, MemoryBudget* budget, BufferPool* buffers,
-                  ReadPathOptions options);
+                  MountCounters* counters, ReadPathOptions options);
 
   std::shared_ptr<FileContent> Get(const ContentHash& hash, uint64_t size);
   // The live FileContent of `hash`, or nullptr: never creates one.
@@ -48,6 +49,7 @@ class ContentRegistry {
   WorkQueue* hasher() const { return hasher_; }
   MemoryBudget* budget() const { return budget_; }
   BufferPool* buffers() const { return buffers_; }
+  MountCounters* counters() const { return counters_; }
   const ReadPathOptions& options() const { return options_; }
 
   // Background prefetch: `content` wants budget whenever some is released.
@@ -76,6 +78,7 @@ class ContentRegistry {
   WorkQueue* const hasher_;
   MemoryBudget* const budget_;
   BufferPool* const buffers_;
+  MountCounters* const counters_;
   const ReadPathOptions options_;
   std::mutex mu_;
   std::map<ContentHash, std::weak_ptr<FileContent>> live_;  // GUARDED_BY(mu_)

@@ -255,7 +255,9 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   uint64_t length = 0;
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
   const TimePoint deadline = SystemClock()->Now() + registry_->options().fetch_timeout;
+  registry_->counters()->fetches_in_flight.fetch_add(1, std::memory_order_relaxed);
   Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
+  registry_->counters()->fetches_in_flight.fetch_sub(1, std::memory_order_relaxed);
   // A clean GET lets readers have bytes of blocks still being filled again;
   // one that faltered or failed stops that until the next clean one.
   share_filling_ = !splitter.faltered() && splitter.next() == end;
@@ -309,6 +311,8 @@ void FileContent::Publish(const FileLocation& location, uint64_t round, uint32_t
     // From here the bytes themselves hold the block's share of the budget,
     // until the last of the writer, the hasher and the readers lets go.
     block->Charge(registry_->budget(), it->second->reserved);
+    registry_->counters()->blocks_fetched.fetch_add(1, std::memory_order_relaxed);
+    registry_->counters()->bytes_fetched.fetch_add(block->length(), std::memory_order_relaxed);
     it->second->reserved = 0;
     const std::string* bytes = &block->bytes();
     std::shared_ptr<const std::string> shared(std::move(block), bytes);
@@ -406,6 +410,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     if (pending) return CopyFromPending(location, pending, index, offset, out, deadline);
     auto hit = store->ReadBlock(hash_, index, offset, out);
     if (hit.ok() && *hit) {
+      registry_->counters()->blocks_from_cache.fetch_add(1, std::memory_order_relaxed);
       bool at_frontier = false;
       {
         std::lock_guard<std::mutex> lock(mu_);

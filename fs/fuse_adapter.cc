@@ -163,7 +163,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = opened->handle;
   fi->keep_cache = opened->keep_cache;
-  fi->direct_io = 0;  // mmap must stay fast
+  fi->direct_io = opened->direct_io;  // never for model files: mmap must stay fast
   fuse_reply_open(req, fi);
 }
 

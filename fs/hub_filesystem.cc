@@ -18,6 +18,8 @@ namespace hfm {
 namespace {
 
 constexpr double kVirtualTimeout = 10;  // /, /datasets, /ORG: names never change
+constexpr std::string_view kControlDir = ".hfmirror";
+constexpr std::string_view kControlFiles[] = {"metrics", "stats.json"};
 
 uint64_t InoHint(const std::string& key) {
   // Stable and non-zero: some tools skip directory entries whose d_ino is 0.
@@ -78,7 +80,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       buffers_(blocks->block_size(), 8),
       pump_queue_(1),
       contents_(blocks, hub, &fetch_queue_, &urgent_fetch_queue_, &cache_writer_, &hasher_, &budget_,
-                &buffers_, options.read_path),
+                &buffers_, &counters_, options.read_path),
       kernel_notifier_(1),
       cache_writer_(1),
       hasher_(1),
@@ -142,6 +144,11 @@ Result<std::shared_ptr<const Node>> HubFilesystem::LookupNode(const Node& parent
   switch (parent.type) {
     case NodeType::kRoot:
       if (name == HfCacheView::kRootName) return HfCacheView::RootNode();
+      if (name == kControlDir) {
+        node->type = NodeType::kCtlDir;
+        node->key = "C|";
+        return std::shared_ptr<const Node>(node);
+      }
       if (name == "datasets" || name == "spaces") {
         node->type = NodeType::kKindDir;
         node->kind = name == "datasets" ? RepoKind::kDataset : RepoKind::kSpace;
@@ -186,9 +193,19 @@ Result<std::shared_ptr<const Node>> HubFilesystem::LookupNode(const Node& parent
       node->key = EntryKey(parent, **snap, child->path);
       return std::shared_ptr<const Node>(node);
     }
+    case NodeType::kCtlDir:
+      for (std::string_view file : kControlFiles) {
+        if (name != file) continue;
+        node->type = NodeType::kCtlFile;
+        node->ref = std::string(file);
+        node->key = "C|" + node->ref;
+        return std::shared_ptr<const Node>(node);
+      }
+      return Status::NotFound("no such entry");
     case NodeType::kFile:
     case NodeType::kHfRefFile:
     case NodeType::kHfLink:
+    case NodeType::kCtlFile:
       return Status::InvalidArgument("not a directory");
     default:
       return hf_view_.Lookup(parent, name);
@@ -225,6 +242,10 @@ Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr
     case NodeType::kHfSnapshotDir:
     case NodeType::kHfLink:
       e.entry_timeout = e.attr_timeout = options_.pinned_timeout;  // named by commit
+      break;
+    case NodeType::kCtlFile:
+      e.entry_timeout = kVirtualTimeout;
+      e.attr_timeout = 0;  // the size changes with every rendering
       break;
     default:
       e.entry_timeout = e.attr_timeout = kVirtualTimeout;
@@ -301,6 +322,12 @@ Result<Attr> HubFilesystem::AttrOf(const Node& node) {
       a.mtime = node.snapshot->first_seen();
       a.nlink = 2 + node.entry->subdirs;
       return a;
+    case NodeType::kCtlDir:
+      return a;
+    case NodeType::kCtlFile:
+      a.mtime = SystemClock()->WallSeconds();
+      a.size = ControlFileContent(node).size();
+      return a;
     default: {
       auto listing = ListDir(node);
       a.nlink = 2;
@@ -361,9 +388,13 @@ Result<std::vector<DirEntry>> HubFilesystem::ListDir(const Node& node) {
       }
       return out;
     }
+    case NodeType::kCtlDir:
+      for (std::string_view file : kControlFiles) out.push_back(DirEntry{std::string(file), false, InoHint("C|" + std::string(file))});
+      return out;
     case NodeType::kFile:
     case NodeType::kHfRefFile:
     case NodeType::kHfLink:
+    case NodeType::kCtlFile:
       return Status::InvalidArgument("not a directory");
     default: {
       auto children = hf_view_.List(node);
@@ -420,6 +451,23 @@ Result<std::vector<std::pair<std::string, std::string>>> HubFilesystem::Xattrs(u
   return FileXattrs(facts);
 }
 
+MountStats HubFilesystem::Stats() {
+  MountStats s;
+  s.version = options_.version;
+  s.uptime_seconds = SystemClock()->WallSeconds() - mount_time_;
+  ReadCounters(counters_, &s);
+  s.memory_used = budget_.used();
+  s.memory_peak = budget_.peak();
+  s.memory_limit = budget_.limit();
+  s.cache = blocks_->Stats();
+  s.endpoints = hub_->Stats();
+  return s;
+}
+
+std::string HubFilesystem::ControlFileContent(const Node& node) {
+  return node.ref == "metrics" ? PrometheusText(Stats()) : StatsJson(Stats());
+}
+
 Result<std::string> HubFilesystem::ReadLink(uint64_t ino) {
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
@@ -430,12 +478,19 @@ Result<std::string> HubFilesystem::ReadLink(uint64_t ino) {
 Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
-  if (node->type == NodeType::kHfRefFile) {
+  if (node->type == NodeType::kHfRefFile || node->type == NodeType::kCtlFile) {
     auto handle = std::make_shared<FileHandle>();
     handle->node = node;
-    handle->inline_bytes = HfCacheView::RefContent(*node);
     OpenedFile opened;
-    opened.keep_cache = true;  // the inode names one commit
+    if (node->type == NodeType::kHfRefFile) {
+      handle->inline_bytes = HfCacheView::RefContent(*node);
+      opened.keep_cache = true;  // the inode names one commit
+    } else {
+      // One picture per open; no page cache, so every open sees a new one
+      // whatever size the last getattr reported.
+      handle->inline_bytes = ControlFileContent(*node);
+      opened.direct_io = true;
+    }
     std::lock_guard<std::mutex> lock(handles_mu_);
     opened.handle = next_handle_++;
     files_[opened.handle] = std::move(handle);
@@ -455,6 +510,7 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   opened.keep_cache = handle->content->complete();
   handle->wants_background = !opened.keep_cache &&
                              MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
+  counters_.open_files.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(handles_mu_);
   opened.handle = next_handle_++;
   files_[opened.handle] = std::move(handle);
@@ -533,6 +589,12 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     }
     if (start) handle->content->StartBackground(handle->location);
   }
+  counters_.reads.fetch_add(1, std::memory_order_relaxed);
+  if (n.ok()) {
+    counters_.bytes_served.fetch_add(*n, std::memory_order_relaxed);
+  } else {
+    counters_.read_errors.fetch_add(1, std::memory_order_relaxed);
+  }
   if (!n.ok()) {
     LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
              handle->location.commit + " path=" + handle->location.path + " endpoint=" +
@@ -548,6 +610,7 @@ void HubFilesystem::Release(uint64_t handle) {
   if (it == files_.end()) return;
   dropped = std::move(it->second);
   files_.erase(it);
+  if (dropped->content) counters_.open_files.fetch_sub(1, std::memory_order_relaxed);
   bool started;
   {
     std::lock_guard<std::mutex> handle_lock(dropped->mu);

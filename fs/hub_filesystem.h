@@ -5,6 +5,7 @@
 //   /ORG/NAME[@REV]/...     a model repo at its default branch or at REV
 //   /datasets/ORG/NAME/...  /spaces/ORG/NAME/...
 //   /.hf-cache/hub/...      the same repos as the official HF cache (hf_cache_view.h)
+//   /.hfmirror/             stats.json and metrics of this mount (mount_stats.h)
 //
 // Every method returns a Status whose code the adapter maps to an errno
 // (errno_map.h). Lookup reports a missing name as an Entry with ino 0 (a
@@ -31,6 +32,7 @@
 #include "fs/file_content.h"
 #include "fs/hf_cache_view.h"
 #include "fs/inode_table.h"
+#include "fs/mount_stats.h"
 #include "fs/snapshot_source.h"
 #include "fs/work_queue.h"
 #include "util/status.h"
@@ -62,6 +64,7 @@ struct DirEntry {
 struct OpenedFile {
   uint64_t handle = 0;
   bool keep_cache = false;  // the bytes behind this inode never change
+  bool direct_io = false;   // made anew at each open (the control files): no page cache
 };
 
 struct FilesystemOptions {
@@ -87,6 +90,8 @@ struct FilesystemOptions {
   // first, and the kernel's readahead carries that read a few MiB on: the
   // header read stays fast when no whole-file fetch shares the CPU with it.
   uint64_t background_after_bytes = 4ull << 20;
+  // Shown in /.hfmirror/stats.json.
+  std::string version;
   static std::vector<std::string> DefaultBackgroundPatterns();
 };
 
@@ -121,6 +126,8 @@ class HubFilesystem {
   void Release(uint64_t handle);
 
   size_t inode_count() const { return inodes_.size(); }
+  // What this mount has done so far (/.hfmirror/stats.json).
+  MountStats Stats();
   const MemoryBudget& memory_budget() const { return budget_; }
   // Block-sized buffers for replies to large reads (the FUSE adapter's).
   BufferPool& buffers() { return buffers_; }
@@ -137,6 +144,8 @@ class HubFilesystem {
   Result<std::shared_ptr<const Snapshot>> SnapshotOf(const Node& node);
   Result<Attr> AttrOf(const Node& node);
   Entry MakeEntry(const Node& parent, const Node& child, const Attr& attr) const;
+  // The bytes of a control file, rendered now.
+  std::string ControlFileContent(const Node& node);
   Result<std::vector<DirEntry>> ListDir(const Node& node);
 
   HubClient* const hub_;
@@ -149,6 +158,7 @@ class HubFilesystem {
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
+  MountCounters counters_;
   MemoryBudget budget_;
   BufferPool buffers_;  // outlives every block buffer handed out
   // Background prefetch is pumped here after budget releases, which happen

@@ -39,6 +39,9 @@ enum class NodeType {
   kHfSnapshotDir,   // .../snapshots/COMMIT[/DIR...]
   kHfLink,          // .../snapshots/COMMIT/PATH: a symlink into blobs/
   kHfBlobsDir,      // .../blobs
+  // The control folder:
+  kCtlDir,   // /.hfmirror
+  kCtlFile,  // /.hfmirror/stats.json, /.hfmirror/metrics (`ref`: the name)
 };
 
 struct Node {
@@ -60,7 +63,8 @@ struct Node {
   std::string ref;
 
   bool is_dir() const {
-    return type != NodeType::kFile && type != NodeType::kHfRefFile && type != NodeType::kHfLink;
+    return type != NodeType::kFile && type != NodeType::kHfRefFile && type != NodeType::kHfLink &&
+           type != NodeType::kCtlFile;
   }
 };
 

@@ -84,6 +84,7 @@ Status PrepareSharedCacheDir(const std::string& dir, const std::string& group) {
 
 FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
   FilesystemOptions o;
+  o.version = HFM_VERSION;
   o.snapshots.revision_ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.revision_ttl));
   o.snapshots.negative_ttl = std::min(o.snapshots.revision_ttl, Duration(std::chrono::seconds(10)));
   o.snapshots.request_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
