@@ -297,6 +297,12 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string&
     } else if (arg == "-V" || arg == "--version") {
       out.version = true;
       return out;
+    } else if (arg == "-n" || arg == "-s" || arg == "-v") {
+      // mount(8) passes these to helpers (no mtab, sloppy, verbose): nothing to do.
+    } else if (arg == "-t" || arg == "-N") {
+      // mount(8)'s type and namespace, with their value: the type is ours,
+      // and the namespace is already the one this process runs in.
+      if (++i >= argc) return Status::InvalidArgument(arg + " needs a value");
     } else if (!arg.empty() && arg[0] == '-') {
       return Status::InvalidArgument("unknown flag '" + arg + "'");
     } else {

@@ -183,6 +183,16 @@ TEST_F(MountOptionsTest, ABadConfigLineNamesTheFileAndLine) {
   EXPECT_NE(unknown.status().message().find(config_), std::string::npos);
 }
 
+TEST_F(MountOptionsTest, TheFlagsMountPassesToHelpersAreAccepted) {
+  // /sbin/mount.TYPE spec dir [-sfnv] [-N namespace] [-o options] [-t type.subtype]
+  auto o = Parse({"https://hub.example", "/m", "-n", "-s", "-v", "-o", "ro,_netdev", "-t", "hfmirror"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->mountpoint, "/m");
+  EXPECT_EQ(o->endpoints, std::vector<std::string>{"https://hub.example"});
+  EXPECT_FALSE(Parse({"/m", "-x"}).ok());
+  EXPECT_FALSE(Parse({"/m", "-t"}).ok());
+}
+
 TEST_F(MountOptionsTest, VersionHelpAndLogLevel) {
   EXPECT_TRUE(Parse({"--version"})->version);
   EXPECT_TRUE(Parse({"-V"})->version);
