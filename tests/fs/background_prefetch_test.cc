@@ -14,6 +14,7 @@
 namespace hfm {
 namespace {
 
+using testing::Eventually;
 using testing::Pattern;
 
 constexpr uint32_t kBlock = 64 * 1024;
@@ -21,16 +22,6 @@ constexpr uint32_t kBlock = 64 * 1024;
 // not start a whole-file fetch.
 constexpr uint64_t kHeaderZone = 4 * kBlock;
 const std::string kCommit = std::string(40, 'c');
-
-// Waits for a condition the daemon's own threads bring about; false after 20 s.
-bool Eventually(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 class BackgroundPrefetchTest : public ::testing::Test {
  protected:

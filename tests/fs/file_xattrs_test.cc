@@ -89,10 +89,7 @@ TEST_F(FileXattrsMountlessTest, StateGoesFromAbsentToPartialToComplete) {
   ASSERT_TRUE(f.ok());
   char c;
   ASSERT_TRUE(fs_->Read(f->handle, 2 * kBlock, std::span<char>(&c, 1)).ok());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (Get(ino, "user.hfmirror.cached_bytes") == "0" && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  testing::Eventually([&] { return Get(ino, "user.hfmirror.cached_bytes") != "0"; });
   EXPECT_EQ(Get(ino, "user.hfmirror.cached_bytes"), std::to_string(kBlock));
   EXPECT_EQ(Get(ino, "user.hfmirror.state"), "partial");
 

@@ -56,22 +56,12 @@ class PartialBlockTest : public ::testing::Test {
 
   // A fetch has stopped at its stall point (false after 20 s).
   bool StalledSoon() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (hub_.stalled() == 0) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
+    return testing::Eventually([&] { return hub_.stalled() != 0; });
   }
 
   // Every fetch finished and its block stored (false after 20 s).
   bool Quiet() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (fs_->memory_budget().used() != 0) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
+    return testing::Eventually([&] { return fs_->memory_budget().used() == 0; });
   }
 
   bool Complete() {
@@ -180,11 +170,8 @@ TEST_F(PartialBlockTest, AfterAGetFailsMidBlockTheRestComesFromANewGetAndTheFile
     all += *part;
   }
   EXPECT_EQ(all, table_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!Complete() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_TRUE(Complete()) << "the whole-file hash did not match after a GET failed mid-block";
+  EXPECT_TRUE(testing::Eventually([&] { return Complete(); }))
+      << "the whole-file hash did not match after a GET failed mid-block";
 }
 
 }  // namespace

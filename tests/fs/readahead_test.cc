@@ -45,11 +45,8 @@ class ReadaheadTest : public ::testing::Test {
 
   // Bytes fetched once every fetch started so far has finished.
   uint64_t FetchedWhenQuiet() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (fs_->memory_budget().used() != 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(fs_->memory_budget().used(), 0u) << "fetches still running after 20 s";
+    EXPECT_TRUE(testing::Eventually([&] { return fs_->memory_budget().used() == 0; }))
+        << "fetches still running after 20 s";
     return hub_.fetched_bytes.load();
   }
 

@@ -102,6 +102,11 @@ def test_mount_t_hfmirror_uses_the_installed_helper_and_umount_unmounts(deb, hub
 def test_the_example_systemd_units_verify(deb):
     if not shutil.which("systemd-analyze"):
         pytest.skip("no systemd-analyze here")
+    # Where systemd cannot verify even a trivial unit (a container without it running), there is no verdict.
+    probe = Path(deb).parent / "hfm-probe.service"
+    probe.write_text("[Unit]\nDescription=probe\n[Service]\nType=oneshot\nExecStart=/bin/true\n")
+    if subprocess.run(["systemd-analyze", "verify", str(probe)], capture_output=True, timeout=60).returncode != 0:
+        pytest.skip("systemd-analyze verify does not work on this machine")
     examples = Path("/usr/share/doc/hfmirror/examples")
     r = subprocess.run(["systemd-analyze", "verify", str(examples / "mnt-models.mount"),
                         str(examples / "mnt-models.automount")], capture_output=True, text=True, timeout=60)
