@@ -21,29 +21,12 @@
 #include "fs/fuse_adapter.h"
 #include "fs/hub_filesystem.h"
 #include "fs/mount_options.h"
+#include "fs/mount_setup.h"
 #include "util/log.h"
 
 namespace {
 
 using namespace hfm;
-
-// 64 GiB or 80% of the cache's file system, whichever is less: a quota that
-// cannot fill the disk by default.
-uint64_t DefaultCacheSize(const std::string& dir) {
-  constexpr uint64_t kMax = 64ull << 30;
-  std::string probe = dir;
-  struct statvfs st;
-  while (!probe.empty() && statvfs(probe.c_str(), &st) != 0) {
-    const size_t slash = probe.rfind('/');
-    probe = slash == 0 || slash == std::string::npos ? "/" : probe.substr(0, slash);
-    if (probe == "/") {
-      if (statvfs("/", &st) != 0) return kMax;
-      break;
-    }
-  }
-  const uint64_t disk = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
-  return std::min<uint64_t>(kMax, disk / 10 * 8);
-}
 
 // The kernel caps a FUSE mount's readahead at its backing device's default
 // (128 KiB), whatever max_readahead says; raising the bdi's read_ahead_kb lets
@@ -82,35 +65,13 @@ Status PrepareSharedCacheDir(const std::string& dir, const std::string& group) {
   return Status::Ok();
 }
 
-FilesystemOptions MakeFilesystemOptions(const MountOptions& m) {
-  FilesystemOptions o;
-  o.version = HFM_VERSION;
-  o.snapshots.revision_ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.revision_ttl));
-  o.snapshots.negative_ttl = std::min(o.snapshots.revision_ttl, Duration(std::chrono::seconds(10)));
-  o.snapshots.request_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
-  o.snapshots.offline = m.offline;
-  o.read_path.strict = m.strict;
-  o.read_path.read_timeout = o.snapshots.request_timeout;
-  // A fetch gives up when its readers would: retries past that only keep a
-  // fetch thread from serving the next read.
-  o.read_path.fetch_timeout = o.snapshots.request_timeout;
-  o.branch_timeout = std::min(1.0, m.revision_ttl);
-  o.max_memory = m.max_memory;
-  o.fetch_threads = m.fetch_threads;
-  o.read_path.max_blocks_per_fetch = static_cast<uint32_t>(std::max<uint64_t>(1, m.fetch_size >> 20));
-  if (m.prefetch_patterns) o.background_patterns = *m.prefetch_patterns;
-  return o;
-}
-
 int Run(const MountOptions& m) {
   auto token = LoadToken(m.token_file);
   if (!token.ok()) {
     std::fprintf(stderr, "mount.hfmirror: %s\n", token.status().message().c_str());
     return 1;
   }
-  CacheOptions cache_options;
-  cache_options.directory = m.cache_dir;
-  cache_options.max_bytes = m.cache_size ? m.cache_size : DefaultCacheSize(m.cache_dir);
+  const CacheOptions cache_options = MakeCacheOptions(m);
   if (!m.cache_group.empty()) {
     Status st = PrepareSharedCacheDir(m.cache_dir, m.cache_group);
     if (!st.ok()) {
@@ -170,23 +131,10 @@ int Run(const MountOptions& m) {
   if (!cache.ok()) {
     LogError("cannot open cache " + m.cache_dir + ": " + cache.status().ToString());
   } else {
-    CurlTransportOptions transport_options;
-    transport_options.ca_file = m.ca_file;
-    transport_options.insecure = m.insecure;
-    // Every fetch thread may hold a connection to the CDN, and listings or
-    // redirects need one to the Hub meanwhile.
-    transport_options.max_connections_per_host = m.fetch_threads + FilesystemOptions().urgent_fetch_threads + 4;
-    auto transport = NewCurlTransport(transport_options);
-    HubClientOptions hub_options;
-    hub_options.endpoint = m.endpoints.front();
-    hub_options.endpoints = m.endpoints;
-    if (m.low_speed > 0) hub_options.low_speed_bytes_per_second = m.low_speed;
-    if (m.low_speed_time > 0) hub_options.low_speed_seconds = m.low_speed_time;
-    hub_options.token = *token;
-    hub_options.transport = transport.get();
-    auto hub = NewHubClient(hub_options);
+    auto transport = NewCurlTransport(MakeTransportOptions(m));
+    auto hub = NewHubClient(MakeHubClientOptions(m, *token, transport.get()));
     auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
-                                              MakeFilesystemOptions(m));
+                                              MakeFilesystemOptions(m, HFM_VERSION));
     fs->SetPageCacheInvalidator([se](uint64_t ino) {
       fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
     });

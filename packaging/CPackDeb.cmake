@@ -1,17 +1,22 @@
 # `cpack -G DEB` in the build directory makes hfmirror_<version>_<arch>.deb:
 # /usr/sbin/mount.hfmirror (on Debian's merged /usr also /sbin/mount.hfmirror,
-# where mount(8) looks for the helper of `-t hfmirror`), its man page, and
+# where mount(8) looks for the helper of `-t hfmirror`), /usr/bin/hfmirror,
+# their man pages, and
 # examples of an fstab line, /etc/hfmirror.conf and systemd units.
 include(GNUInstallDirs)
 
 find_program(GZIP gzip REQUIRED)
-set(HFM_MAN8 ${CMAKE_BINARY_DIR}/mount.hfmirror.8.gz)
-add_custom_command(OUTPUT ${HFM_MAN8}
-                   COMMAND ${GZIP} -9nc ${CMAKE_SOURCE_DIR}/packaging/mount.hfmirror.8 > ${HFM_MAN8}
-                   DEPENDS ${CMAKE_SOURCE_DIR}/packaging/mount.hfmirror.8
-                   COMMENT "gzip mount.hfmirror.8")
-add_custom_target(man_pages ALL DEPENDS ${HFM_MAN8})
-install(FILES ${HFM_MAN8} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+set(HFM_MAN_PAGES)
+foreach(page mount.hfmirror.8 hfmirror.1)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/${page}.gz
+                     COMMAND ${GZIP} -9nc ${CMAKE_SOURCE_DIR}/packaging/${page} > ${CMAKE_BINARY_DIR}/${page}.gz
+                     DEPENDS ${CMAKE_SOURCE_DIR}/packaging/${page}
+                     COMMENT "gzip ${page}")
+  list(APPEND HFM_MAN_PAGES ${CMAKE_BINARY_DIR}/${page}.gz)
+  install(FILES ${CMAKE_BINARY_DIR}/${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(man_pages ALL DEPENDS ${HFM_MAN_PAGES})
 install(FILES packaging/fstab.example packaging/hfmirror.conf.example packaging/mnt-models.mount
               packaging/mnt-models.automount
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

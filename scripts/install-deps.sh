@@ -10,6 +10,7 @@ packages=(
   liblmdb-dev                                    # the block cache
   libssl-dev                                     # sha256 / sha1, TLS
   nlohmann-json3-dev                             # the Hub's JSON
+  libcli11-dev                                   # the hfmirror command's subcommands (header-only)
   libgtest-dev libgmock-dev                      # unit tests
   python3 python3-pytest python3-numpy           # test hub, integration tests, numpy consumer
   python3-lmdb                                   # tests read the cache independently of the daemon

@@ -1,5 +1,5 @@
 """The Debian package, as an admin uses it: `cpack -G DEB` builds it from this build, `dpkg -i` installs it,
-`mount -t hfmirror` finds the installed helper (/sbin/mount.hfmirror), `umount` unmounts, and the example
+`mount -t hfmirror` finds the installed helper (and `hfmirror` is on the PATH) (/sbin/mount.hfmirror), `umount` unmounts, and the example
 systemd units pass `systemd-analyze verify`. The package is removed again at the end.
 
 Skipped under the sanitizers (they check memory and threads, not packaging) and when the package is installed
@@ -56,7 +56,8 @@ def deb(tmp_path_factory):
 
 def test_the_package_holds_the_helper_the_man_page_and_examples(deb):
     files = subprocess.run(["dpkg", "-L", "hfmirror"], capture_output=True, text=True).stdout.split()
-    for f in ("/usr/sbin/mount.hfmirror", "/usr/share/man/man8/mount.hfmirror.8.gz",
+    for f in ("/usr/sbin/mount.hfmirror", "/usr/share/man/man8/mount.hfmirror.8.gz", "/usr/bin/hfmirror",
+              "/usr/share/man/man1/hfmirror.1.gz",
               "/usr/share/doc/hfmirror/examples/fstab.example",
               "/usr/share/doc/hfmirror/examples/mnt-models.mount",
               "/usr/share/doc/hfmirror/examples/mnt-models.automount",
@@ -65,10 +66,13 @@ def test_the_package_holds_the_helper_the_man_page_and_examples(deb):
     assert os.access("/sbin/mount.hfmirror", os.X_OK), "mount(8) looks for the helper in /sbin"
     v = subprocess.run(["/sbin/mount.hfmirror", "--version"], capture_output=True, text=True)
     assert v.returncode == 0 and v.stdout.startswith("mount.hfmirror ")
+    v = subprocess.run(["/usr/bin/hfmirror", "--version"], capture_output=True, text=True)
+    assert v.returncode == 0 and v.stdout.startswith("hfmirror ")
     if shutil.which("man"):
-        page = subprocess.run(["man", "-P", "cat", "8", "mount.hfmirror"], capture_output=True, text=True,
-                              env=dict(os.environ, MANWIDTH="100"))
-        assert "read-only" in page.stdout, page.stderr
+        for section, page, words in (("8", "mount.hfmirror", "read-only"), ("1", "hfmirror", "prefetch")):
+            shown = subprocess.run(["man", "-P", "cat", section, page], capture_output=True, text=True,
+                                   env=dict(os.environ, MANWIDTH="100"))
+            assert words in shown.stdout, shown.stderr
 
 
 def test_mount_t_hfmirror_uses_the_installed_helper_and_umount_unmounts(deb, hub, tmp_path):

@@ -1,0 +1,100 @@
+#include "cli/cli_context.h"
+
+#include <vector>
+
+#include "fs/credentials.h"
+#include "fs/mount_setup.h"
+
+namespace hfm::cli {
+
+Result<std::unique_ptr<CliContext>> CliContext::Create(const CommonFlags& flags) {
+  // The mount's own parser, for the same precedence of -o, environment and
+  // config file; the mount point is a placeholder it requires.
+  std::string opts;
+  auto add = [&](const std::string& o) { opts += (opts.empty() ? "" : ",") + o; };
+  if (!flags.cache.empty()) add("cache=" + flags.cache);
+  if (!flags.endpoint.empty()) add("endpoint=" + flags.endpoint);
+  if (!flags.token_file.empty()) add("token_file=" + flags.token_file);
+  if (flags.timeout > 0) add("timeout=" + std::to_string(flags.timeout));
+  std::vector<std::string> args = {"hfmirror", "/"};
+  if (!opts.empty()) {
+    args.push_back("-o");
+    args.push_back(opts);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  auto parsed = ParseMountOptions(static_cast<int>(argv.size()), argv.data());
+  if (!parsed.ok()) return parsed.status();
+  return std::unique_ptr<CliContext>(new CliContext(std::move(*parsed)));
+}
+
+CliContext::~CliContext() {
+  // Fetches first (they hand blocks to the cache), then the cache.
+  if (transport_) transport_->CancelAll();
+  fs_.reset();
+  hub_.reset();
+  transport_.reset();
+  cache_.reset();
+}
+
+Result<Cache*> CliContext::cache() {
+  if (!cache_) {
+    auto opened = OpenLmdbCache(MakeCacheOptions(options_));
+    if (!opened.ok()) return Status::Unavailable("cache " + options_.cache_dir + ": " + opened.status().message());
+    cache_ = std::make_unique<Cache>(std::move(*opened));
+  }
+  return cache_.get();
+}
+
+Result<HubClient*> CliContext::hub() {
+  if (!hub_) {
+    auto token = LoadToken(options_.token_file);
+    if (!token.ok()) return token.status();
+    transport_ = NewCurlTransport(MakeTransportOptions(options_));
+    hub_ = NewHubClient(MakeHubClientOptions(options_, *token, transport_.get()));
+  }
+  return hub_.get();
+}
+
+Result<HubFilesystem*> CliContext::filesystem() {
+  if (!fs_) {
+    auto c = cache();
+    if (!c.ok()) return c.status();
+    auto h = hub();
+    if (!h.ok()) return h.status();
+    fs_ = std::make_unique<HubFilesystem>(*h, (*c)->blocks.get(), (*c)->meta.get(),
+                                          MakeFilesystemOptions(options_, HFM_VERSION));
+  }
+  return fs_.get();
+}
+
+Result<std::string> RepoPath(const std::string& spec) {
+  std::string rest = spec;
+  std::string prefix;
+  for (const char* kind : {"datasets/", "spaces/"}) {
+    if (rest.rfind(kind, 0) == 0) {
+      prefix = kind;
+      rest = rest.substr(std::string(kind).size());
+    }
+  }
+  const size_t at = rest.find('@');
+  std::string repo = rest.substr(0, at);
+  const size_t slash = repo.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == repo.size() ||
+      repo.find('/', slash + 1) != std::string::npos) {
+    return Status::InvalidArgument("'" + spec + "': expected ORG/NAME[@REV] (datasets/ or spaces/ in front for those)");
+  }
+  if (at == std::string::npos) return prefix + repo;
+  std::string revision;
+  for (char c : rest.substr(at + 1)) {
+    if (c == '/') {
+      revision += "%2F";
+    } else {
+      revision.push_back(c);
+    }
+  }
+  if (revision.empty()) return Status::InvalidArgument("'" + spec + "': empty revision after '@'");
+  return prefix + repo + "@" + revision;
+}
+
+}  // namespace hfm::cli

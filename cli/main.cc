@@ -1,0 +1,152 @@
+// hfmirror: the command beside the mount. One binary, subcommands:
+//   prefetch ORG/NAME[@REV] [--include GLOB]... [--exclude GLOB]...
+//   ls ORG/NAME[@REV] [PATH] [-R]
+//   resolve ORG/NAME[@REV]
+//   cache stats
+//   status [MOUNTPOINT] [--json]
+// Every subcommand that touches the Hub or the cache takes --cache,
+// --endpoint and --token-file, else the environment and /etc/hfmirror.conf,
+// as mount.hfmirror does (cli_context.h).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+#include "cli/cli_context.h"
+#include "cli/prefetch.h"
+#include "cli/progress.h"
+#include "cli/repo_tree.h"
+#include "cli/status.h"
+
+namespace {
+
+using namespace hfm;
+using namespace hfm::cli;
+
+void AddCommonFlags(CLI::App* app, CommonFlags* flags) {
+  app->add_option("--cache", flags->cache, "the block cache (default: as mount.hfmirror)");
+  app->add_option("--endpoint", flags->endpoint, "Hub or mirrors, URL[;URL...] (default: as mount.hfmirror)");
+  app->add_option("--token-file", flags->token_file, "a file holding the Hub token");
+  app->add_option("--timeout", flags->timeout, "seconds a request may take (default 30)");
+}
+
+Result<std::unique_ptr<CliContext>> Context(const CommonFlags& flags) { return CliContext::Create(flags); }
+
+int Fail(const char* command, const Status& status) {
+  std::fprintf(stderr, "hfmirror %s: %s\n", command, status.ToString().c_str());
+  return status.code() == Status::Code::kInvalidArgument ? 2 : 1;
+}
+
+int RunLs(const CommonFlags& flags, const std::string& spec, const std::string& path, bool recursive) {
+  auto ctx = Context(flags);
+  if (!ctx.ok()) return Fail("ls", ctx.status());
+  auto repo = RepoPath(spec);
+  if (!repo.ok()) return Fail("ls", repo.status());
+  auto fs = (*ctx)->filesystem();
+  if (!fs.ok()) return Fail("ls", fs.status());
+  auto entries = ListFolder(**fs, *repo + (path.empty() ? "" : "/" + path), recursive);
+  if (!entries.ok()) return Fail("ls", entries.status());
+  for (const auto& e : *entries) {
+    if (e.is_dir) {
+      std::printf("%14s  %s/\n", "-", e.path.c_str());
+    } else {
+      std::printf("%14llu  %s\n", static_cast<unsigned long long>(e.size), e.path.c_str());
+    }
+  }
+  return 0;
+}
+
+int RunResolve(const CommonFlags& flags, const std::string& spec) {
+  auto ctx = Context(flags);
+  if (!ctx.ok()) return Fail("resolve", ctx.status());
+  std::string rest = spec;
+  RepoId repo;
+  if (rest.rfind("datasets/", 0) == 0) {
+    repo.kind = RepoKind::kDataset;
+    rest = rest.substr(9);
+  } else if (rest.rfind("spaces/", 0) == 0) {
+    repo.kind = RepoKind::kSpace;
+    rest = rest.substr(7);
+  }
+  const size_t at = rest.find('@');
+  repo.name = rest.substr(0, at);
+  if (!RepoPath(spec).ok()) return Fail("resolve", RepoPath(spec).status());
+  auto hub = (*ctx)->hub();
+  if (!hub.ok()) return Fail("resolve", hub.status());
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>((*ctx)->options().timeout));
+  auto commit = (*hub)->ResolveRevision(repo, at == std::string::npos ? "" : rest.substr(at + 1), deadline);
+  if (!commit.ok()) return Fail("resolve", commit.status());
+  std::printf("%s\n", commit->c_str());
+  return 0;
+}
+
+int RunCacheStats(const CommonFlags& flags) {
+  auto ctx = Context(flags);
+  if (!ctx.ok()) return Fail("cache stats", ctx.status());
+  auto cache = (*ctx)->cache();
+  if (!cache.ok()) return Fail("cache stats", cache.status());
+  const BlockStoreStats s = (*cache)->blocks->Stats();
+  std::printf("cache %s\n", (*ctx)->options().cache_dir.c_str());
+  std::printf("  blocks          %llu (%s)\n", static_cast<unsigned long long>(s.blocks),
+              HumanBytes(static_cast<double>(s.block_bytes)).c_str());
+  std::printf("  complete files  %llu\n", static_cast<unsigned long long>(s.complete_files));
+  std::printf("  data file       %s of a %s quota\n", HumanBytes(static_cast<double>(s.file_bytes)).c_str(),
+              HumanBytes(static_cast<double>(s.map_size)).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hfmirror: prefetch into, list, and inspect the hfmirror cache and mounts"};
+  app.set_version_flag("-V,--version", std::string("hfmirror ") + HFM_VERSION);
+  app.require_subcommand(1);
+
+  CommonFlags flags;
+  PrefetchRequest prefetch;
+  auto* prefetch_cmd = app.add_subcommand("prefetch", "fill the cache with a repo's files, verified");
+  prefetch_cmd->add_option("repo", prefetch.spec, "ORG/NAME[@REV] (datasets/ or spaces/ in front for those)")
+      ->required();
+  prefetch_cmd->add_option("--include", prefetch.include, "only paths matching GLOB (repeatable)");
+  prefetch_cmd->add_option("--exclude", prefetch.exclude, "not paths matching GLOB (repeatable)");
+  prefetch_cmd->add_option("-j,--parallel", prefetch.parallel, "files at once (default 4)");
+  AddCommonFlags(prefetch_cmd, &flags);
+
+  std::string spec, path, mountpoint;
+  bool recursive = false, json = false;
+  auto* ls_cmd = app.add_subcommand("ls", "list a repo folder at a revision");
+  ls_cmd->add_option("repo", spec, "ORG/NAME[@REV]")->required();
+  ls_cmd->add_option("path", path, "a folder in the repo (default: its root)");
+  ls_cmd->add_flag("-R,--recursive", recursive, "everything below");
+  AddCommonFlags(ls_cmd, &flags);
+
+  auto* resolve_cmd = app.add_subcommand("resolve", "print the commit a revision points to");
+  resolve_cmd->add_option("repo", spec, "ORG/NAME[@REV]")->required();
+  AddCommonFlags(resolve_cmd, &flags);
+
+  auto* cache_cmd = app.add_subcommand("cache", "the cache");
+  cache_cmd->require_subcommand(1);
+  auto* cache_stats = cache_cmd->add_subcommand("stats", "what the cache holds");
+  AddCommonFlags(cache_stats, &flags);
+
+  auto* status_cmd = app.add_subcommand("status", "running mounts: endpoints, traffic, cache hits");
+  status_cmd->add_option("mountpoint", mountpoint, "one mount (default: all)");
+  status_cmd->add_flag("--json", json, "the stats as JSON");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*prefetch_cmd) {
+    auto ctx = Context(flags);
+    if (!ctx.ok()) return Fail("prefetch", ctx.status());
+    return RunPrefetch(**ctx, prefetch, stdout, stderr, isatty(STDOUT_FILENO) == 1);
+  }
+  if (*ls_cmd) return RunLs(flags, spec, path, recursive);
+  if (*resolve_cmd) return RunResolve(flags, spec);
+  if (*cache_stats) return RunCacheStats(flags);
+  if (*status_cmd) return RunStatus(mountpoint, json, stdout, stderr);
+  return 2;
+}

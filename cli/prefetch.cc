@@ -1,0 +1,111 @@
+#include "cli/prefetch.h"
+
+#include <fnmatch.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "cli/progress.h"
+#include "cli/repo_tree.h"
+#include "fs/file_xattrs.h"
+
+namespace hfm::cli {
+namespace {
+
+bool MatchesAny(const std::string& path, const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns) {
+    if (fnmatch(p.c_str(), path.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool IsComplete(HubFilesystem& fs, uint64_t ino) {
+  auto x = fs.Xattrs(ino);
+  return x.ok() && FindXattr(*x, "user.hfmirror.state") == "complete";
+}
+
+// Reads the whole file through the filesystem; `done` grows as bytes come.
+Status ReadWhole(HubFilesystem& fs, const RepoEntry& file, std::atomic<uint64_t>* done, Progress* progress) {
+  auto opened = fs.Open(file.ino);
+  if (!opened.ok()) return opened.status();
+  std::string buf(1 << 20, '\0');
+  Status st;
+  for (uint64_t offset = 0;;) {
+    auto n = fs.Read(opened->handle, offset, std::span<char>(buf.data(), buf.size()));
+    if (!n.ok()) {
+      st = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    offset += *n;
+    progress->Update(done->fetch_add(*n) + *n);
+  }
+  fs.Release(opened->handle);
+  return st;
+}
+
+}  // namespace
+
+bool Selected(const std::string& path, const std::vector<std::string>& include,
+              const std::vector<std::string>& exclude) {
+  return (include.empty() || MatchesAny(path, include)) && !MatchesAny(path, exclude);
+}
+
+int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* out, std::FILE* err, bool tty) {
+  auto repo_path = RepoPath(request.spec);
+  auto fs = repo_path.ok() ? context.filesystem() : Result<HubFilesystem*>(repo_path.status());
+  if (!fs.ok()) {
+    std::fprintf(err, "hfmirror prefetch: %s\n", fs.status().message().c_str());
+    return 2;
+  }
+  auto entries = ListFolder(**fs, *repo_path, /*recursive=*/true);
+  if (!entries.ok()) {
+    std::fprintf(err, "hfmirror prefetch: %s: %s\n", request.spec.c_str(), entries.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<RepoEntry> files;
+  uint64_t total = 0;
+  for (auto& e : *entries) {
+    if (e.is_dir || !Selected(e.path, request.include, request.exclude)) continue;
+    total += e.size;
+    files.push_back(std::move(e));
+  }
+  Progress progress(out, tty, "prefetch " + request.spec, total);
+  std::atomic<uint64_t> done{0};
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> already{0};
+  std::mutex failures_mu;
+  std::vector<std::string> failures;
+  auto worker = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      const RepoEntry& f = files[i];
+      if (IsComplete(**fs, f.ino)) {  // nothing to fetch: count it and move on
+        ++already;
+        progress.Update(done.fetch_add(f.size) + f.size);
+        continue;
+      }
+      Status st = ReadWhole(**fs, f, &done, &progress);
+      if (st.ok() && !IsComplete(**fs, f.ino)) st = Status::DataLoss("read whole but not verified complete");
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(failures_mu);
+        failures.push_back(f.path + ": " + st.ToString());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const int n = std::max(1, std::min<int>(request.parallel, static_cast<int>(files.size())));
+  for (int t = 0; t < n; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  progress.Finish(done.load());
+  std::fprintf(out, "%zu file(s), %s; %zu already complete in the cache %s\n", files.size(),
+               HumanBytes(static_cast<double>(total)).c_str(), already.load(), context.options().cache_dir.c_str());
+  if (!failures.empty()) {
+    std::fprintf(err, "hfmirror prefetch: %zu file(s) failed:\n", failures.size());
+    for (const auto& f : failures) std::fprintf(err, "  %s\n", f.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace hfm::cli

@@ -1,0 +1,136 @@
+"""The hfmirror command against the test hub, its output parsed: resolve, ls, prefetch (plain progress lines, a
+progress bar in a pty, failures listed, --include/--exclude, the cache then serving a mount with no data
+requests), cache stats, and status of a running mount."""
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = "hfm-test/tiny-model"
+
+
+def cli_binary():
+    mount = Path(os.environ.get("HFM_BINARY", ROOT / "build" / "mount.hfmirror"))
+    return str(mount.resolve().parent / "hfmirror")
+
+
+def run(hub, cache, *args, check=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF")}
+    env["HFMIRROR_CONFIG"] = "/nonexistent/hfmirror.conf"
+    r = subprocess.run([cli_binary()] + list(args) + ["--endpoint", hub.url, "--cache", str(cache)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    if check is not None:
+        assert r.returncode == check, r.stdout + r.stderr
+    return r
+
+
+def data_requests(hub):
+    s = hub.stats()["requests"]
+    return s.get("hub", {}).get("resolve", 0) + sum(s.get("cdn", {}).values())
+
+
+def test_resolve_prints_the_commit(hub, tmp_path):
+    repo = hub.manifest.repo(TINY)
+    assert run(hub, tmp_path / "c", "resolve", TINY, check=0).stdout.strip() == repo.commit("main")
+    assert run(hub, tmp_path / "c", "resolve", TINY + "@refs/pr/1", check=0).stdout.strip() == repo.commit("refs/pr/1")
+    missing = run(hub, tmp_path / "c", "resolve", "hfm-test/no-such-repo")
+    assert missing.returncode == 1 and "no-such-repo" in missing.stderr
+    assert run(hub, tmp_path / "c", "resolve", "not-a-repo-id").returncode == 2
+
+
+def test_ls_lists_sizes_and_folders(hub, tmp_path):
+    repo = hub.manifest.repo(TINY)
+    out = run(hub, tmp_path / "c", "ls", TINY, "-R", check=0).stdout
+    listed = {}
+    for line in out.splitlines():
+        size, path = line.split(None, 1)
+        listed[path] = size
+    for path, e in repo.files().items():
+        assert listed[path] == str(e["size"]), path
+    assert any(p.endswith("/") and v == "-" for p, v in listed.items())
+    top = run(hub, tmp_path / "c", "ls", TINY, check=0).stdout
+    assert all("/" not in line.split(None, 1)[1].rstrip("/") for line in top.splitlines())
+
+
+def test_prefetch_fills_the_cache_a_mount_then_reads_with_no_data_requests(hub, mount, tmp_path):
+    cache = tmp_path / "cache"
+    repo = hub.manifest.repo(TINY)
+    r = run(hub, cache, "prefetch", TINY, check=0)
+    lines = r.stdout.splitlines()
+    assert re.search(r"prefetch %s +100%% .* / .*/s  ETA" % re.escape(TINY), r.stdout), r.stdout
+    assert "\r" not in r.stdout, "no terminal: plain lines"
+    assert re.match(r"%d file\(s\), .*; 0 already complete" % len(repo.files()), lines[-1]), lines[-1]
+    again = run(hub, cache, "prefetch", TINY, check=0)
+    assert "%d already complete" % len(repo.files()) in again.stdout
+
+    before = data_requests(hub)
+    m = mount(cache_dir=cache)
+    for path, e in repo.files().items():
+        assert (m.path / "hfm-test" / "tiny-model" / path).read_bytes() == Path(e["bytes_path"]).read_bytes()
+        assert os.getxattr(m.path / "hfm-test" / "tiny-model" / path, "user.hfmirror.state") == b"complete"
+    assert data_requests(hub) == before, "the mount fetched what prefetch had cached"
+
+
+def test_prefetch_include_exclude(hub, mount, tmp_path):
+    cache = tmp_path / "cache"
+    repo = hub.manifest.repo(TINY)
+    run(hub, cache, "prefetch", TINY, "--include", "*.json", "--exclude", "tokenizer*", check=0)
+    m = mount(cache_dir=cache)
+    for path in repo.files():
+        state = os.getxattr(m.path / "hfm-test" / "tiny-model" / path, "user.hfmirror.state")
+        name = path.rsplit("/", 1)[-1]
+        wanted = path.endswith(".json") and not path.startswith("tokenizer")
+        assert state == (b"complete" if wanted else b"absent"), (path, state, name)
+
+
+def test_prefetch_lists_what_failed_and_exits_non_zero(hub, tmp_path):
+    r = run(hub, tmp_path / "cache", "prefetch", "hfm-test/corrupt")
+    assert r.returncode == 1
+    assert "bad.safetensors" in r.stderr and "failed" in r.stderr
+    assert "good.txt" not in r.stderr
+
+
+def test_prefetch_draws_a_progress_bar_on_a_terminal(hub, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF")}
+    env["HFMIRROR_CONFIG"] = "/nonexistent/hfmirror.conf"
+    master, slave = pty.openpty()
+    p = subprocess.Popen([cli_binary(), "prefetch", "hfm-test/large-model", "--endpoint", hub.url, "--cache",
+                          str(tmp_path / "cache")], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait(timeout=300) == 0, p.stderr.read()
+    text = out.decode()
+    assert "\r\x1b[K" in text, "redrawn in place"
+    assert re.search(r"\[#+\.*\] +\d+% ", text), text[-500:]
+    assert "100%" in text and "ETA" in text and "/s" in text
+
+
+def test_cache_stats_and_status_of_a_running_mount(hub, mount, tmp_path):
+    cache = tmp_path / "cache"
+    run(hub, cache, "prefetch", TINY, check=0)
+    stats = run(hub, cache, "cache", "stats", check=0).stdout
+    assert re.search(r"complete files +%d" % len(hub.manifest.repo(TINY).files()), stats), stats
+    m = mount()
+    (m.path / "hfm-test" / "tiny-model" / "config.json").read_bytes()
+    r = subprocess.run([cli_binary(), "status", str(m.path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert str(m.path) in r.stdout and "endpoint %s  healthy" % hub.url in r.stdout, r.stdout
+    assert re.search(r"fetched \S+ \S+  served \S+ \S+  cache hit ratio [0-9.]+  open files 0", r.stdout), r.stdout
+    j = json.loads(subprocess.run([cli_binary(), "status", str(m.path), "--json"], capture_output=True, text=True,
+                                  timeout=60).stdout)
+    assert j[0]["mountpoint"] == str(m.path) and j[0]["bytes_served"] > 0
+    assert subprocess.run([cli_binary(), "status", str(tmp_path)], capture_output=True).returncode == 1
