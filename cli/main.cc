@@ -2,6 +2,7 @@
 //   prefetch ORG/NAME[@REV] [--include GLOB]... [--exclude GLOB]...
 //   ls ORG/NAME[@REV] [PATH] [-R]
 //   resolve ORG/NAME[@REV]
+//   search QUERY [--kind model|dataset|space] [--limit N]
 //   cache stats
 //   status [MOUNTPOINT] [--json]
 // Every subcommand that touches the Hub or the cache takes --cache,
@@ -84,6 +85,31 @@ int RunResolve(const CommonFlags& flags, const std::string& spec) {
   return 0;
 }
 
+int RunSearch(const CommonFlags& flags, const std::string& query, const std::string& kind_name, int limit) {
+  auto ctx = Context(flags);
+  if (!ctx.ok()) return Fail("search", ctx.status());
+  RepoKind kind = RepoKind::kModel;
+  if (kind_name == "dataset") {
+    kind = RepoKind::kDataset;
+  } else if (kind_name == "space") {
+    kind = RepoKind::kSpace;
+  } else if (kind_name != "model") {
+    return Fail("search", Status::InvalidArgument("--kind: model, dataset or space"));
+  }
+  auto hub = (*ctx)->hub();
+  if (!hub.ok()) return Fail("search", hub.status());
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>((*ctx)->options().timeout));
+  auto found = (*hub)->Search(kind, query, limit, deadline);
+  if (!found.ok()) return Fail("search", found.status());
+  const std::string prefix = kind == RepoKind::kModel ? "" : std::string(RepoKindPlural(kind)) + "/";
+  for (const auto& r : *found) {
+    std::printf("%s%s%s%s\n", prefix.c_str(), r.id.c_str(), r.gated ? "  gated" : "", r.is_private ? "  private" : "");
+  }
+  return 0;
+}
+
 int RunCacheStats(const CommonFlags& flags) {
   auto ctx = Context(flags);
   if (!ctx.ok()) return Fail("cache stats", ctx.status());
@@ -128,6 +154,14 @@ int main(int argc, char** argv) {
   resolve_cmd->add_option("repo", spec, "ORG/NAME[@REV]")->required();
   AddCommonFlags(resolve_cmd, &flags);
 
+  std::string query, kind = "model";
+  int limit = 20;
+  auto* search_cmd = app.add_subcommand("search", "repos whose id contains QUERY (datasets/ or spaces/ in front)");
+  search_cmd->add_option("query", query, "part of a repo id")->required();
+  search_cmd->add_option("--kind", kind, "model, dataset or space (default model)");
+  search_cmd->add_option("--limit", limit, "at most this many (1..1000, default 20)");
+  AddCommonFlags(search_cmd, &flags);
+
   auto* cache_cmd = app.add_subcommand("cache", "the cache");
   cache_cmd->require_subcommand(1);
   auto* cache_stats = cache_cmd->add_subcommand("stats", "what the cache holds");
@@ -146,6 +180,7 @@ int main(int argc, char** argv) {
   }
   if (*ls_cmd) return RunLs(flags, spec, path, recursive);
   if (*resolve_cmd) return RunResolve(flags, spec);
+  if (*search_cmd) return RunSearch(flags, query, kind, limit);
   if (*cache_stats) return RunCacheStats(flags);
   if (*status_cmd) return RunStatus(mountpoint, json, stdout, stderr);
   return 2;

@@ -158,6 +158,42 @@ Result<std::string> EndpointClient::ResolveRevision(const RepoId& repo, std::str
   }
 }
 
+Result<std::vector<RepoSummary>> EndpointClient::Search(RepoKind kind, const std::string& query, int limit,
+                                                        TimePoint deadline, AttemptInfo* info) {
+  HFM_RETURN_IF_ERROR(init_status_);
+  const std::string context = "searching " + std::string(RepoKindPlural(kind)) + " for \"" + LogSafe(query, 100) +
+                              "\" at " + endpoint_for_log_;
+  if (limit < 1 || limit > 1000) return Status::InvalidArgument(context + ": limit must be 1..1000");
+  auto response = GetApi(SearchUrl(endpoint_, kind, query, limit), deadline, context, info);
+  if (!response.ok()) return response.status();
+  const auto doc = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_array()) return Status::DataLoss(context + ": the response is not a JSON array");
+  std::vector<RepoSummary> out;
+  for (const auto& item : doc) {
+    if (!item.is_object()) continue;
+    const auto id = item.find("id");
+    if (id == item.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) continue;
+    RepoSummary r;
+    r.id = LogSafe(id->get<std::string>(), 200);
+    auto flag = [&](const char* key) {
+      const auto v = item.find(key);
+      // "gated" is false or the gating mode ("auto", "manual").
+      return v != item.end() && ((v->is_boolean() && v->get<bool>()) || (v->is_string() && !v->empty()));
+    };
+    auto number = [&](const char* key) {
+      const auto v = item.find(key);
+      return v != item.end() && v->is_number_unsigned() ? v->get<uint64_t>() : uint64_t{0};
+    };
+    r.is_private = flag("private");
+    r.gated = flag("gated");
+    r.downloads = number("downloads");
+    r.likes = number("likes");
+    out.push_back(std::move(r));
+    if (out.size() >= static_cast<size_t>(limit)) break;
+  }
+  return out;
+}
+
 Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std::string_view commit,
                                                         TimePoint deadline, ListingProgress* progress,
                                                         AttemptInfo* info) {

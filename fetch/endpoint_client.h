@@ -85,6 +85,8 @@ class EndpointClient {
                                       AttemptInfo* info);
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit, TimePoint deadline,
                                           ListingProgress* progress, AttemptInfo* info);
+  Result<std::vector<RepoSummary>> Search(RepoKind kind, const std::string& query, int limit, TimePoint deadline,
+                                          AttemptInfo* info);
 
   // The checks FetchRange makes before any byte moves: names, commit, path,
   // sink, offset <= size. Clips *length to the file's end.

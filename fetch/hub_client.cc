@@ -173,6 +173,28 @@ class MirroredHubClient : public HubClient {
     return commit;
   }
 
+  Result<std::vector<RepoSummary>> Search(RepoKind kind, const std::string& query, int limit,
+                                          TimePoint deadline) override {
+    HFM_RETURN_IF_ERROR(init_status_);
+    RouteKey key;
+    key.kind = RequestKind::kApi;
+    const std::string context = "searching " + std::string(RepoKindPlural(kind)) + " for \"" + LogSafe(query, 100) + "\"";
+    std::vector<RepoSummary> found;
+    Status s = Run(key, deadline, context, [&](size_t i) {
+      Outcome o;
+      auto r = workers_[i]->Search(kind, query, limit, deadline, &o.info);
+      if (r.ok()) {
+        found = std::move(*r);
+        return o;
+      }
+      o.status = r.status();
+      o.verdict = CommonVerdict(o.status);
+      return o;
+    });
+    if (!s.ok()) return s;
+    return found;
+  }
+
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit,
                                           TimePoint deadline) override {
     HFM_RETURN_IF_ERROR(init_status_);

@@ -134,9 +134,26 @@ struct EndpointStats {
   std::string state;       // "healthy", "backing-off" or "rate-limited"
 };
 
+// One repo found by HubClient::Search.
+struct RepoSummary {
+  std::string id;  // ORG/NAME
+  bool is_private = false;
+  bool gated = false;
+  uint64_t downloads = 0;
+  uint64_t likes = 0;
+};
+
 class HubClient {
  public:
   virtual ~HubClient() = default;
+
+  // Repos of `kind` whose id contains `query`, at most `limit`, in the Hub's
+  // order (GET /api/{kind}s?search=...&limit=...). The default answers
+  // Unavailable: a client that cannot search (tests' fakes) says so.
+  virtual Result<std::vector<RepoSummary>> Search(RepoKind kind, const std::string& query, int limit,
+                                                  TimePoint deadline) {
+    return Status::Unavailable("search is not supported by this client");
+  }
 
   // The commit a revision points to. `revision` "" means the repo's default
   // branch (GET /api/{kind}s/{repo}); otherwise a branch, tag, full commit or

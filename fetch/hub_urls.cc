@@ -85,6 +85,11 @@ std::string TreeUrl(std::string_view endpoint, const RepoId& repo, std::string_v
          "?recursive=true&expand=false";
 }
 
+std::string SearchUrl(std::string_view endpoint, RepoKind kind, std::string_view query, int limit) {
+  return std::string(endpoint) + "/api/" + RepoKindPlural(kind) + "?search=" + PercentEncodePathSegment(query) +
+         "&limit=" + std::to_string(limit);
+}
+
 std::string ResolveUrl(std::string_view endpoint, const RepoId& repo, std::string_view commit,
                        std::string_view path) {
   std::string url(endpoint);

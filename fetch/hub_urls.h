@@ -26,6 +26,8 @@ std::string RepoInfoUrl(std::string_view endpoint, const RepoId& repo);
 std::string RevisionInfoUrl(std::string_view endpoint, const RepoId& repo, std::string_view revision);
 // {endpoint}/api/{kind}s/{repo}/tree/{commit}?recursive=true&expand=false.
 std::string TreeUrl(std::string_view endpoint, const RepoId& repo, std::string_view commit);
+// {endpoint}/api/{kind}s?search={query, encoded}&limit={limit}.
+std::string SearchUrl(std::string_view endpoint, RepoKind kind, std::string_view query, int limit);
 // {endpoint}/{prefix}{repo}/resolve/{commit}/{path, each segment encoded}.
 std::string ResolveUrl(std::string_view endpoint, const RepoId& repo, std::string_view commit,
                        std::string_view path);

@@ -17,7 +17,8 @@ LOG_LIMIT = 200000
 FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt", "truncate", "ignore_range",
                  "bad_content_range", "redirect_loop", "big_headers", "hostile_listing")
 HOSTS = ("hub", "cdn", "any")
-ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "resolve", "raw", "cdn", "other", "any")
+ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "search", "resolve", "raw", "cdn", "other",
+          "any")
 
 
 class Faults:

@@ -159,6 +159,23 @@ def test_refs(hub):
     assert "pullRequests" not in hub.request("GET", "/api/models/%s/refs" % TINY).json()
 
 
+def test_search_finds_repos_of_one_kind_by_substring(hub):
+    r = hub.request("GET", "/api/models?search=TINY&limit=50")
+    assert r.status == 200
+    ids = [m["id"] for m in r.json()]
+    assert TINY in ids and ids == sorted(ids)
+    assert all("tiny" in i.lower() for i in ids)
+    assert all(m["modelId"] == m["id"] for m in r.json())
+    datasets = [d["id"] for d in hub.request("GET", "/api/datasets?search=tiny").json()]
+    assert "hfm-test/tiny-dataset" in datasets and "modelId" not in hub.request("GET", "/api/datasets").json()[0]
+    assert len(hub.request("GET", "/api/models?search=hfm-test&limit=2").json()) == 2
+    hidden = [m["id"] for m in hub.request("GET", "/api/models?search=private").json()]
+    assert "hfm-test/private-model" not in hidden
+    shown = [m["id"] for m in hub.request("GET", "/api/models?search=private", headers=VALID).json()]
+    assert "hfm-test/private-model" in shown
+    assert hub.stats()["requests"]["hub"]["search"] >= 5
+
+
 # --------------------------------------------------------------------------------------------- listing
 
 @pytest.mark.parametrize("flag", ["true", "True"])

@@ -26,7 +26,7 @@ Test control API (not Hub protocol; on the hub listener only; never counted, log
   GET  /_hub/stats            {"total", "requests": {host: {route: n}}, "methods": {host: {method: n}},
                                "paths": {host: {path: n}}, "bytes": {host: n},
                                "bytes_by_route": {host: {route: n}}}   (hosts "hub" and "cdn"; routes:
-                               api_info api_revision tree paths_info refs resolve raw cdn other)
+                               api_info api_revision tree paths_info refs search resolve raw cdn other)
   POST /_hub/reset_stats      clears the stats and the log
   GET  /_hub/log              [{seq, time, host, method, path, query, route, range, has_authorization,
                                 authorization_value_sha256_prefix (first 16 hex of sha256 of the bearer
@@ -102,6 +102,8 @@ def classify(host, method, raw_path):
         return "other", {}
     if segs and segs[0] == "_hub":
         return "control", {"op": "/".join(segs[1:])}
+    if len(segs) == 2 and segs[0] == "api" and segs[1] in KINDS and method in ("GET", "HEAD"):
+        return "search", {"kind": KINDS[segs[1]]}
     if len(segs) >= 4 and segs[0] == "api" and segs[1] in KINDS:
         base = {"kind": KINDS[segs[1]], "ns": decode_path(segs[2]), "name": decode_path(segs[3])}
         rest = segs[4:]
@@ -244,6 +246,8 @@ class Handler(BaseHTTPRequestHandler):
             return redirect
         if route in ("resolve", "raw"):
             return self._resolve(route, params, token)
+        if route == "search":
+            return self._search(params["kind"], q, token)
         repo = self._repo(params, token)
         if route == "api_info":
             return self._info(repo, repo.raw["default_branch"], q)
@@ -335,6 +339,30 @@ class Handler(BaseHTTPRequestHandler):
         if repo.kind == "space":
             info["sdk"] = "gradio"
         return json_response(info)
+
+    def _search(self, kind, q, token):
+        """GET /api/{kind}s?search=Q&limit=N: the repos of that kind whose id contains Q (any case), by id;
+        private ones only for a token that may see them. Each item as the Hub gives it: id (and modelId for
+        models), private, gated, downloads, likes, lastModified."""
+        needle = q.get("search", "").lower()
+        try:
+            limit = int(q.get("limit") or 1000)
+        except ValueError:
+            raise HubError(400, "limit must be a number")
+        allowed = self.hub.tokens.get(token, ()) if token else ()
+        out = []
+        for (k, repo_id), repo in sorted(self.hub.repos.items()):
+            if k != kind or needle not in repo_id.lower():
+                continue
+            if repo.raw["private"] and repo_id not in allowed:
+                continue
+            item = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
+                    "private": bool(repo.raw["private"]), "gated": repo.raw["gated"] or False,
+                    "downloads": 0, "likes": 0, "lastModified": "2024-01-01T00:00:00.000Z"}
+            if kind == "model":
+                item["modelId"] = repo_id
+            out.append(item)
+        return json_response(out[:max(0, limit)])
 
     def _refs(self, repo, q):
         with self.hub.refs_lock:

@@ -43,6 +43,18 @@ def test_resolve_prints_the_commit(hub, tmp_path):
     assert run(hub, tmp_path / "c", "resolve", "not-a-repo-id").returncode == 2
 
 
+def test_search_lists_matching_repo_ids(hub, tmp_path):
+    out = run(hub, tmp_path / "c", "search", "tiny", check=0).stdout.split("\n")
+    ids = [line.split()[0] for line in out if line]
+    assert TINY in ids and all("tiny" in i for i in ids)
+    datasets = run(hub, tmp_path / "c", "search", "tiny", "--kind", "dataset", check=0).stdout.split()
+    assert "datasets/hfm-test/tiny-dataset" in datasets
+    gated = run(hub, tmp_path / "c", "search", "gated", check=0).stdout
+    assert re.search(r"^hfm-test/gated-model  gated$", gated, re.M), gated
+    assert len(run(hub, tmp_path / "c", "search", "hfm-test", "--limit", "2", check=0).stdout.splitlines()) == 2
+    assert run(hub, tmp_path / "c", "search", "x", "--kind", "bogus").returncode == 2
+
+
 def test_ls_lists_sizes_and_folders(hub, tmp_path):
     repo = hub.manifest.repo(TINY)
     out = run(hub, tmp_path / "c", "ls", TINY, "-R", check=0).stdout
