@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -22,7 +24,8 @@ class MountOptionsTest : public ::testing::Test {
   }
   // Writes `text` as the config file the next Parse reads.
   void Config(const std::string& text) {
-    config_ = ::testing::TempDir() + "hfmirror-test.conf";
+    // One file per test process: ctest runs these tests in parallel.
+    config_ = ::testing::TempDir() + "hfmirror-test-" + std::to_string(getpid()) + ".conf";
     std::FILE* f = std::fopen(config_.c_str(), "w");
     ASSERT_NE(f, nullptr);
     std::fputs(text.c_str(), f);
