@@ -69,7 +69,6 @@ class BlockSplitter : public RangeSink {
   }
 
   uint32_t next() const { return next_; }
-  bool faltered() const { return faltered_; }
   size_t partial() const { return block_ ? block_->filled() : 0; }
   const std::string& source() const { return source_; }
 

@@ -9,14 +9,11 @@
 #include "util/log.h"
 
 namespace hfm {
-namespace {
 
-std::string Where(const FileLocation& loc, const std::string& endpoint) {
+std::string FileContent::Where(const FileLocation& loc, const std::string& endpoint) {
   return "repo=" + RepoDisplayName(loc.repo) + " revision=" + loc.commit + " path=" + loc.path +
          " endpoint=" + endpoint;
 }
-
-}  // namespace
 
 FileContent::FileContent(ContentHash hash, uint64_t size, ContentRegistry* registry, bool must_verify)
     : hash_(hash),
@@ -240,8 +237,16 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
     StartFilling(round, i, block);
   };
   callbacks.on_progress = [this] { FillingProgressed(); };
-  callbacks.on_falter = [this, round](uint32_t i) { StopSharingFilling(round, i); };
-  callbacks.publish = [this, &location, round](uint32_t i, std::shared_ptr<FillingBlock> block) {
+  // Sharing blocks still being filled stops when a GET of this file falters
+  // or fails, and comes back with the first block a clean GET completes
+  // (set before the block is published, so whoever sees the block sees it).
+  bool faltered = false;
+  callbacks.on_falter = [this, round, &faltered](uint32_t i) {
+    faltered = true;
+    StopSharingFilling(round, i);
+  };
+  callbacks.publish = [this, &location, round, &faltered](uint32_t i, std::shared_ptr<FillingBlock> block) {
+    if (!faltered) share_filling_ = true;
     Publish(location, round, i, std::move(block));
   };
   callbacks.on_source = [this](const std::string& endpoint) {
@@ -258,10 +263,8 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   registry_->counters()->fetches_in_flight.fetch_add(1, std::memory_order_relaxed);
   Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
   registry_->counters()->fetches_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  // A clean GET lets readers have bytes of blocks still being filled again;
-  // one that faltered or failed stops that until the next clean one.
-  share_filling_ = !splitter.faltered() && splitter.next() == end;
   if (splitter.next() < end) {
+    share_filling_ = false;
     if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
     LogError("fetch failed: " +
              Where(location, splitter.source().empty() ? registry_->hub()->endpoint() : splitter.source()) +
@@ -352,32 +355,6 @@ void FileContent::Persist(uint64_t round, uint32_t index, const std::shared_ptr<
   if (released) registry_->budget()->Release(released);
 }
 
-void FileContent::MarkCompleteInCache(uint64_t round, const std::string& where) {
-  if (round != round_.load()) return;
-  Status st = registry_->store()->MarkComplete(hash_, size_);
-  if (st.ok()) {
-    complete_ = true;
-  } else {
-    LogWarning("verified but not cached: " + where + ": " + st.ToString());
-  }
-}
-
-Status FileContent::FlushWrites(TimePoint deadline) {
-  // Both threads run jobs in order, and a block's store job is queued before
-  // its hash job: once the hasher reaches this barrier every block published
-  // before it is hashed, and a completion it queued on the writer lands
-  // before the writer's barrier.
-  for (WorkQueue* queue : {registry_->hasher(), registry_->writer()}) {
-    auto done = std::make_shared<std::promise<void>>();
-    auto future = done->get_future();
-    queue->Submit([done] { done->set_value(); });
-    if (future.wait_until(deadline) != std::future_status::ready) {
-      return Status::DeadlineExceeded("cache writer did not catch up before the read deadline");
-    }
-  }
-  return Status::Ok();
-}
-
 void FileContent::FailPending(uint64_t round, uint32_t index, const Status& status) {
   uint64_t released = 0;
   {
@@ -465,192 +442,6 @@ Status FileContent::CopyFromPending(const FileLocation& location, const std::sha
   if (!pending->status.ok()) return pending->status;
   std::memcpy(out.data(), pending->data->data() + offset, out.size());
   return Status::Ok();
-}
-
-Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, uint32_t index,
-                                 TimePoint deadline) {
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    std::shared_ptr<Pending> pending;
-    Schedule(location, round, index, index, index, &pending);
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!pending) {
-      if (blocks_[index] == BlockState::kPresent) return Status::Ok();
-      continue;  // published uncached: ask again
-    }
-    if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
-      return Status::DeadlineExceeded("no bytes of block " + std::to_string(index) + " of " +
-                                      location.path + " before the read deadline");
-    }
-    return pending->status;  // published: the writer stores and hashes it
-  }
-  return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +
-                             " could not be kept");
-}
-
-void FileContent::AdvanceHash(const FileLocation* location, uint64_t hint_round, uint32_t hint_index,
-                              const std::shared_ptr<const std::string>& hint) {
-  uint64_t released;
-  {
-    std::lock_guard<std::mutex> hash_lock(hash_mu_);
-    // A hint from a round that failed meanwhile holds bytes that failed (the
-    // round only changes under hash_mu_, so this check cannot go stale).
-    const bool current = hint_round == round_.load();
-    released = AdvanceHashLocked(location, hint_index, current ? hint : nullptr);
-  }
-  if (released) registry_->budget()->Release(released);
-}
-
-uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t hint_index,
-                                        const std::shared_ptr<const std::string>& hint) {
-  if (location) last_location_ = *location;
-  if (verified_ || block_count_ == 0) return 0;
-  const uint64_t round = round_.load();
-  if (hint && hint_index > frontier_ && hint_index < block_count_ && stash_.size() < kMaxStashedBlocks) {
-    // Arrived ahead of the frontier (GETs run in parallel): keep it for when
-    // the frontier gets here, or the hash would read it back from the cache
-    // (a second pass over the bytes).
-    stash_.emplace(hint_index, hint);
-  }
-  while (frontier_ < block_count_) {
-    std::shared_ptr<const std::string> data;
-    if (hint && frontier_ == hint_index) {
-      data = hint;
-    } else if (auto stashed = stash_.find(frontier_); stashed != stash_.end()) {
-      data = std::move(stashed->second);
-      stash_.erase(stashed);
-    } else {
-      bool present;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        // Published but not stored yet: hash it from memory.
-        auto it = pending_.find(frontier_);
-        if (it != pending_.end() && it->second->done && it->second->status.ok() && it->second->data &&
-            it->second->round == round) {
-          data = it->second->data;
-        }
-        present = blocks_[frontier_] == BlockState::kPresent;
-      }
-      if (data) {
-        // hashed below
-      } else if (!present) {
-        break;
-      } else {
-        auto got = registry_->store()->GetBlock(hash_, frontier_);
-        if (!got.ok() || !got->has_value()) break;
-        data = std::make_shared<const std::string>(std::move(**got));
-      }
-    }
-    if (data->size() != BlockLength(frontier_)) break;
-    if (frontier_ == 0) failure_ = Status::Ok();  // a fresh verification round begins
-    hasher_->Update(data->data(), data->size());
-    if (block_count_ == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (blocks_[0] != BlockState::kPresent) uncached_small_ = data;
-    }
-    ++frontier_;
-  }
-  if (frontier_ < block_count_) {
-    if (!stash_.empty()) {
-      // Stashed blocks wait for the frontier's block; if nothing is fetching
-      // it (a reader skipped ahead), they would hold memory for nothing.
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!pending_.count(frontier_)) stash_.clear();
-    }
-    return 0;
-  }
-
-  const ContentHash actual = hasher_->Finish();
-  hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
-  frontier_ = 0;
-  stash_.clear();
-  std::string endpoint;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& e : served_by_) endpoint += (endpoint.empty() ? "" : ";") + e;
-    served_by_.clear();
-  }
-  if (endpoint.empty()) endpoint = registry_->hub()->endpoint();
-  if (actual == hash_) {
-    verified_ = true;
-    must_verify_ = false;
-    registry_->MarkVerified(hash_);
-    // On the writer, behind every block of this file it was given: they are
-    // all stored (or gone) by the time it runs.
-    auto self = shared_from_this();
-    registry_->writer()->Submit([self, round, where = Where(last_location_, endpoint)] {
-      self->MarkCompleteInCache(round, where);
-    });
-    return 0;
-  }
-  LogError("hash mismatch: " + Where(last_location_, endpoint) + " expected=" + hash_.ToString() +
-           " actual=" + actual.ToString() + "; dropping its cached blocks");
-  failure_ = Status::DataLoss("bytes of " + last_location_.path + " do not match " + hash_.ToString());
-  must_verify_ = true;
-  registry_->MarkCorrupt(hash_);
-  // The next attempt prefers endpoints that did not serve these bytes.
-  registry_->hub()->ReportCorrupt(last_location_);
-  uint64_t released = 0;
-  {
-    std::lock_guard<std::mutex> persist_lock(persist_mu_);
-    Status dropped = registry_->store()->DropFile(hash_, size_);
-    if (!dropped.ok()) LogError("cannot drop corrupt blocks of " + hash_.ToString() + ": " + dropped.ToString());
-    std::lock_guard<std::mutex> lock(mu_);
-    round_++;
-    uncached_small_.reset();
-    for (auto& b : blocks_) b = BlockState::kAbsent;
-    for (auto& [index, pending] : pending_) {
-      pending->done = true;
-      pending->status = failure_;
-      released += pending->reserved;
-      pending->reserved = 0;
-    }
-    pending_.clear();
-  }
-  cv_.notify_all();
-  return released;
-}
-
-Status FileContent::EnsureVerified(const FileLocation& location) {
-  // A few rounds at most: a block evicted or discarded between the fetch and
-  // the hash leaves a gap that one more pass fills.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (verified_.load()) return Status::Ok();
-    // Ask for everything up front so the whole file streams in parallel, then
-    // walk it in order so the hash advances as blocks land.
-    const uint64_t round = round_.load();
-    Schedule(location, round, 0, block_count_ - 1, /*demand_last=*/0);
-    for (uint32_t i = 0; i < block_count_; ++i) {
-      const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
-      Status waited = WaitForBlock(location, round, i, deadline);
-      if (round_.load() != round) return CurrentFailure();
-      HFM_RETURN_IF_ERROR(waited);
-    }
-    HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-    AdvanceHash(&location, round_.load(), block_count_, nullptr);
-    if (verified_.load()) return Status::Ok();
-    if (round_.load() != round) return CurrentFailure();
-  }
-  return Status::Unavailable("could not verify " + location.path + ": its blocks did not stay cached");
-}
-
-Status FileContent::CurrentFailure() {
-  std::lock_guard<std::mutex> lock(hash_mu_);
-  if (!failure_.ok()) return failure_;
-  return Status::DataLoss("bytes of " + last_location_.path + " failed verification");
-}
-
-Status FileContent::CheckAtEnd(const FileLocation& location) {
-  HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-  AdvanceHash(&location, round_.load(), block_count_, nullptr);
-  {
-    std::lock_guard<std::mutex> lock(hash_mu_);
-    if (verified_) return Status::Ok();
-    if (!failure_.ok()) return failure_;
-    // The hash has a gap (the reader skipped ahead): serve the bytes now and
-    // verify once every block has arrived, unless this file must be verified.
-    if (!must_verify_) return Status::Ok();
-  }
-  return EnsureVerified(location);
 }
 
 std::vector<std::string> FileContent::sources() {

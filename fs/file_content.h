@@ -20,6 +20,9 @@
 // every file under verify=strict are fetched whole and verified before their
 // first byte is served.
 //
+// The fetching and serving half is in file_content.cc, the verification
+// half (the hash, the end-of-file verdict) in file_content_verify.cc.
+//
 // Thread safety: all public methods are thread-safe.
 #pragma once
 
@@ -115,6 +118,8 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
     std::shared_ptr<FillingBlock> filling;
   };
 
+  // "repo=... revision=... path=... endpoint=...", for log lines.
+  static std::string Where(const FileLocation& loc, const std::string& endpoint);
   size_t BlockLength(uint32_t index) const;
   bool MustVerifyBeforeServing() const;
   // How long a reader may wait on `pending`: its own deadline, but never
@@ -182,10 +187,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // are none, the network thread's progress reports skip the lock.
   std::atomic<int> partial_waiters_{0};
   // Whether readers may take bytes of blocks still being filled. Off from
-  // the first GET of this file that faltered or failed until one runs
-  // clean: a server that cuts every connection after a few KiB must fail
-  // reads in bounded time, as it does with whole blocks, not feed each of
-  // the kernel's page-by-page retries from a fresh GET's first KiB.
+  // the first GET of this file that faltered or failed until a clean GET
+  // completes a block: a server that cuts every connection after a few KiB
+  // must fail reads in bounded time, as it does with whole blocks, not feed
+  // each of the kernel's page-by-page retries from a fresh GET's first KiB.
   std::atomic<bool> share_filling_{true};
   std::vector<BlockState> blocks_;                        // GUARDED_BY(mu_)
   std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)

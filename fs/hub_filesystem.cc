@@ -11,6 +11,7 @@
 #include <set>
 
 #include "fs/file_xattrs.h"
+#include "fs/readahead_window.h"
 #include "fs/repo_name.h"
 #include "util/log.h"
 
@@ -42,22 +43,21 @@ std::string OrgKey(RepoKind kind, std::string_view org) {
 }  // namespace
 
 struct HubFilesystem::FileHandle {
+  FileHandle(uint64_t block_size, uint32_t max_readahead_blocks) : readahead(block_size, max_readahead_blocks) {}
+
   std::shared_ptr<const Node> node;
-  // A small file made up by the mount (a ref of the HF cache view): its
-  // bytes, served from memory; `content` is then null.
+  // A small file made up by the mount (a ref of the HF cache view, a
+  // control file): its bytes, served from memory; `content` is then null.
   std::optional<std::string> inline_bytes;
   std::shared_ptr<FileContent> content;
   FileLocation location;
   std::mutex mu;
-  bool has_read = false;      // GUARDED_BY(mu)
   // Set once this handle served bytes not yet verified: the verification
   // round they came from. If that round fails, the handle's reader may hold
   // wrong bytes (the kernel can turn our EIO into a short read and come back
   // for the rest), so every later read on it fails too.
   std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
-  uint64_t next_offset = 0;   // GUARDED_BY(mu): where a sequential reader reads next
-  uint64_t run_bytes = 0;     // GUARDED_BY(mu): bytes read by the current sequential run
-  uint32_t readahead = 0;     // GUARDED_BY(mu): blocks to fetch ahead
+  ReadaheadWindow readahead;  // GUARDED_BY(mu)
   // A weight file's whole-file background fetch starts once a read on this
   // handle goes past the header zone: a loader reads the header first
   // (safetensors: 8 bytes, then the header), and those reads should not
@@ -479,7 +479,7 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
   if (node->type == NodeType::kHfRefFile || node->type == NodeType::kCtlFile) {
-    auto handle = std::make_shared<FileHandle>();
+    auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
     handle->node = node;
     OpenedFile opened;
     if (node->type == NodeType::kHfRefFile) {
@@ -497,7 +497,7 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
     return opened;
   }
   if (node->type != NodeType::kFile) return Status::InvalidArgument("is a directory");
-  auto handle = std::make_shared<FileHandle>();
+  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
   handle->node = node;
   handle->content = contents_.Get(node->entry->hash, node->entry->size);
   handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
@@ -534,39 +534,8 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   }
   uint32_t readahead;
   {
-    // Adaptive readahead, like the kernel's own: while the reader stays near
-    // where it was (the kernel issues readahead requests concurrently, so
-    // they arrive a little out of order), fetch ahead twice what this
-    // sequential run has read so far, up to a cap; on a real seek, nothing
-    // ahead, so random reads fetch only the blocks they touch. Growing with
-    // the bytes read, not the requests, matters: after a header read the
-    // kernel sends a burst of small readahead requests (64, 128, 256 KiB...)
-    // that would otherwise open the whole window at once.
-    // The slack is counted in blocks, as the kernel's requests are (at most
-    // max_read, one block, each; a few dozen in flight at once).
-    const uint64_t block = blocks_->block_size();
-    const uint64_t back_slack = block, forward_slack = 16 * block;
     std::lock_guard<std::mutex> lock(handle->mu);
-    const bool sequential = handle->has_read
-                                ? offset + back_slack >= handle->next_offset &&
-                                      offset <= handle->next_offset + forward_slack
-                                : offset == 0;
-    // Bytes read, not the span covered: a jump forward within the slack
-    // still counts as sequential but adds only what was read.
-    handle->run_bytes = sequential ? handle->run_bytes + out.size() : out.size();
-    handle->next_offset = sequential ? std::max(handle->next_offset, offset + out.size())
-                                     : offset + out.size();
-    if (sequential && handle->has_read) {
-      // A first read fetches only its own blocks: on a cold file it waits
-      // for /resolve and one GET, and readahead GETs started beside it would
-      // only compete with that one (a header read, a footer read).
-      handle->readahead = static_cast<uint32_t>(std::clamp<uint64_t>(
-          (2 * handle->run_bytes + block - 1) / block, 1, options_.max_readahead_blocks));
-    } else {
-      handle->readahead = 0;
-    }
-    handle->has_read = true;
-    readahead = handle->readahead;
+    readahead = handle->readahead.OnRead(offset, out.size());
     if (handle->unverified_round && *handle->unverified_round != handle->content->round()) {
       return Status::DataLoss("bytes this reader got from " + handle->location.path +
                               " failed verification");

@@ -1,0 +1,50 @@
+// ReadaheadWindow: how many blocks to fetch ahead of one open file's reads,
+// adapting as the kernel's own readahead does.
+//
+// While the reader stays near where it was (the kernel issues readahead
+// requests concurrently, so they arrive a little out of order: one block
+// back or 16 ahead still counts), fetch ahead twice what this sequential run
+// has read, up to a cap; on a real seek, nothing ahead, so random reads fetch
+// only the blocks they touch. The window grows with the bytes read, not the
+// requests: after a header read the kernel sends a burst of small requests
+// (64, 128, 256 KiB...) that doubling per request had turned into the whole
+// window at once. A first read fetches only its own blocks: on a cold file it
+// waits for /resolve and one GET, and readahead GETs beside it would only
+// compete with that one (a header read, a footer read).
+//
+// Thread safety: none; the owner serializes calls.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace hfm {
+
+class ReadaheadWindow {
+ public:
+  ReadaheadWindow(uint64_t block_size, uint32_t max_blocks) : block_(block_size), max_blocks_(max_blocks) {}
+
+  // A read of `size` bytes at `offset`: the blocks to fetch past its end.
+  uint32_t OnRead(uint64_t offset, uint64_t size) {
+    const uint64_t back_slack = block_, forward_slack = 16 * block_;
+    const bool sequential =
+        has_read_ ? offset + back_slack >= next_offset_ && offset <= next_offset_ + forward_slack : offset == 0;
+    // Bytes read, not the span covered: a jump forward within the slack
+    // still counts as sequential but adds only what was read.
+    run_bytes_ = sequential ? run_bytes_ + size : size;
+    next_offset_ = sequential ? std::max(next_offset_, offset + size) : offset + size;
+    const bool first = !has_read_;
+    has_read_ = true;
+    if (!sequential || first) return 0;
+    return static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_));
+  }
+
+ private:
+  const uint64_t block_;
+  const uint32_t max_blocks_;
+  bool has_read_ = false;
+  uint64_t next_offset_ = 0;  // where a sequential reader reads next
+  uint64_t run_bytes_ = 0;    // bytes read by the current sequential run
+};
+
+}  // namespace hfm
