@@ -171,7 +171,8 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
                              const std::shared_ptr<const std::string>& hint);
   // Fetches and hashes every block; OK once the file is verified.
   Status EnsureVerified(const FileLocation& location);
-  // After a read touched the last block: the verdict, if the hash can reach it.
+  // After a read touched the last block: the verdict, if the hash can reach
+  // it with the blocks fetched or in flight (those it waits for).
   Status CheckAtEnd(const FileLocation& location);
 
   const ContentHash hash_;

@@ -209,12 +209,33 @@ Status FileContent::CurrentFailure() {
 }
 
 Status FileContent::CheckAtEnd(const FileLocation& location) {
-  HFM_RETURN_IF_ERROR(FlushWrites(SystemClock()->Now() + registry_->options().read_timeout));
-  AdvanceHash(&location, round_.load(), block_count_, nullptr);
+  const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+  const uint64_t round = round_.load();
+  for (;;) {
+    HFM_RETURN_IF_ERROR(FlushWrites(deadline));
+    AdvanceHash(&location, round_.load(), block_count_, nullptr);
+    {
+      std::lock_guard<std::mutex> lock(hash_mu_);
+      if (verified_) return Status::Ok();
+      if (!failure_.ok()) return failure_;
+    }
+    if (round_.load() != round) return CurrentFailure();
+    // The hash stopped at a block whose GET is still running: this reader
+    // may have copied bytes of it (or of blocks before it) from the buffer
+    // being filled, so no hash job for it is queued yet. Wait for it, so the
+    // verdict comes before this reader is answered, not after it has seen
+    // every byte and taken the end of the file for success.
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = pending_.find(frontier_.load());
+    if (it == pending_.end() || it->second->done || it->second->round != round) break;
+    std::shared_ptr<Pending> pending = it->second;
+    if (!cv_.wait_until(lock, WaitLimit(*pending, deadline), [&] { return pending->done; })) {
+      return Status::DeadlineExceeded("block " + std::to_string(frontier_.load()) + " of " + location.path +
+                                      " did not arrive before the read deadline");
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(hash_mu_);
-    if (verified_) return Status::Ok();
-    if (!failure_.ok()) return failure_;
     // The hash has a gap (the reader skipped ahead): serve the bytes now and
     // verify once every block has arrived, unless this file must be verified.
     if (!must_verify_) return Status::Ok();

@@ -146,7 +146,9 @@ for m in "${modes[@]}"; do
   if ((unit_rc || integration_rc || nreports)); then
     status=FAILED
     overall=1
-    ((unit_rc)) && { say "$m: unit tests failed; see $build/unit.log" >&2; grep -E '^\s*[0-9]+ - ' "$build/unit.log" | head -n 40 >&2 || true; }
+    ((unit_rc)) && { say "$m: unit tests failed; see $build/unit.log" >&2; grep -E '^\s*[0-9]+ - ' "$build/unit.log" | head -n 40 >&2 || true
+      # What each failed assertion said, so the CI log alone tells what broke.
+      grep -E -A6 ': Failure$' "$build/unit.log" | head -n 80 >&2 || true; }
     ((integration_rc)) && { say "$m: integration tests failed; see $build/integration.log" >&2; grep -E '^(FAILED|ERROR) ' "$build/integration.log" | head -n 40 >&2 || true; }
     if ((nreports)); then
       say "$m: $nreports sanitizer report file(s) in $reports; by kind:" >&2

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "fs/hub_filesystem.h"
@@ -172,6 +173,28 @@ TEST_F(PartialBlockTest, AfterAGetFailsMidBlockTheRestComesFromANewGetAndTheFile
   EXPECT_EQ(all, table_);
   EXPECT_TRUE(testing::Eventually([&] { return Complete(); }))
       << "the whole-file hash did not match after a GET failed mid-block";
+}
+
+TEST_F(PartialBlockTest, AReaderAtTheEndGetsTheVerdictEvenIfTheLastBlockIsStillFilling) {
+  // Two blocks, served wrong. A reader has block 0, then reads the first
+  // bytes of block 1, whose GET then stalls: the reader has its bytes, but the hash
+  // cannot be decided until block 1 is in. Answering now would let a reader
+  // at the end of a corrupt file see success.
+  const std::string good = Pattern(kBlock + 100, 12);
+  hub_.AddCommit("org/two", kCommit, {{"w.bin", {good, true, Pattern(good.size(), 13)}}});
+  hub_.SetRef("org/two", "main", kCommit);
+  options_.read_path.read_timeout = kLongWait;
+  fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
+  auto opened = fs_->Open(testing::WalkPath(*fs_, "org/two/w.bin"));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  handle_ = opened->handle;
+  ASSERT_TRUE(Read(0, kBlock).ok());
+  hub_.StallFetchesAfter(50);
+  auto read = std::async(std::launch::async, [&] { return Read(kBlock, 50); });
+  ASSERT_TRUE(StalledSoon());
+  hub_.ReleaseStalled();
+  auto got = read.get();
+  EXPECT_EQ(got.status().code(), Status::Code::kDataLoss) << "served the end of a file that fails its hash";
 }
 
 }  // namespace
