@@ -32,6 +32,16 @@ struct BlockStoreStats {
   uint64_t map_size = 0;        // the configured quota
 };
 
+// One file the store holds blocks or a record of.
+struct StoredFile {
+  ContentHash hash;
+  uint64_t blocks = 0;        // blocks stored
+  uint64_t cached_bytes = 0;  // bytes in them
+  bool complete = false;      // verified and marked complete
+  uint64_t size = 0;          // the file's size, known once complete
+  int64_t last_access = 0;    // Unix seconds; 0 if never recorded
+};
+
 class BlockStore {
  public:
   virtual ~BlockStore() = default;
@@ -64,6 +74,10 @@ class BlockStore {
   virtual Status DropFile(const ContentHash& file, uint64_t size) = 0;
 
   virtual BlockStoreStats Stats() = 0;
+
+  // Every file with a block or a record, in key order, read in one snapshot.
+  // For the cache's maintenance commands: it visits every block's key.
+  virtual Result<std::vector<StoredFile>> ListFiles() = 0;
 
   // Eviction hints; stores that never evict may ignore them (the defaults).
   //

@@ -1,6 +1,7 @@
 #include "cache/lmdb_block_store.h"
 
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -161,6 +162,44 @@ class LmdbBlockStore : public BlockStore {
       if (r && r->complete) ++stats.complete_files;
     });
     return stats;
+  }
+
+  Result<std::vector<StoredFile>> ListFiles() override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    // Both databases are keyed by the file's key bytes (blocks with the index
+    // after them), so one ordered pass over each meets every file in order.
+    std::map<std::string, StoredFile, std::less<>> files;
+    Status bad;
+    auto entry = [&](std::string_view file_key) -> StoredFile* {
+      auto it = files.find(file_key);
+      if (it != files.end()) return &it->second;
+      auto hash = ContentHash::FromKeyBytes(file_key);
+      if (!hash) return nullptr;
+      StoredFile f;
+      f.hash = *hash;
+      return &files.emplace(std::string(file_key), f).first->second;
+    };
+    ForEach(txn->get(), env_->blocks(), [&](const MDB_val& k, const MDB_val& v) {
+      std::string_view key = FromVal(k);
+      if (key.size() < 5) return;
+      if (StoredFile* f = entry(key.substr(0, key.size() - 4))) {
+        f->blocks++;
+        f->cached_bytes += v.mv_size;
+      }
+    });
+    ForEach(txn->get(), env_->files(), [&](const MDB_val& k, const MDB_val& v) {
+      auto r = DecodeFileRecord(FromVal(v));
+      StoredFile* f = entry(FromVal(k));
+      if (!r || !f) return;
+      f->complete = r->complete;
+      if (r->complete) f->size = r->size;
+      f->last_access = r->last_access;
+    });
+    std::vector<StoredFile> out;
+    out.reserve(files.size());
+    for (auto& [key, f] : files) out.push_back(std::move(f));
+    return out;
   }
 
   void Pin(const ContentHash& file) override { pins_->Pin(file); }

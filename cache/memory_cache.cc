@@ -162,6 +162,26 @@ class MemoryBlockStore : public BlockStore {
     return stats;
   }
 
+  Result<std::vector<StoredFile>> ListFiles() override {
+    std::shared_lock lock(state_->mu);
+    std::map<ContentHash, StoredFile> files;
+    for (const auto& [key, block] : state_->blocks) {
+      StoredFile& f = files[key.first];
+      f.hash = key.first;
+      f.blocks++;
+      f.cached_bytes += block.size();
+    }
+    for (const auto& [hash, size] : state_->complete_sizes) {
+      StoredFile& f = files[hash];
+      f.hash = hash;
+      f.complete = true;
+      f.size = size;
+    }
+    std::vector<StoredFile> out;
+    for (auto& [hash, f] : files) out.push_back(std::move(f));
+    return out;
+  }
+
  private:
   const std::shared_ptr<MemoryState> state_;
   const uint32_t block_size_;

@@ -1,7 +1,6 @@
 #include "fs/snapshot_source.h"
 
-#include <nlohmann/json.hpp>
-
+#include "fs/meta_records.h"
 #include "fs/repo_name.h"
 #include "util/log.h"
 
@@ -10,63 +9,8 @@ namespace {
 
 constexpr size_t kRecentSnapshots = 32;
 
-std::string RepoKey(const RepoId& repo) {
-  return std::string(RepoKindPlural(repo.kind)) + "/" + repo.name;
-}
-
-std::string RevisionMetaKey(const RepoId& repo, const std::string& revision) {
-  return "rev/" + RepoKey(repo) + "@" + revision;
-}
-
-std::string TreeMetaKey(const RepoId& repo, const std::string& commit) {
-  return "tree/" + RepoKey(repo) + "@" + commit;
-}
-
-constexpr std::string_view kRepoPrefix = "repo/";
-
 std::string Describe(const RepoId& repo, const std::string& revision) {
   return RepoDisplayName(repo) + "@" + (revision.empty() ? "<default branch>" : revision);
-}
-
-std::string EncodeListing(const Snapshot& snap) {
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& e : snap.ToTreeEntries()) {
-    if (e.is_dir) {
-      entries.push_back({e.path, 1});
-    } else {
-      entries.push_back({e.path, 0, e.size, static_cast<int>(e.hash.kind()), e.hash.ToHex(), e.is_lfs});
-    }
-  }
-  nlohmann::json doc = {{"v", 1}, {"first_seen", snap.first_seen()}, {"entries", std::move(entries)}};
-  return doc.dump();
-}
-
-// Decodes what EncodeListing wrote; nullopt if the record is damaged (then the
-// listing is fetched again rather than trusted).
-std::optional<std::pair<std::vector<TreeEntry>, int64_t>> DecodeListing(const std::string& text) {
-  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || doc.value("v", 0) != 1 || !doc.contains("entries")) return std::nullopt;
-  try {
-    std::vector<TreeEntry> out;
-    for (const auto& item : doc["entries"]) {
-      TreeEntry e;
-      e.path = item.at(0).get<std::string>();
-      if (item.at(1).get<int>() == 1) {
-        e.is_dir = true;
-      } else {
-        e.size = item.at(2).get<uint64_t>();
-        auto kind = static_cast<ContentHash::Kind>(item.at(3).get<int>());
-        auto hash = ContentHash::FromHex(kind, item.at(4).get<std::string>());
-        if (!hash) return std::nullopt;
-        e.hash = *hash;
-        e.is_lfs = item.at(5).get<bool>();
-      }
-      out.push_back(std::move(e));
-    }
-    return std::make_pair(std::move(out), doc.value("first_seen", int64_t{0}));
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
 }
 
 }  // namespace
@@ -87,15 +31,12 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& re
 std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(const std::string& key) {
   auto stored = meta_->Get(key);
   if (!stored.ok() || !stored->has_value()) return std::nullopt;
-  auto rec = nlohmann::json::parse(**stored, nullptr, false);
-  if (!rec.is_object() || !rec.contains("commit") || !rec["commit"].is_string() || !rec.contains("at") ||
-      !rec["at"].is_number_integer()) {
-    return std::nullopt;
-  }
-  const std::string commit = rec["commit"].get<std::string>();
-  const int64_t age = clock_->WallSeconds() - rec["at"].get<int64_t>();
+  auto rec = DecodeRevisionRecord(**stored);
+  if (!rec) return std::nullopt;
+  const std::string commit = rec->commit;
+  const int64_t age = clock_->WallSeconds() - rec->at;
   const double ttl = std::chrono::duration<double>(options_.revision_ttl).count();
-  if (!IsCommitId(commit) || age < 0 || static_cast<double>(age) >= ttl) return std::nullopt;
+  if (age < 0 || static_cast<double>(age) >= ttl) return std::nullopt;
   return std::make_pair(commit, age);
 }
 
@@ -142,8 +83,7 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
   Result<std::string> result = fresh;
   if (fresh.ok()) {
     entry.commit = *fresh;
-    nlohmann::json rec = {{"commit", *fresh}, {"at", clock_->WallSeconds()}};
-    Status st = meta_->Put(key, rec.dump());
+    Status st = meta_->Put(key, EncodeRevisionRecord({*fresh, clock_->WallSeconds()}));
     if (!st.ok()) LogWarning("cannot record revision " + Describe(repo, revision) + ": " + st.ToString());
   } else if (fresh.status().IsNotFound() || fresh.status().IsPermissionDenied()) {
     entry.error = fresh.status();
@@ -152,10 +92,7 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
     auto stored = meta_->Get(key);
     std::optional<std::string> commit;
     if (stored.ok() && stored->has_value()) {
-      auto rec = nlohmann::json::parse(**stored, nullptr, false);
-      if (rec.is_object() && rec.contains("commit") && rec["commit"].is_string()) {
-        commit = rec["commit"].get<std::string>();
-      }
+      if (auto rec = DecodeRevisionRecord(**stored)) commit = rec->commit;
     }
     lock.lock();
     auto old = resolved_.find(key);
@@ -218,7 +155,7 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
   auto stored = meta_->Get(key);
   if (stored.ok() && stored->has_value()) {
     if (auto decoded = DecodeListing(**stored)) {
-      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->first), decoded->second);
+      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->entries), decoded->first_seen);
     }
     LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
   }
@@ -241,7 +178,7 @@ void SnapshotSource::RememberRepo(const RepoId& repo) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!known_.insert(known).second) return;
   }
-  Status st = meta_->Put(std::string(kRepoPrefix) + RepoKey(repo), "");
+  Status st = meta_->Put(KnownRepoMetaKey(repo), "");
   if (!st.ok()) LogWarning("cannot record repo " + RepoDisplayName(repo) + ": " + st.ToString());
 }
 
@@ -249,22 +186,16 @@ std::vector<KnownRepo> SnapshotSource::KnownRepos() {
   std::unique_lock<std::mutex> lock(mu_);
   if (!known_loaded_) {
     lock.unlock();
-    auto keys = meta_->KeysWithPrefix(kRepoPrefix);
+    auto keys = meta_->KeysWithPrefix(kRepoKeyPrefix);
     lock.lock();
     known_loaded_ = true;
     if (keys.ok()) {
       for (const auto& k : *keys) {
-        // "repo/<kinds>/<org>/<name>"
-        std::string_view rest = std::string_view(k).substr(kRepoPrefix.size());
-        size_t s1 = rest.find('/');
-        size_t s2 = s1 == std::string_view::npos ? s1 : rest.find('/', s1 + 1);
-        if (s2 == std::string_view::npos) continue;
-        std::string_view kind = rest.substr(0, s1);
-        KnownRepo r{kind == "datasets" ? RepoKind::kDataset
-                    : kind == "spaces" ? RepoKind::kSpace
-                                       : RepoKind::kModel,
-                    std::string(rest.substr(s1 + 1, s2 - s1 - 1)), std::string(rest.substr(s2 + 1))};
-        known_.insert(std::move(r));
+        auto parsed = ParseMetaKey(std::string_view(k).substr(kRepoKeyPrefix.size()));
+        if (!parsed) continue;
+        const std::string& name = parsed->first.name;
+        const size_t slash = name.find('/');
+        known_.insert(KnownRepo{parsed->first.kind, name.substr(0, slash), name.substr(slash + 1)});
       }
     }
   }

@@ -383,5 +383,33 @@ TYPED_TEST(CacheContractTest, ConcurrentReadersAndWritersSeeTheirBytes) {
   EXPECT_EQ(this->blocks().Stats().blocks, (kThreads + 1) * kBlocksPerFile);
 }
 
+TYPED_TEST(CacheContractTest, ListFilesSaysWhatIsStoredOfEachFile) {
+  const ContentHash partial = FileHash(1), whole = FileHash(2);
+  this->PutFile(whole, 2, 2 * kBlock + 10);
+  ASSERT_TRUE(this->blocks().MarkComplete(whole, 2 * kBlock + 10).ok());
+  ASSERT_TRUE(this->blocks().PutBlock(partial, 3, BlockBytes(1, 3, kBlock)).ok());
+  auto files = this->blocks().ListFiles();
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 2u);
+  for (const StoredFile& f : *files) {
+    if (f.hash == whole) {
+      EXPECT_TRUE(f.complete);
+      EXPECT_EQ(f.size, 2 * kBlock + 10);
+      EXPECT_EQ(f.blocks, 3u);
+      EXPECT_EQ(f.cached_bytes, 2 * kBlock + 10);
+    } else {
+      EXPECT_EQ(f.hash, partial);
+      EXPECT_FALSE(f.complete);
+      EXPECT_EQ(f.blocks, 1u);
+      EXPECT_EQ(f.cached_bytes, kBlock);
+    }
+  }
+  ASSERT_TRUE(this->blocks().DropFile(whole, 2 * kBlock + 10).ok());
+  files = this->blocks().ListFiles();
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(files->front().hash, partial);
+}
+
 }  // namespace
 }  // namespace hfm
