@@ -59,11 +59,13 @@ Result<ShrinkOutcome> ShrinkStore(BlockStore* store, uint64_t max_bytes) {
   if (!files.ok()) return files.status();
   ShrinkOutcome outcome;
   for (const StoredFile& f : *files) outcome.remaining_bytes += f.cached_bytes;
-  // Least recently used first; among equal stamps, partial files before
-  // complete ones (they are worth less: a read still has to fetch).
+  // Least recently used first; among equal stamps (a minute apart at best),
+  // partial files before complete ones (a read still has to fetch them), then
+  // larger before smaller (fewer files lost for the same room).
   std::sort(files->begin(), files->end(), [](const StoredFile& a, const StoredFile& b) {
     if (a.last_access != b.last_access) return a.last_access < b.last_access;
-    return a.complete < b.complete;
+    if (a.complete != b.complete) return !a.complete;
+    return a.cached_bytes > b.cached_bytes;
   });
   for (const StoredFile& f : *files) {
     if (outcome.remaining_bytes <= max_bytes) break;

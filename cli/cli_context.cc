@@ -37,6 +37,10 @@ CliContext::~CliContext() {
   cache_.reset();
 }
 
+TimePoint CliContext::RequestDeadline() const {
+  return SystemClock()->Now() + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options_.timeout));
+}
+
 Result<Cache*> CliContext::cache() {
   if (!cache_) {
     auto opened = OpenLmdbCache(MakeCacheOptions(options_));
@@ -68,33 +72,45 @@ Result<HubFilesystem*> CliContext::filesystem() {
   return fs_.get();
 }
 
-Result<std::string> RepoPath(const std::string& spec) {
+Result<RepoSpec> ParseRepoSpec(const std::string& spec) {
+  RepoSpec out;
   std::string rest = spec;
-  std::string prefix;
-  for (const char* kind : {"datasets/", "spaces/"}) {
-    if (rest.rfind(kind, 0) == 0) {
-      prefix = kind;
-      rest = rest.substr(std::string(kind).size());
+  for (RepoKind kind : {RepoKind::kDataset, RepoKind::kSpace}) {
+    const std::string prefix = RepoKindUrlPrefix(kind);
+    if (rest.rfind(prefix, 0) == 0) {
+      out.repo.kind = kind;
+      rest = rest.substr(prefix.size());
     }
   }
   const size_t at = rest.find('@');
-  std::string repo = rest.substr(0, at);
-  const size_t slash = repo.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == repo.size() ||
-      repo.find('/', slash + 1) != std::string::npos) {
+  out.repo.name = rest.substr(0, at);
+  const std::string& name = out.repo.name;
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == name.size() ||
+      name.find('/', slash + 1) != std::string::npos) {
     return Status::InvalidArgument("'" + spec + "': expected ORG/NAME[@REV] (datasets/ or spaces/ in front for those)");
   }
-  if (at == std::string::npos) return prefix + repo;
-  std::string revision;
-  for (char c : rest.substr(at + 1)) {
+  if (at != std::string::npos) {
+    out.revision = rest.substr(at + 1);
+    if (out.revision.empty()) return Status::InvalidArgument("'" + spec + "': empty revision after '@'");
+  }
+  return out;
+}
+
+Result<std::string> RepoPath(const std::string& spec) {
+  auto parsed = ParseRepoSpec(spec);
+  if (!parsed.ok()) return parsed.status();
+  std::string path = std::string(RepoKindUrlPrefix(parsed->repo.kind)) + parsed->repo.name;
+  if (parsed->revision.empty()) return path;
+  path += "@";
+  for (char c : parsed->revision) {
     if (c == '/') {
-      revision += "%2F";
+      path += "%2F";
     } else {
-      revision.push_back(c);
+      path.push_back(c);
     }
   }
-  if (revision.empty()) return Status::InvalidArgument("'" + spec + "': empty revision after '@'");
-  return prefix + repo + "@" + revision;
+  return path;
 }
 
 }  // namespace hfm::cli

@@ -34,6 +34,8 @@ class CliContext {
   ~CliContext();
 
   const MountOptions& options() const { return options_; }
+  // Now plus the request timeout: the deadline of one Hub request.
+  TimePoint RequestDeadline() const;
   Result<Cache*> cache();
   Result<HubClient*> hub();
   Result<HubFilesystem*> filesystem();
@@ -48,8 +50,17 @@ class CliContext {
   std::unique_ptr<HubFilesystem> fs_;
 };
 
-// "ORG/NAME[@REV]" or "datasets/ORG/NAME[@REV]" ("spaces/...") as the path of
-// its repo directory in the mount's namespace (REV's '/' written %2F).
+// "ORG/NAME[@REV]" or "datasets/ORG/NAME[@REV]" ("spaces/..."): the repo and
+// the revision ("" when none is given). InvalidArgument, for the user, if
+// malformed.
+struct RepoSpec {
+  RepoId repo;
+  std::string revision;
+};
+Result<RepoSpec> ParseRepoSpec(const std::string& spec);
+
+// The spec as the path of its repo directory in the mount's namespace (REV's
+// '/' written %2F).
 Result<std::string> RepoPath(const std::string& spec);
 
 }  // namespace hfm::cli

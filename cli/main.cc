@@ -3,7 +3,7 @@
 //   ls ORG/NAME[@REV] [PATH] [-R]
 //   resolve ORG/NAME[@REV]
 //   search QUERY [--kind model|dataset|space] [--limit N]
-//   cache stats
+//   cache stats | ls [--json] | verify | gc --max-size SIZE | evict ORG/NAME[@REV] | purge --yes
 //   status [MOUNTPOINT] [--json]
 // Every subcommand that touches the Hub or the cache takes --cache,
 // --endpoint and --token-file, else the environment and /etc/hfmirror.conf,
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/cache_commands.h"
 #include "cli/cli_context.h"
 #include "cli/prefetch.h"
 #include "cli/progress.h"
@@ -62,24 +63,11 @@ int RunLs(const CommonFlags& flags, const std::string& spec, const std::string& 
 int RunResolve(const CommonFlags& flags, const std::string& spec) {
   auto ctx = Context(flags);
   if (!ctx.ok()) return Fail("resolve", ctx.status());
-  std::string rest = spec;
-  RepoId repo;
-  if (rest.rfind("datasets/", 0) == 0) {
-    repo.kind = RepoKind::kDataset;
-    rest = rest.substr(9);
-  } else if (rest.rfind("spaces/", 0) == 0) {
-    repo.kind = RepoKind::kSpace;
-    rest = rest.substr(7);
-  }
-  const size_t at = rest.find('@');
-  repo.name = rest.substr(0, at);
-  if (!RepoPath(spec).ok()) return Fail("resolve", RepoPath(spec).status());
+  auto parsed = ParseRepoSpec(spec);
+  if (!parsed.ok()) return Fail("resolve", parsed.status());
   auto hub = (*ctx)->hub();
   if (!hub.ok()) return Fail("resolve", hub.status());
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>((*ctx)->options().timeout));
-  auto commit = (*hub)->ResolveRevision(repo, at == std::string::npos ? "" : rest.substr(at + 1), deadline);
+  auto commit = (*hub)->ResolveRevision(parsed->repo, parsed->revision, (*ctx)->RequestDeadline());
   if (!commit.ok()) return Fail("resolve", commit.status());
   std::printf("%s\n", commit->c_str());
   return 0;
@@ -98,30 +86,12 @@ int RunSearch(const CommonFlags& flags, const std::string& query, const std::str
   }
   auto hub = (*ctx)->hub();
   if (!hub.ok()) return Fail("search", hub.status());
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>((*ctx)->options().timeout));
-  auto found = (*hub)->Search(kind, query, limit, deadline);
+  auto found = (*hub)->Search(kind, query, limit, (*ctx)->RequestDeadline());
   if (!found.ok()) return Fail("search", found.status());
   const std::string prefix = kind == RepoKind::kModel ? "" : std::string(RepoKindPlural(kind)) + "/";
   for (const auto& r : *found) {
     std::printf("%s%s%s%s\n", prefix.c_str(), r.id.c_str(), r.gated ? "  gated" : "", r.is_private ? "  private" : "");
   }
-  return 0;
-}
-
-int RunCacheStats(const CommonFlags& flags) {
-  auto ctx = Context(flags);
-  if (!ctx.ok()) return Fail("cache stats", ctx.status());
-  auto cache = (*ctx)->cache();
-  if (!cache.ok()) return Fail("cache stats", cache.status());
-  const BlockStoreStats s = (*cache)->blocks->Stats();
-  std::printf("cache %s\n", (*ctx)->options().cache_dir.c_str());
-  std::printf("  blocks          %llu (%s)\n", static_cast<unsigned long long>(s.blocks),
-              HumanBytes(static_cast<double>(s.block_bytes)).c_str());
-  std::printf("  complete files  %llu\n", static_cast<unsigned long long>(s.complete_files));
-  std::printf("  data file       %s of a %s quota\n", HumanBytes(static_cast<double>(s.file_bytes)).c_str(),
-              HumanBytes(static_cast<double>(s.map_size)).c_str());
   return 0;
 }
 
@@ -166,6 +136,22 @@ int main(int argc, char** argv) {
   cache_cmd->require_subcommand(1);
   auto* cache_stats = cache_cmd->add_subcommand("stats", "what the cache holds");
   AddCommonFlags(cache_stats, &flags);
+  auto* cache_ls = cache_cmd->add_subcommand("ls", "what is cached of each repo and revision");
+  cache_ls->add_flag("--json", json, "as JSON");
+  AddCommonFlags(cache_ls, &flags);
+  auto* cache_verify = cache_cmd->add_subcommand("verify", "re-hash every complete file; drop those that fail");
+  AddCommonFlags(cache_verify, &flags);
+  std::string max_size;
+  auto* cache_gc = cache_cmd->add_subcommand("gc", "drop least recently used files down to a size");
+  cache_gc->add_option("--max-size", max_size, "what the cache may hold afterwards (50G, 512M, bytes)")->required();
+  AddCommonFlags(cache_gc, &flags);
+  auto* cache_evict = cache_cmd->add_subcommand("evict", "drop a repo's cached files (all revisions, or @REV)");
+  cache_evict->add_option("repo", spec, "ORG/NAME[@REV]")->required();
+  AddCommonFlags(cache_evict, &flags);
+  bool yes = false;
+  auto* cache_purge = cache_cmd->add_subcommand("purge", "empty the cache: every file and listing");
+  cache_purge->add_flag("-y,--yes", yes, "really (else it says what it would drop)");
+  AddCommonFlags(cache_purge, &flags);
 
   auto* status_cmd = app.add_subcommand("status", "running mounts: endpoints, traffic, cache hits");
   status_cmd->add_option("mountpoint", mountpoint, "one mount (default: all)");
@@ -181,7 +167,18 @@ int main(int argc, char** argv) {
   if (*ls_cmd) return RunLs(flags, spec, path, recursive);
   if (*resolve_cmd) return RunResolve(flags, spec);
   if (*search_cmd) return RunSearch(flags, query, kind, limit);
-  if (*cache_stats) return RunCacheStats(flags);
+  if (*cache_cmd) {
+    const std::string name = "cache " + cache_cmd->get_subcommands().front()->get_name();
+    auto ctx = Context(flags);
+    if (!ctx.ok()) return Fail(name.c_str(), ctx.status());
+    CliContext& c = **ctx;
+    if (*cache_stats) return RunCacheStats(c, stdout, stderr);
+    if (*cache_ls) return RunCacheLs(c, json, stdout, stderr);
+    if (*cache_verify) return RunCacheVerify(c, stdout, stderr);
+    if (*cache_gc) return RunCacheGc(c, max_size, stdout, stderr);
+    if (*cache_evict) return RunCacheEvict(c, spec, stdout, stderr);
+    if (*cache_purge) return RunCachePurge(c, yes, stdout, stderr);
+  }
   if (*status_cmd) return RunStatus(mountpoint, json, stdout, stderr);
   return 2;
 }

@@ -68,7 +68,9 @@ Result<CacheInventory> TakeInventory(BlockStore* store, MetaStore* meta) {
     auto value = meta->Get(key);
     if (!parsed || !value.ok() || !value->has_value()) continue;
     if (auto record = DecodeRevisionRecord(**value)) {
-      names[{parsed->first.kind, parsed->first.name, record->commit}].push_back(parsed->second);
+      // A mount asked for the default branch by no name: "(default)".
+      names[{parsed->first.kind, parsed->first.name, record->commit}].push_back(
+          parsed->second.empty() ? kDefaultBranchName : parsed->second);
     }
   }
 
@@ -84,6 +86,11 @@ Result<CacheInventory> TakeInventory(BlockStore* store, MetaStore* meta) {
       r.files++;
       r.bytes += e.size;
       listed.insert(e.hash);
+      if (e.size == 0) {  // nothing to cache: an empty file is always whole
+        r.cached_files++;
+        r.complete_files++;
+        continue;
+      }
       auto it = stored->find(e.hash);
       if (it == stored->end() || it->second.cached_bytes == 0) continue;
       r.cached_files++;
@@ -105,6 +112,18 @@ Result<CacheInventory> TakeInventory(BlockStore* store, MetaStore* meta) {
     }
   }
   return inventory;
+}
+
+Result<std::unordered_map<ContentHash, std::string, ContentHashHasher>> ListedNames(MetaStore* meta) {
+  auto listings = LoadListings(meta);
+  if (!listings.ok()) return listings.status();
+  std::unordered_map<ContentHash, std::string, ContentHashHasher> names;
+  for (const Listing& l : *listings) {
+    for (const TreeEntry& e : l.entries) {
+      if (!e.is_dir) names.try_emplace(e.hash, RepoDisplayName(l.repo) + "@" + l.commit + "/" + e.path);
+    }
+  }
+  return names;
 }
 
 Result<std::string> RecordedCommit(MetaStore* meta, const RepoId& repo, const std::string& revision) {

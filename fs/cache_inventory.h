@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cache/block_store.h"
@@ -20,10 +21,13 @@
 
 namespace hfm {
 
+// How the default branch, asked for by no name, appears among revisions.
+inline constexpr const char* kDefaultBranchName = "(default)";
+
 struct CachedRevision {
   RepoId repo;
   std::string commit;
-  std::vector<std::string> revisions;  // branches and tags last seen pointing here
+  std::vector<std::string> revisions;  // branches and tags last seen pointing here, in key order
   uint64_t files = 0;                  // files in the listing
   uint64_t bytes = 0;                  // their total size
   uint64_t cached_files = 0;           // files with any byte cached
@@ -40,6 +44,10 @@ struct CacheInventory {
 };
 
 Result<CacheInventory> TakeInventory(BlockStore* store, MetaStore* meta);
+
+// A name for each file a cached listing holds ("ORG/NAME@COMMIT/PATH", the
+// first listing that has it), for messages about a hash.
+Result<std::unordered_map<ContentHash, std::string, ContentHashHasher>> ListedNames(MetaStore* meta);
 
 // The commit `revision` names: itself if a commit id, else what the last
 // resolution recorded in the cache says; NotFound if none.

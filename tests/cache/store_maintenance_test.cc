@@ -114,6 +114,15 @@ TEST_F(StoreMaintenanceTest, ShrinkDropsLeastRecentlyUsedFilesUntilUnderTheTarge
   auto listed = blocks().ListFiles();
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
+
+  // Equal stamps: the larger file goes first, so a small one survives.
+  const ContentHash small = StoreComplete(testing::BlockBytes(20, 0, 100));
+  const ContentHash large = StoreComplete(testing::BlockBytes(21, 0, 3 * kBlock));
+  auto some = ShrinkStore(&blocks(), blocks().Stats().block_bytes - 1);
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(some->dropped_files, 1u);
+  EXPECT_FALSE(Stored(large));
+  EXPECT_TRUE(Stored(small));
 }
 
 }  // namespace

@@ -27,9 +27,10 @@ class CacheInventoryTest : public ::testing::Test {
     data_ = Pattern(kBlock + 1, 3);
     // org/model at two commits sharing config.json; org/fork shares the new weights.
     AddListing(Model("org/model"), kOld, {{"config.json", config_}, {"w.bin", weights_old_}});
-    AddListing(Model("org/model"), kNew, {{"config.json", config_}, {"w.bin", weights_new_}});
+    AddListing(Model("org/model"), kNew, {{"config.json", config_}, {"w.bin", weights_new_}, {"empty.txt", ""}});
     AddListing(Model("org/fork"), kNew, {{"w.bin", weights_new_}});
     AddListing({RepoKind::kDataset, "org/table"}, kOld, {{"data/part-0.parquet", data_}});
+    Resolved(Model("org/model"), "", kNew);  // the default branch, by no name
     Resolved(Model("org/model"), "main", kNew);
     Resolved(Model("org/model"), "refs/pr/1", kOld);
   }
@@ -100,9 +101,10 @@ TEST_F(CacheInventoryTest, EachRevisionCountsWhatIsCachedOfItsFiles) {
   EXPECT_EQ(old_rev->revisions, std::vector<std::string>{"refs/pr/1"});
   const CachedRevision* new_rev = Find(*inv, "org/model", kNew);
   ASSERT_NE(new_rev, nullptr);
-  EXPECT_EQ(new_rev->complete_files, 2u);
+  EXPECT_EQ(new_rev->files, 3u);
+  EXPECT_EQ(new_rev->complete_files, 3u) << "an empty file is always whole";
   EXPECT_EQ(new_rev->cached_bytes, new_rev->bytes);
-  EXPECT_EQ(new_rev->revisions, std::vector<std::string>{"main"});
+  EXPECT_EQ(new_rev->revisions, (std::vector<std::string>{kDefaultBranchName, "main"}));
   const CachedRevision* table = Find(*inv, "org/table", kOld);
   ASSERT_NE(table, nullptr);
   EXPECT_EQ(table->repo.kind, RepoKind::kDataset);

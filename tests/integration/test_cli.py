@@ -146,3 +146,54 @@ def test_cache_stats_and_status_of_a_running_mount(hub, mount, tmp_path):
                                   timeout=60).stdout)
     assert j[0]["mountpoint"] == str(m.path) and j[0]["bytes_served"] > 0
     assert subprocess.run([cli_binary(), "status", str(tmp_path)], capture_output=True).returncode == 1
+
+
+def test_cache_ls_verify_evict_gc_and_purge_beside_a_running_mount(hub, mount, tmp_path):
+    cache = tmp_path / "cache"
+    repo = hub.manifest.repo(TINY)
+    main, pr = repo.commit("main"), repo.commit("refs/pr/1")
+    run(hub, cache, "prefetch", TINY, check=0)
+    run(hub, cache, "prefetch", TINY + "@refs/pr/1", check=0)
+
+    def revisions():
+        doc = json.loads(run(hub, cache, "cache", "ls", "--json", check=0).stdout)
+        return {r["commit"]: r for r in doc["revisions"] if r["repo"] == TINY}, doc
+
+    revs, doc = revisions()
+    assert revs[main]["state"] == "complete" and revs[main]["revisions"] == ["(default)"], revs[main]
+    assert revs[main]["files"] == len(repo.files()) and revs[main]["cached_bytes"] == revs[main]["bytes"]
+    assert revs[pr]["state"] == "complete" and revs[pr]["revisions"] == ["refs/pr/1"]
+    assert revs[pr]["files"] == len(repo.files("refs/pr/1"))
+    shared = set(repo.files()) & set(repo.files("refs/pr/1"))
+    only_pr = [p for p in repo.files("refs/pr/1") if p not in shared or
+               repo.files("refs/pr/1")[p]["sha256"] != repo.files()[p]["sha256"]]
+    assert doc["stored_files"] >= len(repo.files()) and doc["unlisted_files"] == 0
+    table = run(hub, cache, "cache", "ls", check=0).stdout
+    assert re.search(r"^%s +%s +\(default\) +%d/%d .* complete$" % (re.escape(TINY), main[:12], len(repo.files()),
+                                                             len(repo.files())), table, re.M), table
+
+    verified = run(hub, cache, "cache", "verify", check=0).stdout
+    assert re.search(r"verified %d complete files .*: 0 bad" % doc["stored_files"], verified), verified
+
+    # Evicting the PR's commit drops only what main's commit does not also have, under a running mount
+    # that then reads the evicted file again from the hub.
+    m = mount(cache_dir=cache)
+    evicted = run(hub, cache, "cache", "evict", TINY + "@refs/pr/1", check=0).stdout
+    assert "dropped %d files" % len(only_pr) in evicted and "kept %d files" % len(shared) in evicted, evicted
+    revs, _ = revisions()
+    assert revs[pr]["state"] == "partial" and revs[main]["state"] == "complete"
+    for path in only_pr:
+        got = (m.path / "hfm-test" / ("tiny-model@" + pr) / path).read_bytes()
+        assert got == Path(repo.files("refs/pr/1")[path]["bytes_path"]).read_bytes()
+    assert run(hub, cache, "cache", "evict", "hfm-test/never-cached").returncode == 1
+
+    gc = run(hub, cache, "cache", "gc", "--max-size", "0", check=0).stdout
+    assert re.search(r"dropped \d+ files .*; the cache holds 0 B", gc), gc
+    revs, doc = revisions()
+    assert revs[main]["state"] == "listed" and doc["stored_bytes"] == 0
+
+    refused = run(hub, cache, "cache", "purge")
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert revisions()[0], "nothing was purged without --yes"
+    run(hub, cache, "cache", "purge", "--yes", check=0)
+    assert revisions()[1]["revisions"] == []
