@@ -13,6 +13,7 @@ packages=(
   libcli11-dev                                   # the hfmirror command's subcommands (header-only)
   libgtest-dev libgmock-dev                      # unit tests
   python3 python3-pytest python3-numpy           # test hub, integration tests, numpy consumer
+  python3-torch                                  # the torch consumer test loads a pytorch_model.bin
   python3-lmdb                                   # tests read the cache independently of the daemon
   curl ca-certificates
   attr                                           # getfattr: the xattr test reads as an admin would

@@ -26,7 +26,9 @@ import struct
 import sys
 import unicodedata
 
-FIXTURE_VERSION = "2"
+import torch_pickle
+
+FIXTURE_VERSION = "3"
 DEFAULT_LARGE_MB = 64
 MIB = 1024 * 1024
 LFS_PATTERNS = ("*.safetensors", "*.bin", "*.gguf")
@@ -115,6 +117,28 @@ def tiny_safetensors():
         vals = tiny_tensor_values(name)
         tensors.append((name, dtype, shape, _f32(vals) if dtype == "F32" else _i64(vals)))
     return safetensors_bytes(tensors, TINY_METADATA)
+
+
+# Expected tensors of hfm-test/torch-model's pytorch_model.bin (a torch.save() zip, two 1 MiB blocks and a bit):
+# name -> (dtype, shape, value of flat index k).
+TORCH_TENSORS = {
+    "encoder.weight": ("F32", [512, 520], lambda k: (k % 1000) / 64.0),
+    "encoder.bias": ("F32", [520], lambda k: -k / 4.0),
+    "num_batches_tracked": ("I64", [1], lambda k: 777),
+}
+
+
+def torch_tensor_values(name):
+    dtype, shape, fn = TORCH_TENSORS[name]
+    n = 1
+    for d in shape:
+        n *= d
+    return [fn(k) for k in range(n)]
+
+
+def torch_model_bin():
+    return torch_pickle.pytorch_model_bin([(name, dtype, shape, torch_tensor_values(name))
+                                           for name, (dtype, shape, _) in TORCH_TENSORS.items()])
 
 
 def gated_safetensors():
@@ -350,6 +374,10 @@ def _repo_specs(large_mb):
         dict(kind="model", id="hfm-test/large-model", default="main",
              commits=[("A", None, "Add large.bin", {
                  "config.json": b'{"model_type": "large"}\n', "large.bin": _large_content(large_mb)})],
+             branches={"main": "A"}),
+        dict(kind="model", id="hfm-test/torch-model", default="main",
+             commits=[("A", None, "Add pytorch_model.bin", {
+                 "config.json": b'{"model_type": "torch-fixture"}\n', "pytorch_model.bin": torch_model_bin()})],
              branches={"main": "A"}),
         dict(kind="model", id="hfm-test/fault-model", default="main",
              commits=[("A", None, "Fault fixtures v1", _fault_files("A")),

@@ -3,7 +3,6 @@ path syntax, errors, verification, caching across remounts, and the token rule."
 
 import errno
 import hashlib
-import json
 import os
 import random
 import stat
@@ -265,25 +264,6 @@ def test_open_file_keeps_its_commit_when_the_branch_moves(hub, mount):
         hub.move_branch(TINY, "main", repo.commit("v1.0"))
         assert f.read() == old
     assert path.read_bytes() == new
-
-
-def test_numpy_memmap_reads_safetensors_through_the_mount(hub, mount):
-    np = pytest.importorskip("numpy")
-    m = mount()
-    path = m.path / "hfm-test" / "tiny-model" / "model.safetensors"
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
-    header_len = int(raw[:8].view("<u8")[0])
-    header = json.loads(bytes(raw[8:8 + header_len]))
-    base = 8 + header_len
-    dtypes = {"F32": "<f4", "I64": "<i8"}
-    for name, (dtype, shape, _) in fixtures.TINY_TENSORS.items():
-        meta = header[name]
-        assert meta["dtype"] == dtype and meta["shape"] == shape
-        start, end = meta["data_offsets"]
-        tensor = raw[base + start:base + end].view(dtypes[dtype]).reshape(shape)
-        expected = np.array(fixtures.tiny_tensor_values(name), dtype=dtypes[dtype]).reshape(shape)
-        assert np.array_equal(tensor, expected), name
-    del raw
 
 
 def test_unmount_is_clean(hub, mount):
