@@ -2,8 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "cli/progress.h"
@@ -25,12 +29,25 @@ std::string Unescape(const std::string& field) {
   return out;
 }
 
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *ok = static_cast<bool>(in);
-  return ss.str();
+// The whole file, or the errno that stopped it.
+std::string ReadFile(const std::string& path, int* error) {
+  *error = 0;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = errno;
+    return "";
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) *error = errno;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return text;
 }
 
 void PrintMount(const std::string& mountpoint, const nlohmann::json& s, std::FILE* out) {
@@ -64,14 +81,17 @@ std::vector<std::string> HfmirrorMounts(const std::string& mountinfo) {
     size_t dash = 6;
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (f.size() < 5 || dash + 1 >= f.size()) continue;
-    if (f[dash + 1] == "fuse.hfmirror") out.push_back(Unescape(f[4]));
+    if (f[dash + 1] != "fuse.hfmirror") continue;
+    // Mounts stacked on one path: only the top one can be reached, once.
+    std::string path = Unescape(f[4]);
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(std::move(path));
   }
   return out;
 }
 
 int RunStatus(const std::string& mountpoint, bool json, std::FILE* out, std::FILE* err) {
-  bool ok = false;
-  const std::vector<std::string> mounts = HfmirrorMounts(ReadFile("/proc/self/mountinfo", &ok));
+  int error = 0;
+  const std::vector<std::string> mounts = HfmirrorMounts(ReadFile("/proc/self/mountinfo", &error));
   std::vector<std::string> wanted;
   if (mountpoint.empty()) {
     wanted = mounts;
@@ -88,11 +108,17 @@ int RunStatus(const std::string& mountpoint, bool json, std::FILE* out, std::FIL
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& m : wanted) {
-    bool read = false;
-    const std::string text = ReadFile(m + "/.hfmirror/stats.json", &read);
+    const std::string text = ReadFile(m + "/.hfmirror/stats.json", &error);
     auto stats = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!read || stats.is_discarded()) {
-      std::fprintf(err, "hfmirror status: cannot read %s/.hfmirror/stats.json\n", m.c_str());
+    if (error == ENOTCONN) {
+      std::fprintf(err, "hfmirror status: %s: its daemon is gone (%s); unmount it with: fusermount3 -uz %s\n",
+                   m.c_str(), std::strerror(error), m.c_str());
+      rc = 1;
+      continue;
+    }
+    if (error != 0 || stats.is_discarded()) {
+      std::fprintf(err, "hfmirror status: cannot read %s/.hfmirror/stats.json: %s\n", m.c_str(),
+                   error ? std::strerror(error) : "not JSON");
       rc = 1;
       continue;
     }

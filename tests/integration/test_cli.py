@@ -197,3 +197,12 @@ def test_cache_ls_verify_evict_gc_and_purge_beside_a_running_mount(hub, mount, t
     assert revisions()[0], "nothing was purged without --yes"
     run(hub, cache, "cache", "purge", "--yes", check=0)
     assert revisions()[1]["revisions"] == []
+
+
+def test_status_names_a_mount_whose_daemon_is_gone(hub, mount):
+    m = mount()
+    m.proc.kill()
+    m.proc.wait(10)
+    r = subprocess.run([cli_binary(), "status"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "%s: its daemon is gone" % m.path in r.stderr and "fusermount3 -uz %s" % m.path in r.stderr, r.stderr
