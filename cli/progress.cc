@@ -31,7 +31,10 @@ std::string HumanDuration(double seconds) {
 
 std::string ProgressLine(const std::string& what, uint64_t done, uint64_t total, double elapsed, int width) {
   const double fraction = total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  // A rate from the first instants (listing, connecting, one small file)
+  // predicts nothing: until half a second has passed it is shown as unknown.
+  const bool known = elapsed >= 0.5 || done >= total;
+  const double rate = known && elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
   const double eta = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : -1;
   std::string line = what + " ";
   if (width > 0) {
@@ -41,7 +44,8 @@ std::string ProgressLine(const std::string& what, uint64_t done, uint64_t total,
   char pct[16];
   std::snprintf(pct, sizeof(pct), "%3.0f%%", fraction * 100);
   line += std::string(pct) + " " + HumanBytes(static_cast<double>(done)) + " / " +
-          HumanBytes(static_cast<double>(total)) + "  " + HumanBytes(rate) + "/s  ETA " + HumanDuration(eta);
+          HumanBytes(static_cast<double>(total)) + "  " + (known ? HumanBytes(rate) : std::string("?")) + "/s  ETA " +
+          HumanDuration(eta);
   return line;
 }
 
