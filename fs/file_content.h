@@ -43,6 +43,7 @@
 #include "fs/buffer_pool.h"
 #include "fs/filling_block.h"
 #include "fs/memory_budget.h"
+#include "fs/readahead_window.h"
 #include "fs/work_queue.h"
 #include "util/clock.h"
 #include "util/content_hash.h"
@@ -74,13 +75,12 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   FileContent& operator=(const FileContent&) = delete;
 
   // Copies up to out.size() bytes at `offset` into `out`; returns the count
-  // (0 at or past EOF). Missing blocks are fetched from `location`. Blocks up
-  // to `readahead_blocks` past the end of this read are requested in the
-  // background. Fails with DeadlineExceeded/Unavailable/NotFound/
+  // (0 at or past EOF). Missing blocks are fetched from `location`, and the
+  // blocks `readahead` asks for past the end of this read. Fails with DeadlineExceeded/Unavailable/NotFound/
   // PermissionDenied from the network, DataLoss when the file failed
   // verification.
   Result<size_t> Read(const FileLocation& location, uint64_t offset, std::span<char> out,
-                      uint32_t readahead_blocks);
+                      ReadaheadPlan readahead);
 
   // Fetches the whole file in the background, in order and within the memory
   // budget, until it is complete or every StartBackground has been matched

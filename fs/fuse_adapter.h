@@ -6,7 +6,12 @@
 // Thread safety: libfuse calls the handlers from many threads at once.
 #pragma once
 
-#define FUSE_USE_VERSION 34
+// 3.12: fuse_session_loop_mt() takes the opaque fuse_loop_config that
+// fuse_loop_cfg_create() makes. Below it, the macro maps to the 3.2 entry
+// point, which reads that struct as the old public one (clone_fd,
+// max_idle_threads): our clone_fd=1 became max_idle_threads=1, and libfuse
+// ended a worker thread after nearly every request and started another.
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <atomic>

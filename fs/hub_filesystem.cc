@@ -532,7 +532,7 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
     std::memcpy(out.data(), bytes.data() + offset, n);
     return n;
   }
-  uint32_t readahead;
+  ReadaheadPlan readahead;
   {
     std::lock_guard<std::mutex> lock(handle->mu);
     readahead = handle->readahead.OnRead(offset, out.size());

@@ -147,7 +147,9 @@ int Run(const MountOptions& m) {
     fuse_loop_config* loop = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(loop, 1);
     fuse_loop_cfg_set_max_threads(loop, 64);
-    fuse_loop_cfg_set_idle_threads(loop, 8);
+    // Idle workers are kept (creating one per request costs a clone() and,
+    // with clone_fd, an open of /dev/fuse); past 16 idle the extra ones go.
+    fuse_loop_cfg_set_idle_threads(loop, 16);
     rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
     fuse_loop_cfg_destroy(loop);
     LogInfo("unmounting " + m.mountpoint);

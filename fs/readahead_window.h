@@ -10,7 +10,11 @@
 // (64, 128, 256 KiB...) that doubling per request had turned into the whole
 // window at once. A first read fetches only its own blocks: on a cold file it
 // waits for /resolve and one GET, and readahead GETs beside it would only
-// compete with that one (a header read, a footer read).
+// compete with that one (a footer read). But a first read in the file's first
+// block (the header of a safetensors, gguf or zip file) has the next block
+// follow in the same GET: what comes after a header is read next (by the
+// kernel's own readahead if not the reader), and streaming it right behind
+// costs no request, connection or /resolve of its own.
 //
 // Thread safety: none; the owner serializes calls.
 #pragma once
@@ -20,12 +24,20 @@
 
 namespace hfm {
 
+// What to fetch past the end of one read.
+struct ReadaheadPlan {
+  uint32_t blocks = 0;
+  // Fetch them in the read's own GET (exactly `blocks`), rather than in GETs
+  // of their own rounded up to whole fetch groups (a sliding window's).
+  bool in_same_get = false;
+};
+
 class ReadaheadWindow {
  public:
   ReadaheadWindow(uint64_t block_size, uint32_t max_blocks) : block_(block_size), max_blocks_(max_blocks) {}
 
-  // A read of `size` bytes at `offset`: the blocks to fetch past its end.
-  uint32_t OnRead(uint64_t offset, uint64_t size) {
+  // A read of `size` bytes at `offset`: what to fetch past its end.
+  ReadaheadPlan OnRead(uint64_t offset, uint64_t size) {
     const uint64_t back_slack = block_, forward_slack = 16 * block_;
     const bool sequential =
         has_read_ ? offset + back_slack >= next_offset_ && offset <= next_offset_ + forward_slack : offset == 0;
@@ -35,8 +47,10 @@ class ReadaheadWindow {
     next_offset_ = sequential ? std::max(next_offset_, offset + size) : offset + size;
     const bool first = !has_read_;
     has_read_ = true;
-    if (!sequential || first) return 0;
-    return static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_));
+    if (first && offset + size <= block_) return ReadaheadPlan{1, true};
+    if (!sequential || first) return ReadaheadPlan{};
+    return ReadaheadPlan{
+        static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_)), false};
   }
 
  private:

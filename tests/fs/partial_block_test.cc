@@ -176,11 +176,12 @@ TEST_F(PartialBlockTest, AfterAGetFailsMidBlockTheRestComesFromANewGetAndTheFile
 }
 
 TEST_F(PartialBlockTest, AReaderAtTheEndGetsTheVerdictEvenIfTheLastBlockIsStillFilling) {
-  // Two blocks, served wrong. A reader has block 0, then reads the first
-  // bytes of block 1, whose GET then stalls: the reader has its bytes, but the hash
-  // cannot be decided until block 1 is in. Answering now would let a reader
-  // at the end of a corrupt file see success.
-  const std::string good = Pattern(kBlock + 100, 12);
+  // Three blocks, served wrong. A reader has blocks 0 and 1 (a first read in
+  // block 0 fetches block 1 with it), then reads the first bytes of block 2,
+  // whose GET then stalls: the reader has its bytes, but the hash cannot be
+  // decided until block 2 is in. Answering now would let a reader at the end
+  // of a corrupt file see success.
+  const std::string good = Pattern(2 * kBlock + 100, 12);
   hub_.AddCommit("org/two", kCommit, {{"w.bin", {good, true, Pattern(good.size(), 13)}}});
   hub_.SetRef("org/two", "main", kCommit);
   options_.read_path.read_timeout = kLongWait;
@@ -189,8 +190,9 @@ TEST_F(PartialBlockTest, AReaderAtTheEndGetsTheVerdictEvenIfTheLastBlockIsStillF
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   handle_ = opened->handle;
   ASSERT_TRUE(Read(0, kBlock).ok());
+  ASSERT_TRUE(Quiet());
   hub_.StallFetchesAfter(50);
-  auto read = std::async(std::launch::async, [&] { return Read(kBlock, 50); });
+  auto read = std::async(std::launch::async, [&] { return Read(2 * kBlock, 50); });
   ASSERT_TRUE(StalledSoon());
   hub_.ReleaseStalled();
   auto got = read.get();
