@@ -392,6 +392,9 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     auto hit = store->ReadBlock(hash_, index, offset, out);
     if (hit.ok() && *hit) {
       registry_->counters()->blocks_from_cache.fetch_add(1, std::memory_order_relaxed);
+      // Eviction drops the least recently *used* file first: a read counts
+      // (the store writes the stamp at most once a minute per file).
+      registry_->store()->Touch(hash_);
       bool at_frontier = false;
       {
         std::lock_guard<std::mutex> lock(mu_);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -308,6 +310,59 @@ TEST_F(HubFilesystemTest, ListingShowsKnownReposAndSnapshotEntries) {
   for (const auto& e : *fs_->DirEntries(*repo)) names.push_back(e.name);
   fs_->ReleaseDir(*repo);
   EXPECT_EQ(names, (std::vector<std::string>{"config.json", "empty.txt", "sub", "weights.bin"}));
+}
+
+// Forwards to a store and counts Touch() per file: eviction goes by it.
+class TouchCountingStore : public BlockStore {
+ public:
+  explicit TouchCountingStore(BlockStore* base) : base_(base) {}
+  uint32_t block_size() const override { return base_->block_size(); }
+  Result<bool> ReadBlock(const ContentHash& f, uint32_t i, size_t o, std::span<char> out) override {
+    return base_->ReadBlock(f, i, o, out);
+  }
+  Result<std::optional<std::string>> GetBlock(const ContentHash& f, uint32_t i) override {
+    return base_->GetBlock(f, i);
+  }
+  Result<bool> HasBlock(const ContentHash& f, uint32_t i) override { return base_->HasBlock(f, i); }
+  Result<uint64_t> CachedBytes(const ContentHash& f) override { return base_->CachedBytes(f); }
+  Status PutBlock(const ContentHash& f, uint32_t i, std::string_view d) override { return base_->PutBlock(f, i, d); }
+  Status MarkComplete(const ContentHash& f, uint64_t size) override { return base_->MarkComplete(f, size); }
+  Result<bool> IsComplete(const ContentHash& f) override { return base_->IsComplete(f); }
+  Status DropFile(const ContentHash& f, uint64_t size) override { return base_->DropFile(f, size); }
+  BlockStoreStats Stats() override { return base_->Stats(); }
+  Result<std::vector<StoredFile>> ListFiles() override { return base_->ListFiles(); }
+  void Touch(const ContentHash& f) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    touches_[f]++;
+  }
+  int touches(const ContentHash& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return touches_[f];
+  }
+
+ private:
+  BlockStore* const base_;
+  std::mutex mu_;
+  std::map<ContentHash, int> touches_;
+};
+
+TEST_F(HubFilesystemTest, ReadsFromTheCacheCountAsUseForEviction) {
+  auto first = ReadAll("org/model/weights.bin");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const ContentHash hash = HashBytes(ContentHash::Kind::kSha256, big_);
+  ASSERT_TRUE(testing::Eventually([&] {
+    auto c = cache_.blocks->IsComplete(hash);
+    return c.ok() && *c;
+  }));
+  // A later mount reads the file from the cache only.
+  TouchCountingStore store(cache_.blocks.get());
+  fs_ = std::make_unique<HubFilesystem>(&hub_, &store, cache_.meta.get(), options_);
+  const int fetches = hub_.fetches.load();
+  auto again = ReadAll("org/model/weights.bin");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(hub_.fetches.load(), fetches);
+  EXPECT_GT(store.touches(hash), 0) << "a file read only from the cache would look unused and go first";
+  fs_.reset();
 }
 
 }  // namespace
