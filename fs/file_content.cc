@@ -407,6 +407,16 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
       if (at_frontier) AdvanceHash(&location, round_.load(), index, nullptr);
       return Status::Ok();
     }
+    if (complete_.load()) {
+      // Complete in the store, yet a block is gone: evicted by another
+      // process. Its bytes come from the network again, so they are verified
+      // before serving. (A file the cache could not hold is never complete.)
+      LogInfo("cache: " + hash_.ToString() + " (" + location.path +
+              ") lost blocks to another process; fetching and verifying it again");
+      ForgetVerified();
+      HFM_RETURN_IF_ERROR(EnsureVerified(location));
+      continue;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (blocks_[index] == BlockState::kPresent) blocks_[index] = BlockState::kAbsent;  // evicted

@@ -103,6 +103,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // Bumped each time the file fails verification: bytes served in an earlier
   // round may be wrong.
   uint64_t round() const { return round_.load(); }
+  // Whether verification round `round` ended with the hash matching: bytes
+  // served in it were right, whatever later rounds (after an eviction) do.
+  bool RoundVerified(uint64_t round) const { return verified_round_.load() == round; }
 
  private:
   enum class BlockState : uint8_t { kUnknown, kPresent, kAbsent };
@@ -171,6 +174,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
                              const std::shared_ptr<const std::string>& hint);
   // Fetches and hashes every block; OK once the file is verified.
   Status EnsureVerified(const FileLocation& location);
+  // A block of a verified file is gone from the store (another process
+  // evicted it: `hfmirror cache gc`, a second mount). What is fetched again
+  // has to be verified again before it is served, as on first use.
+  void ForgetVerified();
   // After a read touched the last block: the verdict, if the hash can reach
   // it with the blocks fetched or in flight (those it waits for).
   Status CheckAtEnd(const FileLocation& location);
@@ -218,6 +225,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // a hash in progress.
   std::atomic<uint32_t> frontier_{0};
   std::atomic<bool> verified_{false};
+  std::atomic<uint64_t> verified_round_{UINT64_MAX};  // the round whose hash matched
   Status failure_;                         // GUARDED_BY(hash_mu_): the last mismatch
   // Blocks fetched ahead of the hash frontier, waiting for it (their bytes
   // hold memory budget, so the budget bounds this too).

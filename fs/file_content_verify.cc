@@ -140,6 +140,7 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   }
   if (endpoint.empty()) endpoint = registry_->hub()->endpoint();
   if (actual == hash_) {
+    verified_round_ = round_.load();
     verified_ = true;
     must_verify_ = false;
     registry_->MarkVerified(hash_);
@@ -200,6 +201,21 @@ Status FileContent::EnsureVerified(const FileLocation& location) {
     if (round_.load() != round) return CurrentFailure();
   }
   return Status::Unavailable("could not verify " + location.path + ": its blocks did not stay cached");
+}
+
+void FileContent::ForgetVerified() {
+  std::lock_guard<std::mutex> hash_lock(hash_mu_);
+  if (!verified_) return;
+  // The verdict left the hasher fresh and the frontier at 0.
+  verified_ = false;
+  must_verify_ = true;
+  complete_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Whatever this process knew of the store may be stale too: ask it again.
+  for (auto& b : blocks_) {
+    if (b == BlockState::kPresent) b = BlockState::kUnknown;
+  }
+  uncached_small_.reset();
 }
 
 Status FileContent::CurrentFailure() {

@@ -536,6 +536,9 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   {
     std::lock_guard<std::mutex> lock(handle->mu);
     readahead = handle->readahead.OnRead(offset, out.size());
+    if (handle->unverified_round && handle->content->RoundVerified(*handle->unverified_round)) {
+      handle->unverified_round.reset();  // what it got was verified since
+    }
     if (handle->unverified_round && *handle->unverified_round != handle->content->round()) {
       return Status::DataLoss("bytes this reader got from " + handle->location.path +
                               " failed verification");

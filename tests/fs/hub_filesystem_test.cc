@@ -365,5 +365,35 @@ TEST_F(HubFilesystemTest, ReadsFromTheCacheCountAsUseForEviction) {
   fs_.reset();
 }
 
+TEST_F(HubFilesystemTest, AFileEvictedByAnotherProcessIsVerifiedAgainBeforeItIsServed) {
+  const ContentHash hash = HashBytes(ContentHash::Kind::kSha256, big_);
+  auto complete = [&] {
+    auto c = cache_.blocks->IsComplete(hash);
+    return c.ok() && *c;
+  };
+  uint64_t ino = Walk("org/model/weights.bin");
+  auto f = fs_->Open(ino);
+  ASSERT_TRUE(f.ok());
+  std::string all(big_.size(), '\0');
+  ASSERT_TRUE(fs_->Read(f->handle, 0, std::span<char>(all.data(), all.size())).ok());
+  ASSERT_TRUE(testing::Eventually(complete));
+  // Another process (hfmirror cache gc) drops the file; the mirror now
+  // serves other bytes for it.
+  ASSERT_TRUE(cache_.blocks->DropFile(hash, big_.size()).ok());
+  hub_.SetServed("org/model", kCommitA, "weights.bin", Pattern(big_.size(), 5));
+  std::string buf(100, '\0');
+  auto bad = fs_->Read(f->handle, 3 * kBlock, std::span<char>(buf.data(), buf.size()));
+  ASSERT_FALSE(bad.ok()) << "served bytes fetched again without verifying them";
+  EXPECT_TRUE(bad.status().IsDataLoss()) << bad.status().ToString();
+  EXPECT_FALSE(complete());
+  // The mirror is fixed: the file is fetched, verified and complete again.
+  hub_.SetServed("org/model", kCommitA, "weights.bin", "");
+  auto good = fs_->Read(f->handle, 3 * kBlock, std::span<char>(buf.data(), buf.size()));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(buf, big_.substr(3 * kBlock, 100));
+  EXPECT_TRUE(testing::Eventually(complete));
+  fs_->Release(f->handle);
+}
+
 }  // namespace
 }  // namespace hfm
