@@ -12,9 +12,12 @@
 // waits for /resolve and one GET, and readahead GETs beside it would only
 // compete with that one (a footer read). But a first read in the file's first
 // block (the header of a safetensors, gguf or zip file) has the next block
-// follow in the same GET: what comes after a header is read next (by the
-// kernel's own readahead if not the reader), and streaming it right behind
-// costs no request, connection or /resolve of its own.
+// fetched with it, as demanded: what comes after a header is read next (the
+// kernel's own readahead straddles into block 1 within the first MiB). It
+// joins the first block's GET when both are in one fetch group
+// (-o fetch_size); with the default of one block per GET it is a GET of its
+// own that starts once the first has its signed URL, so it never delays the
+// first and, on a CDN that caps each connection, runs beside it.
 //
 // Thread safety: none; the owner serializes calls.
 #pragma once
@@ -27,9 +30,9 @@ namespace hfm {
 // What to fetch past the end of one read.
 struct ReadaheadPlan {
   uint32_t blocks = 0;
-  // Fetch them in the read's own GET (exactly `blocks`), rather than in GETs
-  // of their own rounded up to whole fetch groups (a sliding window's).
-  bool in_same_get = false;
+  // Fetch exactly `blocks`, as demanded by the read (with it, urgently),
+  // rather than as readahead rounded up to whole fetch groups.
+  bool as_demanded = false;
 };
 
 class ReadaheadWindow {

@@ -64,10 +64,17 @@ TEST_F(ReadaheadTest, AFirstReadFetchesOnlyItsOwnBlock) {
   EXPECT_EQ(hub_.fetches.load(), 1);
 }
 
-TEST_F(ReadaheadTest, AHeaderReadHasTheNextBlockFollowInTheSameGet) {
-  // A safetensors header: 8 bytes at 0. What follows is read next, so the
-  // next block streams right behind the first, with no request of its own
-  // (fetch groups of 8 blocks, as 1 MiB blocks and fetch_size=8M make).
+TEST_F(ReadaheadTest, AHeaderReadFetchesTheNextBlockWithIt) {
+  // A safetensors header: 8 bytes at 0. What follows is read next: the next
+  // block is fetched with the first, in a GET of its own by default.
+  Read(0, 8);
+  EXPECT_EQ(FetchedWhenQuiet(), 2u * kBlock);
+  EXPECT_EQ(hub_.fetches.load(), 2);
+}
+
+TEST_F(ReadaheadTest, AHeaderReadsNextBlockJoinsItsGetWithinAFetchGroup) {
+  // Fetch groups of 8 blocks (as -o fetch_size=8M makes of 1 MiB blocks):
+  // the next block streams right behind the first, with no request of its own.
   fs_->Release(handle_);
   options_.read_path.max_blocks_per_fetch = 8;
   fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
