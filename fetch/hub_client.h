@@ -53,6 +53,8 @@ struct RepoId {
 
 // "models", "datasets", "spaces" (as in /api/{kind}s/...).
 const char* RepoKindPlural(RepoKind kind);
+// The kind RepoKindPlural() names; nullopt for any other word.
+std::optional<RepoKind> RepoKindFromPlural(std::string_view plural);
 // "" for models, "datasets/", "spaces/" (as in file URLs).
 const char* RepoKindUrlPrefix(RepoKind kind);
 // "ns/name" for models, "datasets/ns/name" otherwise: for log lines.

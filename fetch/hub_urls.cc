@@ -42,6 +42,13 @@ const char* RepoKindPlural(RepoKind kind) {
   return "models";
 }
 
+std::optional<RepoKind> RepoKindFromPlural(std::string_view plural) {
+  for (RepoKind kind : {RepoKind::kModel, RepoKind::kDataset, RepoKind::kSpace}) {
+    if (plural == RepoKindPlural(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
 const char* RepoKindUrlPrefix(RepoKind kind) {
   switch (kind) {
     case RepoKind::kModel: return "";

@@ -23,16 +23,10 @@ std::optional<RepoId> ParseRepoFolder(std::string_view folder) {
   const std::string_view kind = folder.substr(0, first);
   const std::string_view org = folder.substr(first + kSep.size(), second - first - kSep.size());
   const std::string_view name = folder.substr(second + kSep.size());
+  const std::optional<RepoKind> repo_kind = RepoKindFromPlural(kind);
+  if (!repo_kind) return std::nullopt;
   RepoId repo;
-  if (kind == "models") {
-    repo.kind = RepoKind::kModel;
-  } else if (kind == "datasets") {
-    repo.kind = RepoKind::kDataset;
-  } else if (kind == "spaces") {
-    repo.kind = RepoKind::kSpace;
-  } else {
-    return std::nullopt;
-  }
+  repo.kind = *repo_kind;
   auto parsed = ParseRepoDirName(name);
   if (!IsValidOrgName(org) || !parsed || !parsed->revision.empty() || parsed->name != name) return std::nullopt;
   repo.name = std::string(org) + "/" + std::string(name);

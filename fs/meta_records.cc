@@ -31,16 +31,10 @@ std::optional<std::pair<RepoId, std::string>> ParseMetaKey(std::string_view key)
       name.find('/', s2 + 1) != std::string_view::npos) {
     return std::nullopt;
   }
+  const std::optional<RepoKind> repo_kind = RepoKindFromPlural(kind);
+  if (!repo_kind) return std::nullopt;
   RepoId repo;
-  if (kind == "models") {
-    repo.kind = RepoKind::kModel;
-  } else if (kind == "datasets") {
-    repo.kind = RepoKind::kDataset;
-  } else if (kind == "spaces") {
-    repo.kind = RepoKind::kSpace;
-  } else {
-    return std::nullopt;
-  }
+  repo.kind = *repo_kind;
   repo.name = std::string(name);
   return std::make_pair(std::move(repo), at == std::string_view::npos ? "" : std::string(key.substr(at + 1)));
 }
