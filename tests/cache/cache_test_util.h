@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cache/lmdb_cache.h"
 #include "util/content_hash.h"
 
 namespace hfm::testing {
@@ -30,6 +31,19 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// An LMDB cache in `directory` with `quota` and `block_size`, its last-access
+// stamps from `clock`.
+inline Result<Cache> OpenLmdbForTest(const std::string& directory, uint64_t quota, uint32_t block_size,
+                                     Clock* clock) {
+  CacheOptions o;
+  o.directory = directory;
+  o.max_bytes = quota;
+  o.block_size = block_size;
+  LmdbCacheTuning t;
+  t.clock = clock;
+  return OpenLmdbCache(o, t);
+}
 
 // A sha256 hash whose digest is all `fill` except the last byte, `last`; two
 // hashes that differ only in `last` share a 32-byte key prefix.

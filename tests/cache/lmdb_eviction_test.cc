@@ -29,13 +29,7 @@ class LmdbEvictionTest : public ::testing::Test {
   void SetUp() override { Open(kQuota); }
   void Open(uint64_t quota) {
     cache_ = Cache{};
-    CacheOptions o;
-    o.directory = dir_.path() + "/cache" + std::to_string(quota);
-    o.max_bytes = quota;
-    o.block_size = kBlock;
-    LmdbCacheTuning t;
-    t.clock = &clock_;
-    auto cache = OpenLmdbCache(o, t);
+    auto cache = testing::OpenLmdbForTest(dir_.path() + "/cache" + std::to_string(quota), quota, kBlock, &clock_);
     ASSERT_TRUE(cache.ok()) << cache.status().ToString();
     cache_ = std::move(cache).value();
   }

@@ -20,13 +20,7 @@ constexpr uint32_t kBlock = 4096;
 class StoreMaintenanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CacheOptions o;
-    o.directory = dir_.path() + "/cache";
-    o.max_bytes = 64ull << 20;
-    o.block_size = kBlock;
-    LmdbCacheTuning t;
-    t.clock = &clock_;
-    auto cache = OpenLmdbCache(o, t);
+    auto cache = testing::OpenLmdbForTest(dir_.path() + "/cache", 64ull << 20, kBlock, &clock_);
     ASSERT_TRUE(cache.ok()) << cache.status().ToString();
     cache_ = std::move(cache).value();
   }
