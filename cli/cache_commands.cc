@@ -1,5 +1,7 @@
 #include "cli/cache_commands.h"
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cache/store_maintenance.h"
@@ -17,6 +19,17 @@ int Fail(std::FILE* err, const char* command, const Status& status) {
 
 std::string Bytes(uint64_t n) { return HumanBytes(static_cast<double>(n)); }
 
+// The cache, which these commands only look into or take from: a directory
+// that is not there is an error (a mistyped --cache), not a new empty cache.
+Result<Cache*> ExistingCache(CliContext& ctx) {
+  struct stat st;
+  const std::string& dir = ctx.options().cache_dir;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::NotFound("no cache at " + dir + " (give it with --cache, or $HFMIRROR_CACHE)");
+  }
+  return ctx.cache();
+}
+
 const char* StateOf(const CachedRevision& r) {
   if (r.files > 0 && r.complete_files == r.files) return "complete";
   if (r.cached_bytes > 0) return "partial";
@@ -32,7 +45,7 @@ std::string Refs(const CachedRevision& r) {
 }  // namespace
 
 int RunCacheStats(CliContext& ctx, std::FILE* out, std::FILE* err) {
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "stats", cache.status());
   const BlockStoreStats s = (*cache)->blocks->Stats();
   std::fprintf(out, "cache %s\n", ctx.options().cache_dir.c_str());
@@ -44,7 +57,7 @@ int RunCacheStats(CliContext& ctx, std::FILE* out, std::FILE* err) {
 }
 
 int RunCacheLs(CliContext& ctx, bool json, std::FILE* out, std::FILE* err) {
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "ls", cache.status());
   auto inv = TakeInventory((*cache)->blocks.get(), (*cache)->meta.get());
   if (!inv.ok()) return Fail(err, "ls", inv.status());
@@ -88,7 +101,7 @@ int RunCacheLs(CliContext& ctx, bool json, std::FILE* out, std::FILE* err) {
 }
 
 int RunCacheVerify(CliContext& ctx, std::FILE* out, std::FILE* err) {
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "verify", cache.status());
   auto names = ListedNames((*cache)->meta.get());
   if (!names.ok()) return Fail(err, "verify", names.status());
@@ -114,7 +127,7 @@ int RunCacheVerify(CliContext& ctx, std::FILE* out, std::FILE* err) {
 int RunCacheGc(CliContext& ctx, const std::string& max_size, std::FILE* out, std::FILE* err) {
   auto target = ParseSize(max_size);
   if (!target.ok()) return Fail(err, "gc", Status::InvalidArgument("--max-size: " + target.status().message()));
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "gc", cache.status());
   auto outcome = ShrinkStore((*cache)->blocks.get(), *target);
   if (!outcome.ok()) return Fail(err, "gc", outcome.status());
@@ -127,7 +140,7 @@ int RunCacheGc(CliContext& ctx, const std::string& max_size, std::FILE* out, std
 int RunCacheEvict(CliContext& ctx, const std::string& spec, std::FILE* out, std::FILE* err) {
   auto parsed = ParseRepoSpec(spec);
   if (!parsed.ok()) return Fail(err, "evict", parsed.status());
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "evict", cache.status());
   std::string commit;
   if (!parsed->revision.empty()) {
@@ -149,7 +162,7 @@ int RunCacheEvict(CliContext& ctx, const std::string& spec, std::FILE* out, std:
 }
 
 int RunCachePurge(CliContext& ctx, bool yes, std::FILE* out, std::FILE* err) {
-  auto cache = ctx.cache();
+  auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "purge", cache.status());
   if (!yes) {
     auto inv = TakeInventory((*cache)->blocks.get(), (*cache)->meta.get());

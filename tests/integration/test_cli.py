@@ -198,6 +198,11 @@ def test_cache_ls_verify_evict_gc_and_purge_beside_a_running_mount(hub, mount, t
     run(hub, cache, "cache", "purge", "--yes", check=0)
     assert revisions()[1]["revisions"] == []
 
+    typo = tmp_path / "no-such-cache"
+    missing = run(hub, typo, "cache", "ls")
+    assert missing.returncode == 1 and "no cache at %s" % typo in missing.stderr, missing.stderr
+    assert not typo.exists(), "a look into a mistyped --cache must not create it"
+
 
 def test_status_names_a_mount_whose_daemon_is_gone(hub, mount):
     m = mount()
