@@ -85,17 +85,14 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   const uint64_t round = round_.load();
   if (!complete_) {
     uint64_t ahead = uint64_t{last} + readahead.blocks;
-    if (readahead.blocks > 0 && !readahead.as_demanded) {
+    if (readahead.blocks > 0 && !readahead.exact) {
       // Round up to the end of a fetch-sized group, so a sliding window asks
       // for whole groups (one ranged GET each) instead of one block at a time.
       const uint32_t group = registry_->options().max_blocks_per_fetch;
       ahead = (ahead / group + 1) * group - 1;
     }
     ahead = std::min<uint64_t>(ahead, block_count_ - 1);
-    // Readahead goes in GETs apart from the demanded blocks'; a plan's
-    // blocks wanted as demanded are scheduled with them (readahead_window.h).
-    const int64_t demand_last = readahead.as_demanded ? static_cast<int64_t>(ahead) : int64_t{last};
-    Schedule(location, round, first, static_cast<uint32_t>(ahead), demand_last);
+    Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
   size_t copied = 0;

@@ -11,13 +11,12 @@
 // window at once. A first read fetches only its own blocks: on a cold file it
 // waits for /resolve and one GET, and readahead GETs beside it would only
 // compete with that one (a footer read). But a first read in the file's first
-// block (the header of a safetensors, gguf or zip file) has the next block
-// fetched with it, as demanded: what comes after a header is read next (the
-// kernel's own readahead straddles into block 1 within the first MiB). It
-// joins the first block's GET when both are in one fetch group
-// (-o fetch_size); with the default of one block per GET it is a GET of its
-// own that starts once the first has its signed URL, so it never delays the
-// first and, on a CDN that caps each connection, runs beside it.
+// block (the header of a safetensors, gguf or zip file) has exactly the next
+// block read ahead: what comes after a header is read next (the kernel's own
+// readahead straddles into block 1 within the first MiB). It is readahead,
+// not demand: it never takes the threads kept for blocks readers wait on
+// (eight readers on a trickling server had their own blocks wait behind
+// each other's block 1 past the read deadline).
 //
 // Thread safety: none; the owner serializes calls.
 #pragma once
@@ -30,9 +29,8 @@ namespace hfm {
 // What to fetch past the end of one read.
 struct ReadaheadPlan {
   uint32_t blocks = 0;
-  // Fetch exactly `blocks`, as demanded by the read (with it, urgently),
-  // rather than as readahead rounded up to whole fetch groups.
-  bool as_demanded = false;
+  // Exactly `blocks`, not rounded up to whole fetch groups.
+  bool exact = false;
 };
 
 class ReadaheadWindow {
