@@ -102,12 +102,17 @@ TINY_TENSORS = {
 TINY_METADATA = {"format": "pt", "fixture": "hfm-test/tiny-model"}
 
 
-def tiny_tensor_values(name):
-    dtype, shape, fn = TINY_TENSORS[name]
+def _flat_values(spec):
+    """The flat values of a tensor given as (dtype, shape, value of flat index k)."""
+    _, shape, fn = spec
     n = 1
     for d in shape:
         n *= d
     return [fn(k) for k in range(n)]
+
+
+def tiny_tensor_values(name):
+    return _flat_values(TINY_TENSORS[name])
 
 
 def tiny_safetensors():
@@ -119,7 +124,7 @@ def tiny_safetensors():
     return safetensors_bytes(tensors, TINY_METADATA)
 
 
-# Expected tensors of hfm-test/torch-model's pytorch_model.bin (a torch.save() zip, two 1 MiB blocks and a bit):
+# Expected tensors of hfm-test/torch-model's pytorch_model.bin (a torch.save() zip just over one 1 MiB block):
 # name -> (dtype, shape, value of flat index k).
 TORCH_TENSORS = {
     "encoder.weight": ("F32", [512, 520], lambda k: (k % 1000) / 64.0),
@@ -129,11 +134,7 @@ TORCH_TENSORS = {
 
 
 def torch_tensor_values(name):
-    dtype, shape, fn = TORCH_TENSORS[name]
-    n = 1
-    for d in shape:
-        n *= d
-    return [fn(k) for k in range(n)]
+    return _flat_values(TORCH_TENSORS[name])
 
 
 def torch_model_bin():
