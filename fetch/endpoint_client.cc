@@ -401,7 +401,8 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
     request.connect_timeout = connect_timeout_;
     RangeResponseSink body(pos, end, file.size, sink);
     if (!from_cache && !SameHost(url, endpoint_)) {
-      // The CDN accepted the signed URL: share it now, not after the body.
+      // The CDN accepted the URL (after redirects of its own, maybe): share
+      // the final one now, not after the body.
       body.SetOnAccepted([this, &key, &url, &lead] {
         signed_urls_.Put(key, url);
         if (lead) lead->End();
@@ -430,6 +431,14 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
       if (!next.ok()) {
         attempt.status = next.status();
         return attempt;
+      }
+      // The endpoint signed a location on another host: share it now, so
+      // the other first ranges of this file start their GETs beside this
+      // one instead of behind its body (a header read's next block). Should
+      // the CDN refuse it, each of them resolves again.
+      if (!from_cache && SameHost(url, endpoint_) && !SameHost(*next, endpoint_)) {
+        signed_urls_.Put(key, *next);
+        if (lead) lead->End();
       }
       url = std::move(*next);
       continue;

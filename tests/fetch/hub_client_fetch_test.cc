@@ -158,6 +158,61 @@ TEST_F(FetchRangeTest, SignedUrlIsSharedAsSoonAsTheCdnAcceptsIt) {
   EXPECT_EQ(first.bytes, content_.substr(0, 400));
 }
 
+// The first GET to the CDN has not even been answered: the second range uses
+// the location /resolve signed, so it does not wait behind the first GET.
+TEST_F(FetchRangeTest, SignedUrlIsSharedAsSoonAsTheHubRedirects) {
+  transport_.On(resolve_url_, Reply(302).Header("location", kCdnPrefix + "?X-Amz-Signature=sig1"));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_arrived = false, release = false;
+  transport_.OnAny([&](const HttpRequest& r) -> std::optional<FakeResponse> {
+    if (r.url.rfind(kCdnPrefix, 0) != 0) return std::nullopt;
+    if (RequestHeader(r, "Range") == "bytes=0-399") {
+      std::unique_lock<std::mutex> lock(mu);
+      first_arrived = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });  // the CDN has not answered yet
+    }
+    return ServeContent(content_, r);
+  });
+  auto client = Client();
+  StringRangeSink first;
+  std::thread slow([&] { EXPECT_TRUE(client->FetchRange(file_, 0, 400, &first, Deadline()).ok()); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return first_arrived; });
+  }
+  StringRangeSink second;
+  const Status st = client->FetchRange(file_, 500, 100, &second, Deadline());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  slow.join();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(second.bytes, content_.substr(500, 100));
+  EXPECT_EQ(first.bytes, content_.substr(0, 400));
+  EXPECT_EQ(transport_.CountContaining("/resolve/"), 1) << "the second range used the signed location";
+  ExpectTokenOnlyToHub();
+}
+
+// A location the CDN then refuses was shared too early: whoever took it
+// resolves again and gets its bytes.
+TEST_F(FetchRangeTest, SharedLocationTheCdnRefusesIsResolvedAgain) {
+  ServeViaCdn("sig1");
+  expired_sig_ = "sig1";  // signed, and already refused by the CDN
+  auto client = Client();
+  StringRangeSink first;
+  const Status st = client->FetchRange(file_, 0, 100, &first, Deadline());
+  EXPECT_FALSE(st.ok()) << "a freshly signed URL the CDN refuses fails the attempt";
+  transport_.On(resolve_url_, Reply(302).Header("location", kCdnPrefix + "?X-Amz-Signature=sig2"));
+  StringRangeSink second;
+  ASSERT_TRUE(client->FetchRange(file_, 200, 100, &second, Deadline()).ok());
+  EXPECT_EQ(second.bytes, content_.substr(200, 100));
+  EXPECT_EQ(transport_.CountContaining("sig2"), 1);
+}
+
 TEST_F(FetchRangeTest, ExpiredSignedUrlIsResolvedAgain) {
   ServeViaCdn("sig1");
   auto client = Client();
