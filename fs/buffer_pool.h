@@ -31,6 +31,11 @@ class BufferPool {
   std::string TakeSized(size_t size);
   // Returns a buffer (any size; only full-sized ones are kept).
   void Give(std::string buffer);
+  // Makes `count` idle buffers (at most max_idle) with every page touched:
+  // a fresh page costs a fault (about 2 us each in a VM, 0.5 ms a MiB),
+  // which the first reads after a mount would otherwise pay on their
+  // critical path.
+  void Prewarm(size_t count);
 
   size_t buffer_size() const { return buffer_size_; }
   size_t idle();

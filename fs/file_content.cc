@@ -109,6 +109,13 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   return n;
 }
 
+void FileContent::ReadAhead(const FileLocation& location, uint32_t first, uint32_t last) {
+  if (complete_ || block_count_ == 0) return;
+  last = std::min(last, block_count_ - 1);
+  if (first > last) return;
+  Schedule(location, round_.load(), first, last, /*demand_last=*/-1);
+}
+
 uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
                                uint32_t last, int64_t demand_last, std::shared_ptr<Pending>* first_pending) {
   // Learn which blocks the store already has (once per block per mount).

@@ -74,6 +74,11 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   FileContent(const FileContent&) = delete;
   FileContent& operator=(const FileContent&) = delete;
 
+  // Starts fetching the blocks in [first, last] that are neither cached nor
+  // in flight, as readahead: on the shared fetch threads, within the memory
+  // budget.
+  void ReadAhead(const FileLocation& location, uint32_t first, uint32_t last);
+
   // Copies up to out.size() bytes at `offset` into `out`; returns the count
   // (0 at or past EOF). Missing blocks are fetched from `location`, and the
   // blocks `readahead` asks for past the end of this read. Fails with DeadlineExceeded/Unavailable/NotFound/

@@ -1,15 +1,13 @@
 #include "fs/hub_filesystem.h"
 
-#include <fnmatch.h>
-
-#include <future>
-#include <cstring>
-
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <future>
 #include <optional>
 #include <set>
 
+#include "fs/file_handle.h"
 #include "fs/file_xattrs.h"
 #include "fs/readahead_window.h"
 #include "fs/repo_name.h"
@@ -40,31 +38,12 @@ std::string OrgKey(RepoKind kind, std::string_view org) {
   return "O|" + std::string(RepoKindPlural(kind)) + "|" + std::string(org);
 }
 
+// A header read's block, the block buffers of its GET and of the next one,
+// and a large reply's.
+constexpr size_t kPrewarmedBuffers = 4;
+
 }  // namespace
 
-struct HubFilesystem::FileHandle {
-  FileHandle(uint64_t block_size, uint32_t max_readahead_blocks) : readahead(block_size, max_readahead_blocks) {}
-
-  std::shared_ptr<const Node> node;
-  // A small file made up by the mount (a ref of the HF cache view, a
-  // control file): its bytes, served from memory; `content` is then null.
-  std::optional<std::string> inline_bytes;
-  std::shared_ptr<FileContent> content;
-  FileLocation location;
-  std::mutex mu;
-  // Set once this handle served bytes not yet verified: the verification
-  // round they came from. If that round fails, the handle's reader may hold
-  // wrong bytes (the kernel can turn our EIO into a short read and come back
-  // for the rest), so every later read on it fails too.
-  std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
-  ReadaheadWindow readahead;  // GUARDED_BY(mu)
-  // A weight file's whole-file background fetch starts once a read on this
-  // handle goes past the header zone: a loader reads the header first
-  // (safetensors: 8 bytes, then the header), and those reads should not
-  // share the CPU and network with the budget's worth of prefetch.
-  bool wants_background = false;  // GUARDED_BY(mu)
-  bool background = false;        // GUARDED_BY(mu): started; stopped at release
-};
 
 HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta,
                              FilesystemOptions options)
@@ -86,6 +65,9 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       hasher_(1),
       fetch_queue_(options.fetch_threads),
       urgent_fetch_queue_(options.urgent_fetch_threads) {
+  // The first reads after a mount (a model's headers) would fault in every
+  // page of their block buffers on their critical path.
+  buffers_.Prewarm(kPrewarmedBuffers);
   budget_.SetReleaseListener([this] {
     if (pump_queued_.exchange(true)) return;  // one pump queued covers every release before it
     pump_queue_.Submit([this] {
@@ -107,6 +89,8 @@ void HubFilesystem::SetPageCacheInvalidator(std::function<void(uint64_t ino)> in
   invalidate_pages_ = std::move(invalidate);
 }
 
+void HubFilesystem::SetPageCacheStore(PageCacheStore store) { store_pages_ = std::move(store); }
+
 HubFilesystem::~HubFilesystem() {
   // The queues go next (fetches drain into the writer and hasher): nothing
   // may schedule new fetches while they do, and a pump already running must
@@ -117,19 +101,6 @@ HubFilesystem::~HubFilesystem() {
   std::promise<void> drained;
   pump_queue_.Submit([&drained] { drained.set_value(); });
   drained.get_future().wait();
-}
-
-std::vector<std::string> FilesystemOptions::DefaultBackgroundPatterns() {
-  return {"*.safetensors", "*.bin", "*.gguf", "*.onnx", "*.pt", "*.pth", "*.h5", "*.msgpack"};
-}
-
-bool MatchesBackgroundPattern(const std::vector<std::string>& patterns, std::string_view path) {
-  const size_t slash = path.rfind('/');
-  const std::string name(slash == std::string_view::npos ? path : path.substr(slash + 1));
-  for (const auto& pattern : patterns) {
-    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
-  }
-  return false;
 }
 
 Result<std::shared_ptr<const Snapshot>> HubFilesystem::SnapshotOf(const Node& node) {
@@ -473,122 +444,6 @@ Result<std::string> HubFilesystem::ReadLink(uint64_t ino) {
   if (!node) return Status::NotFound("stale inode");
   if (node->type != NodeType::kHfLink) return Status::InvalidArgument("not a symlink");
   return HfCacheView::LinkTarget(*node->entry);
-}
-
-Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
-  auto node = inodes_.Get(ino);
-  if (!node) return Status::NotFound("stale inode");
-  if (node->type == NodeType::kHfRefFile || node->type == NodeType::kCtlFile) {
-    auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
-    handle->node = node;
-    OpenedFile opened;
-    if (node->type == NodeType::kHfRefFile) {
-      handle->inline_bytes = HfCacheView::RefContent(*node);
-      opened.keep_cache = true;  // the inode names one commit
-    } else {
-      // One picture per open; no page cache, so every open sees a new one
-      // whatever size the last getattr reported.
-      handle->inline_bytes = ControlFileContent(*node);
-      opened.direct_io = true;
-    }
-    std::lock_guard<std::mutex> lock(handles_mu_);
-    opened.handle = next_handle_++;
-    files_[opened.handle] = std::move(handle);
-    return opened;
-  }
-  if (node->type != NodeType::kFile) return Status::InvalidArgument("is a directory");
-  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
-  handle->node = node;
-  handle->content = contents_.Get(node->entry->hash, node->entry->size);
-  handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
-                                  node->entry->size, node->entry->is_lfs};
-  OpenedFile opened;
-  // The inode names one commit's bytes, so the kernel may keep its pages for
-  // good — once they are verified. Until then each open starts from a clean
-  // page cache, so pages cached from bytes that later failed verification
-  // never outlive the open that read them.
-  opened.keep_cache = handle->content->complete();
-  handle->wants_background = !opened.keep_cache &&
-                             MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
-  counters_.open_files.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(handles_mu_);
-  opened.handle = next_handle_++;
-  files_[opened.handle] = std::move(handle);
-  return opened;
-}
-
-Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::span<char> out) {
-  std::shared_ptr<FileHandle> handle;
-  {
-    std::lock_guard<std::mutex> lock(handles_mu_);
-    auto it = files_.find(handle_id);
-    if (it == files_.end()) return Status::InvalidArgument("unknown file handle");
-    handle = it->second;
-  }
-  if (handle->inline_bytes) {
-    const std::string& bytes = *handle->inline_bytes;
-    if (offset >= bytes.size()) return size_t{0};
-    const size_t n = std::min<size_t>(out.size(), bytes.size() - offset);
-    std::memcpy(out.data(), bytes.data() + offset, n);
-    return n;
-  }
-  ReadaheadPlan readahead;
-  {
-    std::lock_guard<std::mutex> lock(handle->mu);
-    readahead = handle->readahead.OnRead(offset, out.size());
-    if (handle->unverified_round && handle->content->RoundVerified(*handle->unverified_round)) {
-      handle->unverified_round.reset();  // what it got was verified since
-    }
-    if (handle->unverified_round && *handle->unverified_round != handle->content->round()) {
-      return Status::DataLoss("bytes this reader got from " + handle->location.path +
-                              " failed verification");
-    }
-  }
-  const uint64_t round_before = handle->content->round();
-  const bool verified_before = handle->content->verified();
-  auto n = handle->content->Read(handle->location, offset, out, readahead);
-  if (n.ok() && *n > 0 && !verified_before) {
-    std::lock_guard<std::mutex> lock(handle->mu);
-    if (!handle->unverified_round) handle->unverified_round = round_before;
-  }
-  const uint64_t header_zone = std::max<uint64_t>(blocks_->block_size(), options_.background_after_bytes);
-  if (n.ok() && offset + out.size() > header_zone) {
-    bool start = false;
-    {
-      std::lock_guard<std::mutex> lock(handle->mu);
-      start = handle->wants_background && !handle->background;
-      handle->background |= start;
-    }
-    if (start) handle->content->StartBackground(handle->location);
-  }
-  counters_.reads.fetch_add(1, std::memory_order_relaxed);
-  if (n.ok()) {
-    counters_.bytes_served.fetch_add(*n, std::memory_order_relaxed);
-  } else {
-    counters_.read_errors.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (!n.ok()) {
-    LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
-             handle->location.commit + " path=" + handle->location.path + " endpoint=" +
-             hub_->endpoint() + " offset=" + std::to_string(offset) + ": " + n.status().ToString());
-  }
-  return n;
-}
-
-void HubFilesystem::Release(uint64_t handle) {
-  std::shared_ptr<FileHandle> dropped;  // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(handles_mu_);
-  auto it = files_.find(handle);
-  if (it == files_.end()) return;
-  dropped = std::move(it->second);
-  files_.erase(it);
-  if (dropped->content) counters_.open_files.fetch_sub(1, std::memory_order_relaxed);
-  bool started;
-  {
-    std::lock_guard<std::mutex> handle_lock(dropped->mu);
-    started = dropped->background;
-  }
-  if (started) dropped->content->StopBackground();
 }
 
 }  // namespace hfm

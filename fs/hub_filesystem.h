@@ -137,6 +137,13 @@ class HubFilesystem {
   // never on a FUSE worker: a worker may be what the kernel waits for.
   void SetPageCacheInvalidator(std::function<void(uint64_t ino)> invalidate);
 
+  // How to hand the kernel bytes of an inode for its page cache before it
+  // asks for them (the FUSE adapter passes fuse_lowlevel_notify_store).
+  // Called on the FUSE worker serving a read, for whole pages past that
+  // read's own: the kernel holds those locked until the reply.
+  using PageCacheStore = std::function<void(uint64_t ino, uint64_t offset, std::span<const char> bytes)>;
+  void SetPageCacheStore(PageCacheStore store);
+
  private:
   struct FileHandle;
 
@@ -147,6 +154,9 @@ class HubFilesystem {
   // The bytes of a control file, rendered now.
   std::string ControlFileContent(const Node& node);
   Result<std::vector<DirEntry>> ListDir(const Node& node);
+  // A header read (fs/header_read.cc).
+  Result<size_t> ReadHeader(uint64_t ino, FileContent& content, const FileLocation& location, uint64_t offset,
+                            std::span<char> out, ReadaheadPlan plan);
 
   HubClient* const hub_;
   BlockStore* const blocks_;
@@ -158,6 +168,7 @@ class HubFilesystem {
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
+  PageCacheStore store_pages_;                      // set before the session runs
   MountCounters counters_;
   MemoryBudget budget_;
   BufferPool buffers_;  // outlives every block buffer handed out

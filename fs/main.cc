@@ -138,6 +138,13 @@ int Run(const MountOptions& m) {
     fs->SetPageCacheInvalidator([se](uint64_t ino) {
       fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
     });
+    fs->SetPageCacheStore([se](uint64_t ino, uint64_t offset, std::span<const char> bytes) {
+      fuse_bufvec buf = FUSE_BUFVEC_INIT(bytes.size());
+      buf.buf[0].mem = const_cast<char*>(bytes.data());
+      // Best effort: the kernel then asks for those pages as usual.
+      const int rc = fuse_lowlevel_notify_store(se, ino, static_cast<off_t>(offset), &buf, FUSE_BUF_NO_SPLICE);
+      if (rc < 0) LogDebug("page cache store of inode " + std::to_string(ino) + " failed: " + strerror(-rc));
+    });
     context.fs = fs.get();
     std::string endpoints;
     for (const auto& e : m.endpoints) endpoints += (endpoints.empty() ? "" : ";") + e;

@@ -31,6 +31,9 @@ struct ReadaheadPlan {
   uint32_t blocks = 0;
   // Exactly `blocks`, not rounded up to whole fetch groups.
   bool exact = false;
+  // A first read within the file's first block: a header, read on from at
+  // once (fs/header_read.cc).
+  bool header = false;
 };
 
 class ReadaheadWindow {
@@ -48,7 +51,7 @@ class ReadaheadWindow {
     next_offset_ = sequential ? std::max(next_offset_, offset + size) : offset + size;
     const bool first = !has_read_;
     has_read_ = true;
-    if (first && offset + size <= block_) return ReadaheadPlan{1, true};
+    if (first && offset + size <= block_) return ReadaheadPlan{1, true, true};
     if (!sequential || first) return ReadaheadPlan{};
     return ReadaheadPlan{
         static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_)), false};

@@ -3,6 +3,7 @@ path syntax, errors, verification, caching across remounts, and the token rule."
 
 import errno
 import hashlib
+import json
 import os
 import random
 import stat
@@ -124,6 +125,22 @@ def test_random_offsets_of_a_large_file(hub, mount):
             f.seek(off)
             got = f.read(n)
             assert got == fixtures.large_bytes(off, min(n, size - off)), off
+
+
+def test_a_header_read_leaves_the_rest_of_its_block_in_the_page_cache(hub, mount):
+    """8 bytes at 0 of a cold file, as a safetensors loader reads first: the daemon hands the kernel the rest of
+    the first block with them, so reading on to the end of that block asks the daemon for nothing (the kernel's
+    readahead would ramp up through six requests, the last reaching into the next block)."""
+    m = mount()
+    block = 1 << 20
+    stats = m.path / ".hfmirror" / "stats.json"
+    with open(m.path / "hfm-test" / "large-model" / "large.bin", "rb", buffering=0) as f:
+        assert os.pread(f.fileno(), 8, 0) == fixtures.large_bytes(0, 8)
+        before = json.loads(stats.read_text())["reads"]
+        rest = os.pread(f.fileno(), block - 8, 8)
+        after = json.loads(stats.read_text())["reads"]
+    assert rest == fixtures.large_bytes(8, block - 8)
+    assert after == before, "the rest of the first block came from the page cache"
 
 
 def test_eight_concurrent_readers_get_the_same_bytes_fetched_once(hub, mount):
