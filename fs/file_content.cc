@@ -95,6 +95,10 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
   }
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+  if (readahead.alone && first == last && last != block_count_ - 1 && !complete_ &&
+      ReadDirect(location, first, offset, out.first(n), deadline)) {
+    return n;
+  }
   size_t copied = 0;
   for (uint32_t idx = first; idx <= last; ++idx) {
     const uint64_t block_start = static_cast<uint64_t>(idx) * block_size_;

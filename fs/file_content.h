@@ -159,6 +159,12 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // Waits until every block published so far is stored and hashed.
   Status FlushWrites(TimePoint deadline);
   void FailPending(uint64_t round, uint32_t index, const Status& status);
+  // A read standing alone within one missing block: its own bytes fetched
+  // by themselves, beside the block's fetch (file_content_direct.cc).
+  // Returns false (nothing served) when the block's fetch would bring them as
+  // soon, or when the direct GET failed: the caller then waits for the block.
+  bool ReadDirect(const FileLocation& location, uint32_t index, uint64_t offset, std::span<char> out,
+                  TimePoint deadline);
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint64_t round, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);

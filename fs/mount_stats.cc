@@ -18,6 +18,7 @@ void ReadCounters(const MountCounters& c, MountStats* s) {
   s->blocks_from_cache = c.blocks_from_cache.load(std::memory_order_relaxed);
   s->blocks_fetched = c.blocks_fetched.load(std::memory_order_relaxed);
   s->bytes_fetched = c.bytes_fetched.load(std::memory_order_relaxed);
+  s->direct_reads = c.direct_reads.load(std::memory_order_relaxed);
   s->fetches_in_flight = c.fetches_in_flight.load(std::memory_order_relaxed);
   s->open_files = c.open_files.load(std::memory_order_relaxed);
 }
@@ -43,6 +44,7 @@ std::string StatsJson(const MountStats& s) {
       {"bytes_fetched", s.bytes_fetched},
       {"blocks_from_cache", s.blocks_from_cache},
       {"blocks_fetched", s.blocks_fetched},
+      {"direct_reads", s.direct_reads},
       {"cache_hit_ratio", s.cache_hit_ratio()},
       {"open_files", s.open_files},
       {"fetches_in_flight", s.fetches_in_flight},
@@ -94,6 +96,8 @@ std::string PrometheusText(const MountStats& s) {
          static_cast<double>(s.blocks_from_cache));
   Metric(&out, "fetched_blocks_total", "counter", "Blocks that arrived from the network.",
          static_cast<double>(s.blocks_fetched));
+  Metric(&out, "direct_reads_total", "counter", "Reads served by a GET of just their bytes (seeks).",
+         static_cast<double>(s.direct_reads));
   Metric(&out, "cache_hit_ratio", "gauge", "Blocks from the cache over all blocks read.", s.cache_hit_ratio());
   Metric(&out, "open_files", "gauge", "File handles open now.", static_cast<double>(s.open_files));
   Metric(&out, "fetches_in_flight", "gauge", "Ranged GETs running now.", static_cast<double>(s.fetches_in_flight));

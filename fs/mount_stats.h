@@ -26,7 +26,8 @@ struct MountCounters {
   std::atomic<uint64_t> bytes_served{0};       // bytes returned by reads
   std::atomic<uint64_t> blocks_from_cache{0};  // blocks a read copied from the cache
   std::atomic<uint64_t> blocks_fetched{0};     // blocks that arrived from the network
-  std::atomic<uint64_t> bytes_fetched{0};      // ...and their bytes
+  std::atomic<uint64_t> bytes_fetched{0};      // ...and their bytes, and direct reads'
+  std::atomic<uint64_t> direct_reads{0};       // reads served by a GET of just their bytes
   std::atomic<int64_t> fetches_in_flight{0};   // ranged GETs running now
   std::atomic<int64_t> open_files{0};          // file handles open now
 };
@@ -35,7 +36,7 @@ struct MountStats {
   std::string version;
   int64_t uptime_seconds = 0;
   uint64_t reads = 0, read_errors = 0, bytes_served = 0;
-  uint64_t blocks_from_cache = 0, blocks_fetched = 0, bytes_fetched = 0;
+  uint64_t blocks_from_cache = 0, blocks_fetched = 0, bytes_fetched = 0, direct_reads = 0;
   int64_t fetches_in_flight = 0, open_files = 0;
   uint64_t memory_used = 0, memory_peak = 0, memory_limit = 0;
   BlockStoreStats cache;

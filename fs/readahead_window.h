@@ -34,6 +34,9 @@ struct ReadaheadPlan {
   // A first read within the file's first block: a header, read on from at
   // once (fs/header_read.cc).
   bool header = false;
+  // A read that starts no sequential run (a seek, or a first read past the
+  // first block): it stands alone (fs/file_content_direct.cc).
+  bool alone = false;
 };
 
 class ReadaheadWindow {
@@ -52,7 +55,7 @@ class ReadaheadWindow {
     const bool first = !has_read_;
     has_read_ = true;
     if (first && offset + size <= block_) return ReadaheadPlan{1, true, true};
-    if (!sequential || first) return ReadaheadPlan{};
+    if (!sequential || first) return ReadaheadPlan{0, false, false, true};
     return ReadaheadPlan{
         static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_)), false};
   }
