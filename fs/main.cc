@@ -17,7 +17,6 @@
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
-#include "fetch/transport_pool.h"
 #include "fs/credentials.h"
 #include "fs/fuse_adapter.h"
 #include "fs/hub_filesystem.h"
@@ -28,8 +27,6 @@
 namespace {
 
 using namespace hfm;
-
-constexpr int kTransportLoops = 2;
 
 // The kernel caps a FUSE mount's readahead at its backing device's default
 // (128 KiB), whatever max_readahead says; raising the bdi's read_ahead_kb lets
@@ -134,12 +131,7 @@ int Run(const MountOptions& m) {
   if (!cache.ok()) {
     LogError("cannot open cache " + m.cache_dir + ": " + cache.status().ToString());
   } else {
-    // Two curl threads: a GET a reader waits for never queues behind a
-    // block streaming in on the other (fetch/transport_pool.h). More only
-    // add contention on two cores (scripts/bench targets 1, 5 and 6).
-    std::vector<std::unique_ptr<HttpTransport>> loops;
-    for (int i = 0; i < kTransportLoops; ++i) loops.push_back(NewCurlTransport(MakeTransportOptions(m)));
-    auto transport = NewTransportPool(std::move(loops));
+    auto transport = NewCurlTransport(MakeTransportOptions(m));
     auto hub = NewHubClient(MakeHubClientOptions(m, *token, transport.get()));
     auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
                                               MakeFilesystemOptions(m, HFM_VERSION));
