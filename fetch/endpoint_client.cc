@@ -389,6 +389,7 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
   };
 
   RangeAttempt attempt;
+  std::string shared;  // the signed location this attempt put in the cache
   while (true) {
     HttpRequest request;
     request.url = url;
@@ -438,6 +439,7 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
       // the CDN refuse it, each of them resolves again.
       if (!from_cache && SameHost(url, endpoint_) && !SameHost(*next, endpoint_)) {
         signed_urls_.Put(key, *next);
+        shared = *next;
         if (lead) lead->End();
       }
       url = std::move(*next);
@@ -461,7 +463,10 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
     if (refused && !at_endpoint) {
       // A CDN refusing a location the endpoint just signed is not the Hub's
       // word on access (clock skew, a broken edge): worth another try, maybe
-      // through another mirror.
+      // through another mirror, with a location signed anew: the refused one
+      // leaves the cache it went into at the redirect.
+      signed_urls_.Erase(key, url);
+      if (!shared.empty()) signed_urls_.Erase(key, shared);
       attempt.status = Status::Unavailable(context + from + ": HTTP " + std::to_string(head.status) +
                                            " for a freshly signed URL");
       attempt.info.retryable = true;

@@ -206,10 +206,14 @@ TEST_F(FetchRangeTest, SharedLocationTheCdnRefusesIsResolvedAgain) {
   StringRangeSink first;
   const Status st = client->FetchRange(file_, 0, 100, &first, Deadline());
   EXPECT_FALSE(st.ok()) << "a freshly signed URL the CDN refuses fails the attempt";
+  // Each retry asked /resolve again rather than reuse the refused location.
+  EXPECT_EQ(transport_.CountContaining("/resolve/"), transport_.CountContaining("sig1"));
   transport_.On(resolve_url_, Reply(302).Header("location", kCdnPrefix + "?X-Amz-Signature=sig2"));
+  const int refused = transport_.CountContaining("sig1");
   StringRangeSink second;
   ASSERT_TRUE(client->FetchRange(file_, 200, 100, &second, Deadline()).ok());
   EXPECT_EQ(second.bytes, content_.substr(200, 100));
+  EXPECT_EQ(transport_.CountContaining("sig1"), refused) << "the refused location is not in the cache";
   EXPECT_EQ(transport_.CountContaining("sig2"), 1);
 }
 
