@@ -230,10 +230,19 @@ Status FileContent::CheckAtEnd(const FileLocation& location) {
   for (;;) {
     HFM_RETURN_IF_ERROR(FlushWrites(deadline));
     AdvanceHash(&location, round_.load(), block_count_, nullptr);
+    bool verified;
     {
       std::lock_guard<std::mutex> lock(hash_mu_);
-      if (verified_) return Status::Ok();
-      if (!failure_.ok()) return failure_;
+      verified = verified_;
+      if (!verified && !failure_.ok()) return failure_;
+    }
+    if (verified) {
+      // The verdict may have come from the AdvanceHash call just above, on
+      // this thread: its completion went to the writer behind the barrier.
+      // Wait for that too, so the file is complete in the cache by the time
+      // this reader sees its end (hfmirror prefetch checks right after).
+      if (!complete_) HFM_RETURN_IF_ERROR(FlushWrites(deadline));
+      return Status::Ok();
     }
     if (round_.load() != round) return CurrentFailure();
     // The hash stopped at a block whose GET is still running: this reader
