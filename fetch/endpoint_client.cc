@@ -403,11 +403,9 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
     RangeResponseSink body(pos, end, file.size, sink);
     if (!from_cache && !SameHost(url, endpoint_)) {
       // The CDN accepted the URL (after redirects of its own, maybe): share
-      // the final one now, not after the body.
-      body.SetOnAccepted([this, &key, &url, &lead] {
-        signed_urls_.Put(key, url);
-        if (lead) lead->End();
-      });
+      // the final one now, not after the body. (The lead ended at the
+      // redirect that left the endpoint's host.)
+      body.SetOnAccepted([this, &key, &url] { signed_urls_.Put(key, url); });
     }
     Result<HttpResponseHead> result = transport_->Perform(request, &body);
     attempt.info.delivered = body.delivered();

@@ -85,7 +85,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   const uint64_t round = round_.load();
   if (!complete_) {
     uint64_t ahead = uint64_t{last} + readahead.blocks;
-    if (readahead.blocks > 0 && !readahead.exact) {
+    if (readahead.blocks > 0 && !readahead.header) {
       // Round up to the end of a fetch-sized group, so a sliding window asks
       // for whole groups (one ranged GET each) instead of one block at a time.
       const uint32_t group = registry_->options().max_blocks_per_fetch;

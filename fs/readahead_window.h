@@ -29,10 +29,9 @@ namespace hfm {
 // What to fetch past the end of one read.
 struct ReadaheadPlan {
   uint32_t blocks = 0;
-  // Exactly `blocks`, not rounded up to whole fetch groups.
-  bool exact = false;
   // A first read within the file's first block: a header, read on from at
-  // once (fs/header_read.cc).
+  // once (fs/header_read.cc). Its `blocks` are exact, not rounded up to
+  // whole fetch groups.
   bool header = false;
   // A read that starts no sequential run (a seek, or a first read past the
   // first block): it stands alone (fs/file_content_direct.cc).
@@ -54,8 +53,8 @@ class ReadaheadWindow {
     next_offset_ = sequential ? std::max(next_offset_, offset + size) : offset + size;
     const bool first = !has_read_;
     has_read_ = true;
-    if (first && offset + size <= block_) return ReadaheadPlan{1, true, true};
-    if (!sequential || first) return ReadaheadPlan{0, false, false, true};
+    if (first && offset + size <= block_) return ReadaheadPlan{1, true, false};
+    if (!sequential || first) return ReadaheadPlan{0, false, true};
     return ReadaheadPlan{
         static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_)), false};
   }
