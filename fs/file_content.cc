@@ -22,7 +22,8 @@ FileContent::FileContent(ContentHash hash, uint64_t size, ContentRegistry* regis
       block_count_(static_cast<uint32_t>((size + block_size_ - 1) / block_size_)),
       registry_(registry),
       blocks_(block_count_, BlockState::kUnknown),
-      hasher_(std::make_unique<ContentHasher>(hash.kind(), size)) {
+      hasher_(std::make_unique<ContentHasher>(hash.kind(), size)),
+      stash_(registry->budget()) {
   must_verify_ = must_verify;
   registry_->store()->Pin(hash_);
   auto complete = registry_->store()->IsComplete(hash_);

@@ -42,6 +42,7 @@
 #include "fetch/hub_client.h"
 #include "fs/buffer_pool.h"
 #include "fs/filling_block.h"
+#include "fs/hash_stash.h"
 #include "fs/memory_budget.h"
 #include "fs/readahead_window.h"
 #include "fs/work_queue.h"
@@ -238,10 +239,7 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   std::atomic<bool> verified_{false};
   std::atomic<uint64_t> verified_round_{UINT64_MAX};  // the round whose hash matched
   Status failure_;                         // GUARDED_BY(hash_mu_): the last mismatch
-  // Blocks fetched ahead of the hash frontier, waiting for it (their bytes
-  // hold memory budget, so the budget bounds this too).
-  static constexpr size_t kMaxStashedBlocks = 64;
-  std::map<uint32_t, std::shared_ptr<const std::string>> stash_;  // GUARDED_BY(hash_mu_)
+  HashStash stash_;                        // GUARDED_BY(hash_mu_)
   std::atomic<bool> must_verify_{false};
   FileLocation last_location_;             // GUARDED_BY(hash_mu_): for log lines
 };

@@ -74,19 +74,18 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   if (location) last_location_ = *location;
   if (verified_ || block_count_ == 0) return 0;
   const uint64_t round = round_.load();
-  if (hint && hint_index > frontier_ && hint_index < block_count_ && stash_.size() < kMaxStashedBlocks) {
+  if (hint && hint_index > frontier_ && hint_index < block_count_) {
     // Arrived ahead of the frontier (GETs run in parallel): keep it for when
-    // the frontier gets here, or the hash would read it back from the cache
-    // (a second pass over the bytes).
-    stash_.emplace(hint_index, hint);
+    // the frontier gets here if the budget allows, or the hash reads it back
+    // from the cache then.
+    stash_.Add(hint_index, hint);
   }
   while (frontier_ < block_count_) {
     std::shared_ptr<const std::string> data;
     if (hint && frontier_ == hint_index) {
       data = hint;
-    } else if (auto stashed = stash_.find(frontier_); stashed != stash_.end()) {
-      data = std::move(stashed->second);
-      stash_.erase(stashed);
+    } else if (auto stashed = stash_.Take(frontier_)) {
+      data = std::move(stashed);
     } else {
       bool present;
       {
@@ -123,7 +122,7 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
       // Stashed blocks wait for the frontier's block; if nothing is fetching
       // it (a reader skipped ahead), they would hold memory for nothing.
       std::lock_guard<std::mutex> lock(mu_);
-      if (!pending_.count(frontier_)) stash_.clear();
+      if (!pending_.count(frontier_)) stash_.Clear();
     }
     return 0;
   }
@@ -131,7 +130,7 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   const ContentHash actual = hasher_->Finish();
   hasher_ = std::make_unique<ContentHasher>(hash_.kind(), size_);
   frontier_ = 0;
-  stash_.clear();
+  stash_.Clear();
   std::string endpoint;
   {
     std::lock_guard<std::mutex> lock(mu_);

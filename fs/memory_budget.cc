@@ -29,6 +29,16 @@ bool MemoryBudget::WaitForRoom(std::chrono::steady_clock::time_point deadline) {
   return room_cv_.wait_until(lock, deadline, [this] { return used_.load() < limit_; });
 }
 
+bool MemoryBudget::TryHoldAhead(uint64_t bytes) {
+  uint64_t now = ahead_.load();
+  do {
+    if (now + bytes > ahead_limit_) return false;
+  } while (!ahead_.compare_exchange_weak(now, now + bytes));
+  return true;
+}
+
+void MemoryBudget::ReleaseAhead(uint64_t bytes) { ahead_.fetch_sub(bytes); }
+
 void MemoryBudget::NotePeak(uint64_t now_used) {
   uint64_t peak = peak_.load();
   while (now_used > peak && !peak_.compare_exchange_weak(peak, now_used)) {

@@ -42,6 +42,17 @@ class MemoryBudget {
   // fail reads).
   bool WaitForRoom(std::chrono::steady_clock::time_point deadline);
 
+  // Blocks that arrived ahead of their file's hash frontier may wait in
+  // memory for it (see HashStash), but together hold at most a quarter of
+  // the limit. Their bytes are already counted above; this bounds how much
+  // of the prefetch share they may keep from new fetches. Without it, one
+  // block slow to arrive (a server that paces each connection) lets the
+  // blocks after it fill the budget while it crawls in, and fetches in
+  // flight dwindle to one or two.
+  bool TryHoldAhead(uint64_t bytes);
+  void ReleaseAhead(uint64_t bytes);
+  uint64_t held_ahead() const { return ahead_.load(); }
+
   // Called (outside any lock of this class) after each Release, so work that
   // TryReserve turned away can try again. Set once, before use.
   void SetReleaseListener(std::function<void()> listener) { listener_ = std::move(listener); }
@@ -55,6 +66,8 @@ class MemoryBudget {
 
   const uint64_t limit_;
   const uint64_t prefetch_limit_ = limit_ / 4 * 3;
+  const uint64_t ahead_limit_ = limit_ / 4;
+  std::atomic<uint64_t> ahead_{0};
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> peak_{0};
   std::function<void()> listener_;

@@ -172,6 +172,36 @@ TEST_F(BackgroundPrefetchTest, AReaderIsServedWhileTheBackgroundFetchRuns) {
   fs_->Release(h);
 }
 
+TEST_F(BackgroundPrefetchTest, OneSlowBlockDoesNotStopTheFetchesAfterIt) {
+  // Prefetch may hold 12 blocks, blocks waiting for the hash frontier 4.
+  options_.max_memory = 16 * kBlock;
+  Start();
+  // The GET of block 6 hangs, as one paced connection among many lags: the
+  // hash frontier stops there while the blocks after it arrive.
+  const uint64_t slow = 6 * kBlock;
+  hub_.HoldFetchAt(slow);
+  struct Unhold {
+    FakeHub* hub;
+    uint64_t at;
+    ~Unhold() { hub->ReleaseHeldAt(at); }
+  } unhold{&hub_, slow};
+  const uint64_t h = OpenFile("org/model/model.safetensors");
+  ReadPastTheHeaderZone(h);
+  // Blocks that wait for the frontier would fill the budget after eleven
+  // of them; past their share they wait in the cache instead.
+  ASSERT_TRUE(Eventually([&] { return hub_.fetched_bytes.load() == weights_.size() - kBlock; }))
+      << "fetched " << hub_.fetched_bytes.load() / kBlock << " blocks while block 6 hung";
+  EXPECT_LE(fs_->memory_budget().held_ahead(), 4u * kBlock);
+  EXPECT_FALSE(Complete(weights_));
+  hub_.ReleaseHeldAt(slow);
+  // The hash reads the blocks the stash turned away back from the cache.
+  ASSERT_TRUE(Eventually([&] { return Complete(weights_); }));
+  EXPECT_EQ(hub_.fetched_bytes.load(), weights_.size()) << "each byte once";
+  ASSERT_TRUE(Eventually([&] { return Quiet(); }));
+  EXPECT_EQ(fs_->memory_budget().held_ahead(), 0u);
+  fs_->Release(h);
+}
+
 TEST(BackgroundPatternTest, MatchesTheFileNameOnly) {
   const auto patterns = FilesystemOptions::DefaultBackgroundPatterns();
   EXPECT_TRUE(MatchesBackgroundPattern(patterns, "model-00001-of-00002.safetensors"));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -94,6 +95,20 @@ class FakeHub : public HubClient {
     hold_cv_.notify_all();
   }
 
+  // A fetch that starts at `offset` waits before serving until
+  // ReleaseHeldAt(): one slow GET among many.
+  void HoldFetchAt(uint64_t offset) {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    held_offsets_.insert(offset);
+  }
+  void ReleaseHeldAt(uint64_t offset) {
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      held_offsets_.erase(offset);
+    }
+    hold_cv_.notify_all();
+  }
+
   // Every fetch from now on delivers its first `bytes` bytes, then stalls
   // until ReleaseStalled(): a test sees what readers get of a block still
   // being fetched. With `fail`, a released fetch then ends in a network error.
@@ -126,7 +141,7 @@ class FakeHub : public HubClient {
                     TimePoint) override {
     {
       std::unique_lock<std::mutex> lock(hold_mu_);
-      hold_cv_.wait(lock, [this] { return !held_; });
+      hold_cv_.wait(lock, [&] { return !held_ && !held_offsets_.count(offset); });
     }
     fetches++;
     if (offline_) return Status::Unavailable("fake network down");
@@ -193,6 +208,7 @@ class FakeHub : public HubClient {
   std::mutex hold_mu_;
   std::condition_variable hold_cv_;
   bool held_ = false;  // GUARDED_BY(hold_mu_)
+  std::set<uint64_t> held_offsets_;  // GUARDED_BY(hold_mu_)
   uint64_t stall_after_ = 0;      // GUARDED_BY(hold_mu_): 0 = never stall
   bool stall_fails_ = false;      // GUARDED_BY(hold_mu_)
   bool stall_released_ = false;   // GUARDED_BY(hold_mu_)

@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fs/hash_stash.h"
 #include "fs/work_queue.h"
 
 namespace hfm {
@@ -52,6 +54,41 @@ TEST(MemoryBudgetTest, ReleaseTellsTheListener) {
   budget.Release(30);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(budget.used(), 30u);
+}
+
+TEST(MemoryBudgetTest, BlocksAheadOfTheHashHoldAtMostAQuarter) {
+  MemoryBudget budget(100);
+  EXPECT_TRUE(budget.TryHoldAhead(20));
+  EXPECT_FALSE(budget.TryHoldAhead(6)) << "26 is past a quarter of 100";
+  EXPECT_TRUE(budget.TryHoldAhead(5));
+  EXPECT_EQ(budget.held_ahead(), 25u);
+  budget.ReleaseAhead(20);
+  EXPECT_TRUE(budget.TryHoldAhead(6));
+  EXPECT_EQ(budget.used(), 0u) << "holding ahead bounds bytes already reserved; it reserves nothing";
+}
+
+TEST(HashStashTest, KeepsWhatTheBudgetAllowsAndGivesItBack) {
+  MemoryBudget budget(16);  // four bytes may wait ahead
+  auto block = [](size_t n) { return std::make_shared<const std::string>(n, 'x'); };
+  {
+    HashStash stash(&budget);
+    EXPECT_TRUE(stash.Add(3, block(2)));
+    EXPECT_FALSE(stash.Add(3, block(1))) << "already stashed";
+    EXPECT_TRUE(stash.Add(5, block(2)));
+    EXPECT_FALSE(stash.Add(7, block(1))) << "over the budget's share";
+    EXPECT_EQ(budget.held_ahead(), 4u);
+    EXPECT_EQ(stash.Take(7), nullptr);
+    auto taken = stash.Take(3);
+    ASSERT_NE(taken, nullptr);
+    EXPECT_EQ(taken->size(), 2u);
+    EXPECT_EQ(budget.held_ahead(), 2u);
+    EXPECT_TRUE(stash.Add(7, block(1)));
+    stash.Clear();
+    EXPECT_TRUE(stash.empty());
+    EXPECT_EQ(budget.held_ahead(), 0u);
+    EXPECT_TRUE(stash.Add(9, block(3)));
+  }
+  EXPECT_EQ(budget.held_ahead(), 0u) << "the destructor gives back what the stash held";
 }
 
 TEST(WorkQueueTest, UrgentJobsRunBeforeQueuedNormalJobs) {
