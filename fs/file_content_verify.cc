@@ -82,6 +82,7 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   }
   while (frontier_ < block_count_) {
     std::shared_ptr<const std::string> data;
+    std::string read_back;  // or the block as the cache has it
     if (hint && frontier_ == hint_index) {
       data = hint;
     } else if (auto stashed = stash_.Take(frontier_)) {
@@ -103,18 +104,26 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
       } else if (!present) {
         break;
       } else {
-        auto got = registry_->store()->GetBlock(hash_, frontier_);
-        if (!got.ok() || !got->has_value()) break;
-        data = std::make_shared<const std::string>(std::move(**got));
+        // Into a pooled buffer: a fresh one would cost page faults and
+        // resident memory for every block the stash turned away.
+        read_back = registry_->buffers()->TakeSized(BlockLength(frontier_));
+        auto got = registry_->store()->ReadBlock(hash_, frontier_, 0,
+                                                 std::span<char>(read_back.data(), read_back.size()));
+        if (!got.ok() || !*got) {
+          registry_->buffers()->Give(std::move(read_back));
+          break;
+        }
       }
     }
-    if (data->size() != BlockLength(frontier_)) break;
+    const std::string_view bytes = data ? std::string_view(*data) : std::string_view(read_back);
+    if (bytes.size() != BlockLength(frontier_)) break;
     if (frontier_ == 0) failure_ = Status::Ok();  // a fresh verification round begins
-    hasher_->Update(data->data(), data->size());
-    if (block_count_ == 1) {
+    hasher_->Update(bytes.data(), bytes.size());
+    if (data && block_count_ == 1) {
       std::lock_guard<std::mutex> lock(mu_);
       if (blocks_[0] != BlockState::kPresent) uncached_small_ = data;
     }
+    if (!data) registry_->buffers()->Give(std::move(read_back));
     ++frontier_;
   }
   if (frontier_ < block_count_) {
