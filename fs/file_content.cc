@@ -84,7 +84,15 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     registry_->budget()->WaitForRoom(SystemClock()->Now() + registry_->options().read_timeout / 2);
   }
   const uint64_t round = round_.load();
+  const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
+  const bool alone_in_block = readahead.alone && first == last && last != block_count_ - 1;
   if (!complete_) {
+    // A small read standing alone in a block no such read touched before
+    // gets just its bytes, and the block is not fetched (file_content_direct.cc).
+    if (alone_in_block && FirstStandaloneTouch(first) &&
+        ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
+      return n;
+    }
     uint64_t ahead = uint64_t{last} + readahead.blocks;
     if (readahead.blocks > 0 && !readahead.header) {
       // Round up to the end of a fetch-sized group, so a sliding window asks
@@ -95,9 +103,8 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     ahead = std::min<uint64_t>(ahead, block_count_ - 1);
     Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
   }
-  const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
-  if (readahead.alone && first == last && last != block_count_ - 1 && !complete_ &&
-      ReadDirect(location, first, offset, out.first(n), deadline)) {
+  if (alone_in_block && !complete_ &&
+      ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
     return n;
   }
   size_t copied = 0;
@@ -468,6 +475,14 @@ Status FileContent::CopyFromPending(const FileLocation& location, const std::sha
   if (!pending->status.ok()) return pending->status;
   std::memcpy(out.data(), pending->data->data() + offset, out.size());
   return Status::Ok();
+}
+
+bool FileContent::FirstStandaloneTouch(uint32_t index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (touched_alone_.empty()) touched_alone_.resize(block_count_);
+  if (touched_alone_[index]) return false;
+  touched_alone_[index] = true;
+  return true;
 }
 
 std::vector<std::string> FileContent::sources() {

@@ -161,11 +161,14 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   Status FlushWrites(TimePoint deadline);
   void FailPending(uint64_t round, uint32_t index, const Status& status);
   // A read standing alone within one missing block: its own bytes fetched
-  // by themselves, beside the block's fetch (file_content_direct.cc).
-  // Returns false (nothing served) when the block's fetch would bring them as
-  // soon, or when the direct GET failed: the caller then waits for the block.
+  // by themselves (file_content_direct.cc), beside the block's fetch if
+  // `block_follows`. Returns false (nothing served) when the block is cached
+  // or its fetch would bring them as soon, or when the direct GET failed:
+  // the caller then waits for the block.
   bool ReadDirect(const FileLocation& location, uint32_t index, uint64_t offset, std::span<char> out,
-                  TimePoint deadline);
+                  TimePoint deadline, bool block_follows);
+  // True the first time a read standing alone lands in block `index`.
+  bool FirstStandaloneTouch(uint32_t index);
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint64_t round, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);
@@ -213,6 +216,8 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // each of the kernel's page-by-page retries from a fresh GET's first KiB.
   std::atomic<bool> share_filling_{true};
   std::vector<BlockState> blocks_;                        // GUARDED_BY(mu_)
+  // Blocks a read standing alone has landed in (sized on first use).
+  std::vector<bool> touched_alone_;                       // GUARDED_BY(mu_)
   std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
   // A verified file of one block kept in memory when the cache cannot hold it.
   std::shared_ptr<const std::string> uncached_small_;     // GUARDED_BY(mu_)

@@ -60,10 +60,11 @@ class BackgroundPrefetchTest : public ::testing::Test {
   // Every fetch finished and every fetched block stored.
   bool Quiet() { return fs_->memory_budget().used() == 0; }
 
-  // What a loader does after its header: read on past the header zone.
+  // What a loader does after its header: read on past the header zone (a
+  // large read: a small one standing alone would fetch only its own bytes).
   void ReadPastTheHeaderZone(uint64_t handle) {
-    char c;
-    auto n = fs_->Read(handle, kHeaderZone, std::span<char>(&c, 1));
+    std::string part(kBlock / 2, '\0');
+    auto n = fs_->Read(handle, kHeaderZone, std::span<char>(part.data(), part.size()));
     ASSERT_TRUE(n.ok()) << n.status().ToString();
   }
 

@@ -1,5 +1,6 @@
 // A read standing alone in a block nobody fetched gets its own bytes from a
-// GET of just them, beside the block's GET (fs/file_content_direct.cc).
+// GET of just them; the second such read in a block also fetches the block
+// (fs/file_content_direct.cc).
 #include <gtest/gtest.h>
 
 #include "fs/hub_filesystem.h"
@@ -60,25 +61,60 @@ class DirectReadTest : public ::testing::Test {
   std::vector<uint64_t> handles_;
 };
 
-TEST_F(DirectReadTest, ASeekIsServedWhileItsBlocksGetIsStillFarFromItsBytes) {
+TEST_F(DirectReadTest, AFirstSeekIntoABlockFetchesJustItsBytes) {
+  ExpectRead(handle_, 5 * kBlock + 3 * kBlock / 4, kRead);
+  ExpectRead(Open(), 7 * kBlock + 100, kRead);  // in the first quarter too
+  EXPECT_EQ(fs_->Stats().direct_reads, 2u);
+  EXPECT_EQ(FetchedWhenQuiet(), 2 * kRead) << "no block is fetched for a read that lands in it once";
+  EXPECT_EQ(*cache_.blocks->CachedBytes(HashBytes(ContentHash::Kind::kSha256, table_)), 0u);
+}
+
+TEST_F(DirectReadTest, ASecondSeekIntoTheBlockFetchesItForTheCache) {
+  ExpectRead(handle_, 5 * kBlock + kBlock / 2, kRead);
+  ExpectRead(Open(), 5 * kBlock + 3 * kBlock / 4, kRead);
+  // The second read's bytes come by themselves or, if the block's GET got
+  // there first, from the block.
+  const uint64_t fetched = FetchedWhenQuiet();
+  EXPECT_GE(fetched, kRead + kBlock);
+  EXPECT_LE(fetched, 2 * kRead + kBlock);
+  hub_.SetOffline(true);
+  ExpectRead(Open(), 5 * kBlock, kBlock);
+}
+
+TEST_F(DirectReadTest, ASecondSeekIsServedWhileItsBlocksGetIsStillFarFromItsBytes) {
+  const uint64_t at = 5 * kBlock + 3 * kBlock / 4;
+  ExpectRead(handle_, 5 * kBlock + kBlock / 2, kRead);
   // Every GET stops after kRead bytes until released: the block's GET holds
   // the block's first kRead bytes only, the direct GET all it asked for.
   hub_.StallFetchesAfter(kRead);
-  const uint64_t at = 5 * kBlock + 3 * kBlock / 4;
-  ExpectRead(handle_, at, kRead);
-  EXPECT_EQ(fs_->Stats().direct_reads, 1u);
+  ExpectRead(Open(), at, kRead);
+  EXPECT_EQ(fs_->Stats().direct_reads, 2u);
   hub_.ReleaseStalled();
   // The block itself still arrives, for the cache.
-  EXPECT_EQ(FetchedWhenQuiet(), kBlock + kRead);
+  EXPECT_EQ(FetchedWhenQuiet(), kBlock + 2 * kRead);
   hub_.SetOffline(true);
   ExpectRead(Open(), at, kRead);
   ExpectRead(handles_.back(), 5 * kBlock, kBlock);
 }
 
-TEST_F(DirectReadTest, ASeekInTheFirstQuarterOfItsBlockWaitsForTheBlock) {
+TEST_F(DirectReadTest, ASecondSeekInTheFirstQuarterOfItsBlockWaitsForTheBlock) {
   ExpectRead(handle_, 5 * kBlock + kBlock / 8, kRead);
+  EXPECT_EQ(fs_->Stats().direct_reads, 1u) << "the first read, anywhere in the block";
+  ExpectRead(Open(), 5 * kBlock + kBlock / 16, kRead);
+  EXPECT_EQ(fs_->Stats().direct_reads, 1u) << "the block's GET brings the first quarter about as soon";
+  EXPECT_EQ(FetchedWhenQuiet(), kRead + kBlock);
+}
+
+TEST_F(DirectReadTest, ASeekIntoABlockAnEarlierMountCachedReadsTheCache) {
+  ExpectRead(handle_, 5 * kBlock, kBlock);
+  const uint64_t fetched = FetchedWhenQuiet();
+  // A new filesystem on the same cache has not looked the block up yet.
+  for (uint64_t h : handles_) fs_->Release(h);
+  handles_.clear();
+  fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), FilesystemOptions());
+  ExpectRead(Open(), 5 * kBlock + 3 * kBlock / 4, kRead);
   EXPECT_EQ(fs_->Stats().direct_reads, 0u);
-  EXPECT_EQ(FetchedWhenQuiet(), kBlock);
+  EXPECT_EQ(FetchedWhenQuiet(), fetched);
 }
 
 TEST_F(DirectReadTest, ALargeReadWaitsForTheBlock) {

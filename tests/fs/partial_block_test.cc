@@ -136,15 +136,16 @@ TEST_F(PartialBlockTest, AfterAGetFalteredBlocksAreServedWholeUntilAGetRunsClean
   // after block 0's GET faltered, so its first bytes wait for the whole.
   hub_.FalterFetchesAt(0);
   hub_.StallFetchesAfter(kBlock / 2);
-  auto early = Read(uint64_t{30} * kBlock, 10);
+  // (Reads past a quarter block: a smaller seek gets its bytes by themselves.)
+  auto early = Read(uint64_t{30} * kBlock, kBlock / 4 + 1);
   EXPECT_EQ(early.status().code(), Status::Code::kDeadlineExceeded) << "shared after a GET of the file faltered";
   hub_.ReleaseStalled();
   ASSERT_TRUE(Quiet());
   // That GET ran clean: block 10's first bytes are served while it stalls.
   hub_.StallFetchesAfter(kBlock / 2);
-  auto shared = Read(uint64_t{10} * kBlock, 10);
+  auto shared = Read(uint64_t{10} * kBlock, kBlock / 4 + 1);
   ASSERT_TRUE(shared.ok()) << shared.status().ToString();
-  EXPECT_EQ(*shared, table_.substr(10 * kBlock, 10));
+  EXPECT_EQ(*shared, table_.substr(10 * kBlock, kBlock / 4 + 1));
   ASSERT_TRUE(StalledSoon());
   auto more = Read(uint64_t{10} * kBlock + kBlock / 2 - 10, 10);
   ASSERT_TRUE(more.ok()) << more.status().ToString();
