@@ -86,13 +86,14 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   const uint64_t round = round_.load();
   const TimePoint deadline = SystemClock()->Now() + registry_->options().read_timeout;
   const bool alone_in_block = readahead.alone && first == last && last != block_count_ - 1;
+  // A small read standing alone in a block no such read touched before gets
+  // just its bytes, and the block is not fetched (file_content_direct.cc).
+  // Tried once: if it declined or its GET failed, the block is fetched.
+  const bool first_touch = alone_in_block && !complete_ && FirstStandaloneTouch(first);
+  if (first_touch && ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
+    return n;
+  }
   if (!complete_) {
-    // A small read standing alone in a block no such read touched before
-    // gets just its bytes, and the block is not fetched (file_content_direct.cc).
-    if (alone_in_block && FirstStandaloneTouch(first) &&
-        ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
-      return n;
-    }
     uint64_t ahead = uint64_t{last} + readahead.blocks;
     if (readahead.blocks > 0 && !readahead.header) {
       // Round up to the end of a fetch-sized group, so a sliding window asks
@@ -103,7 +104,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     ahead = std::min<uint64_t>(ahead, block_count_ - 1);
     Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
   }
-  if (alone_in_block && !complete_ &&
+  if (alone_in_block && !first_touch && !complete_ &&
       ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
     return n;
   }

@@ -117,6 +117,14 @@ TEST_F(DirectReadTest, ASeekIntoABlockAnEarlierMountCachedReadsTheCache) {
   EXPECT_EQ(FetchedWhenQuiet(), fetched);
 }
 
+TEST_F(DirectReadTest, AFirstSeekWhoseGetFailsFallsBackToTheBlockOnce) {
+  hub_.SetOffline(true);
+  std::string buf(kRead, '\0');
+  auto n = fs_->Read(handle_, 5 * kBlock + 3 * kBlock / 4, std::span<char>(buf.data(), buf.size()));
+  EXPECT_FALSE(n.ok());
+  EXPECT_EQ(hub_.fetches.load(), 2) << "the direct GET, then the block's; no second direct GET";
+}
+
 TEST_F(DirectReadTest, ALargeReadWaitsForTheBlock) {
   ExpectRead(handle_, 5 * kBlock + kBlock / 2, kBlock / 2);
   EXPECT_EQ(fs_->Stats().direct_reads, 0u);
