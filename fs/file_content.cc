@@ -90,7 +90,8 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
   // just its bytes, and the block is not fetched (file_content_direct.cc).
   // Tried once: if it declined or its GET failed, the block is fetched.
   const bool first_touch = alone_in_block && !complete_ && FirstStandaloneTouch(first);
-  if (first_touch && ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
+  if (first_touch &&
+      ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
     return n;
   }
   if (!complete_) {
@@ -105,7 +106,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
   }
   if (alone_in_block && !first_touch && !complete_ &&
-      ReadDirect(location, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
+      ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
     return n;
   }
   size_t copied = 0;
@@ -129,9 +130,7 @@ void FileContent::ReadAhead(const FileLocation& location, uint32_t first, uint32
   Schedule(location, round_.load(), first, last, /*demand_last=*/-1);
 }
 
-uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
-                               uint32_t last, int64_t demand_last, std::shared_ptr<Pending>* first_pending) {
-  // Learn which blocks the store already has (once per block per mount).
+bool FileContent::LearnBlockStates(uint64_t expected_round, uint32_t first, uint32_t last) {
   std::vector<uint32_t> unknown;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -139,11 +138,23 @@ uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_r
       if (blocks_[i] == BlockState::kUnknown && !pending_.count(i)) unknown.push_back(i);
     }
   }
+  if (unknown.empty()) return round_.load() == expected_round;
   std::vector<std::pair<uint32_t, bool>> found;
   for (uint32_t i : unknown) {
     auto has = registry_->store()->HasBlock(hash_, i);
     found.emplace_back(i, has.ok() && *has);
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  // A mismatch since the caller looked: its bytes belong to a failed round.
+  if (round_.load() != expected_round) return false;
+  for (auto [i, present] : found) {
+    if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
+  }
+  return true;
+}
+
+uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
+                               uint32_t last, int64_t demand_last, std::shared_ptr<Pending>* first_pending) {
   struct Run {
     uint32_t first, count;
     bool urgent;
@@ -151,13 +162,10 @@ uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_r
   std::vector<Run> runs;
   const uint64_t round = expected_round;
   uint32_t stopped = last + 1;
+  if (!LearnBlockStates(round, first, last)) return stopped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // A mismatch since the caller looked: its bytes belong to a failed round.
-    if (round_.load() != round) return stopped;
-    for (auto [i, present] : found) {
-      if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
-    }
+    if (round_.load() != round) return stopped;  // failed since it learned
     for (uint32_t i = first; i <= last; ++i) {
       if (blocks_[i] != BlockState::kAbsent || pending_.count(i)) continue;
       const bool urgent = static_cast<int64_t>(i) <= demand_last;

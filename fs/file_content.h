@@ -140,6 +140,10 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // ones only while the budget allows. Returns the first block it left
   // unscheduled for want of budget (last + 1 if none). `first_pending`, if
   // given, gets the fetch of block `first` (new or already in flight).
+  // Asks the store about the blocks in [first, last] this mount has not
+  // looked up yet (once per block per mount) and records the answers; false
+  // (recording nothing) if the round is no longer `expected_round`.
+  bool LearnBlockStates(uint64_t expected_round, uint32_t first, uint32_t last);
   uint32_t Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last,
                     int64_t demand_last, std::shared_ptr<Pending>* first_pending = nullptr);
   // Removes a pending entry (mu_ held); returns the budget bytes to release
@@ -165,8 +169,8 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // `block_follows`. Returns false (nothing served) when the block is cached
   // or its fetch would bring them as soon, or when the direct GET failed:
   // the caller then waits for the block.
-  bool ReadDirect(const FileLocation& location, uint32_t index, uint64_t offset, std::span<char> out,
-                  TimePoint deadline, bool block_follows);
+  bool ReadDirect(const FileLocation& location, uint64_t round, uint32_t index, uint64_t offset,
+                  std::span<char> out, TimePoint deadline, bool block_follows);
   // True the first time a read standing alone lands in block `index`.
   bool FirstStandaloneTouch(uint32_t index);
   // Copies part of block `index` into `out`, fetching it if needed.

@@ -49,21 +49,13 @@ class IntoBuffer : public RangeSink {
 
 }  // namespace
 
-bool FileContent::ReadDirect(const FileLocation& location, uint32_t index, uint64_t offset, std::span<char> out,
-                             TimePoint deadline, bool block_follows) {
+bool FileContent::ReadDirect(const FileLocation& location, uint64_t round, uint32_t index, uint64_t offset,
+                             std::span<char> out, TimePoint deadline, bool block_follows) {
   const uint64_t in_block = offset - static_cast<uint64_t>(index) * block_size_;
   const uint64_t quarter = block_size_ / 4;
   if (out.size() > quarter || out.empty() || MustVerifyBeforeServing()) return false;
-  bool unknown;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    unknown = blocks_[index] == BlockState::kUnknown && !pending_.count(index);
-  }
-  if (unknown) {
-    // Not looked up yet in this mount (Schedule, which would, may not run).
-    auto has = registry_->store()->HasBlock(hash_, index);
-    if (!has.ok() || *has) return false;
-  }
+  // A first read's Schedule has not run: the block may be cached already.
+  if (!LearnBlockStates(round, index, index)) return false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (blocks_[index] == BlockState::kPresent) return false;
