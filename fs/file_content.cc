@@ -94,6 +94,9 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
     return n;
   }
+  // The fetch of the read's first block, held so that a GET failing before
+  // this thread looks is still its answer, not a reason to fetch again.
+  std::shared_ptr<Pending> first_pending;
   if (!complete_) {
     uint64_t ahead = uint64_t{last} + readahead.blocks;
     if (readahead.blocks > 0 && !readahead.header) {
@@ -103,7 +106,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       ahead = (ahead / group + 1) * group - 1;
     }
     ahead = std::min<uint64_t>(ahead, block_count_ - 1);
-    Schedule(location, round, first, static_cast<uint32_t>(ahead), last);
+    Schedule(location, round, first, static_cast<uint32_t>(ahead), last, &first_pending);
   }
   if (alone_in_block && !first_touch && !complete_ &&
       ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
@@ -114,7 +117,10 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     const uint64_t block_start = static_cast<uint64_t>(idx) * block_size_;
     const size_t in_block = static_cast<size_t>(offset + copied - block_start);
     const size_t len = std::min(n - copied, BlockLength(idx) - in_block);
-    HFM_RETURN_IF_ERROR(CopyBlock(location, round, idx, in_block, out.subspan(copied, len), deadline));
+    const std::span<char> part = out.subspan(copied, len);
+    HFM_RETURN_IF_ERROR(idx == first && first_pending
+                            ? CopyFromPending(location, first_pending, idx, in_block, part, deadline)
+                            : CopyBlock(location, round, idx, in_block, part, deadline));
     copied += len;
   }
   if (last == block_count_ - 1 && !complete_) {
