@@ -297,7 +297,6 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
   const TimePoint deadline = SystemClock()->Now() + registry_->options().fetch_timeout;
   registry_->counters()->fetches_in_flight.fetch_add(1, std::memory_order_relaxed);
   Status st = registry_->hub()->FetchRange(location, start, length, &splitter, deadline);
-  registry_->counters()->fetches_in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (splitter.next() < end) {
     share_filling_ = false;
     if (st.ok()) st = Status::DataLoss("server sent fewer bytes than the listing's size");
@@ -311,6 +310,9 @@ void FileContent::FetchRun(const FileLocation& location, uint64_t round, uint32_
     }
     for (uint32_t i = splitter.next(); i < end; ++i) FailPending(round, i, st);
   }
+  // Counted until its readers have its answer: then no reader can still be
+  // told of this GET's failure.
+  registry_->counters()->fetches_in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void FileContent::StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) {
