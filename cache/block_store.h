@@ -90,6 +90,10 @@ class BlockStore {
   // Cheap to call on every read: a store writes it at most once a minute per
   // file. PutBlock and MarkComplete count as use by themselves.
   virtual void Touch(const ContentHash& file) {}
+  // Hints that block `index` of `file` will be read soon: a store on disk
+  // starts reading it into the page cache, so that read does not wait on
+  // the disk. Never waits for the I/O; an absent block is ignored.
+  virtual void WillRead(const ContentHash& file, uint32_t index) {}
 };
 
 // MetaStore: small metadata that must survive a remount (resolved revisions,

@@ -205,6 +205,14 @@ class LmdbBlockStore : public BlockStore {
   void Pin(const ContentHash& file) override { pins_->Pin(file); }
   void Unpin(const ContentHash& file) override { pins_->Unpin(file); }
 
+  void WillRead(const ContentHash& file, uint32_t index) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return;
+    MDB_val v;
+    auto found = Find(txn->get(), file, index, &v);
+    if (found.ok() && *found) env_->AdviseWillNeed(v);
+  }
+
   void Touch(const ContentHash& file) override {
     const int64_t now = clock_->WallSeconds();
     if (!TouchDue(file, now)) return;

@@ -349,6 +349,12 @@ void LmdbEnv::CopyOut(const char* at, std::span<char> out) const {
   if (!out.empty()) std::memcpy(out.data(), at, out.size());
 }
 
+void LmdbEnv::AdviseWillNeed(const MDB_val& value) const {
+  const char* at = static_cast<const char*>(value.mv_data);
+  if (!map_base_ || data_fd_ < 0 || at < map_base_ || at + value.mv_size > map_base_ + map_length_) return;
+  ::posix_fadvise(data_fd_, at - map_base_, static_cast<off_t>(value.mv_size), POSIX_FADV_WILLNEED);
+}
+
 std::string LmdbEnv::CopyOut(const MDB_val& value) const {
   std::string out(value.mv_size, '\0');
   CopyOut(static_cast<const char*>(value.mv_data), std::span<char>(out.data(), out.size()));

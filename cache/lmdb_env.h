@@ -112,6 +112,9 @@ class LmdbEnv {
   // block it has served. Falls back to the map if the read fails.
   void CopyOut(const char* at, std::span<char> out) const;
   std::string CopyOut(const MDB_val& value) const;
+  // Starts reading the pages of a value (as CopyOut's `at`) into the page
+  // cache (POSIX_FADV_WILLNEED) and returns without waiting for them.
+  void AdviseWillNeed(const MDB_val& value) const;
   uint64_t MapSize() const;
   uint64_t DataFileBytes() const;
   uint32_t page_size() const { return page_size_; }

@@ -173,6 +173,9 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
                   std::span<char> out, TimePoint deadline, bool block_follows);
   // True the first time a read standing alone lands in block `index`.
   bool FirstStandaloneTouch(uint32_t index);
+  // A sequential read of a complete file: for each block whose end the read
+  // reaches, asks the store to start reading a block a few further on.
+  void HintDiskReadahead(uint64_t offset, size_t n);
   // Copies part of block `index` into `out`, fetching it if needed.
   Status CopyBlock(const FileLocation& location, uint64_t round, uint32_t index, size_t offset,
                    std::span<char> out, TimePoint deadline);

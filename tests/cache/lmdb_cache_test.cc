@@ -1,17 +1,21 @@
 // What the LMDB cache adds to the contract: the directory, persistence, the
 // format check, sharing between processes, and recovery after a crash.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "cache/block_store.h"
 #include "cache/lmdb_cache.h"
 #include "cache/unsynced_marker.h"
 #include "tests/cache/cache_test_util.h"
+#include "tests/eventually.h"
 
 namespace hfm {
 namespace {
@@ -280,6 +284,53 @@ TEST(LmdbCacheResidentTest, ServingBlocksDoesNotMapThemIntoTheProcess) {
   }
   // 96 MiB served; the map's own pages (keys, the tree) may be touched.
   EXPECT_LT(RssFileKiB(), before + 16 * 1024) << "blocks were read through the map";
+}
+
+// Pages of data.mdb in the page cache (mincore over a mapping of the file).
+size_t ResidentPages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  struct stat st;
+  ::fstat(fd, &st);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t length = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  std::vector<unsigned char> in_core((length + page - 1) / page);
+  size_t resident = 0;
+  if (::mincore(map, length, in_core.data()) == 0) {
+    for (unsigned char c : in_core) resident += c & 1;
+  }
+  ::munmap(map, length);
+  return resident;
+}
+
+TEST_F(LmdbCacheTest, WillReadStartsReadingABlockBackIntoThePageCache) {
+  Cache c = Open();
+  const ContentHash f = Sha256(41);
+  for (uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(c.blocks->PutBlock(f, i, BlockBytes(41, i, kBlock)).ok());
+  // Written back and dropped from the page cache, as after drop_caches.
+  const std::string data = CacheDir() + "/data.mdb";
+  const int fd = ::open(data.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+  // What stays is what LMDB touched through its map (meta and tree pages, a
+  // value's first page): less than the four blocks.
+  const size_t before = ResidentPages(data);
+  const size_t block_pages = kBlock / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (before >= 4 * block_pages) GTEST_SKIP() << "the page cache keeps this file (tmpfs?)";
+  c.blocks->WillRead(f, 9);  // absent: nothing to read
+  c.blocks->WillRead(Sha256(42), 0);
+  for (uint32_t i = 0; i < 4; ++i) c.blocks->WillRead(f, i);
+  EXPECT_TRUE(testing::Eventually([&] { return ResidentPages(data) >= 4 * block_pages; }))
+      << ResidentPages(data) << " pages resident, " << before << " before";
+  std::string out(kBlock, '\0');
+  auto read = c.blocks->ReadBlock(f, 2, 0, std::span<char>(out.data(), out.size()));
+  ASSERT_TRUE(read.ok() && *read);
+  EXPECT_EQ(out, BlockBytes(41, 2, kBlock));
 }
 
 }  // namespace

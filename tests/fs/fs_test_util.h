@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "fs/hub_filesystem.h"
+#include "tests/eventually.h"
 
 namespace hfm::testing {
 
@@ -33,18 +34,6 @@ inline uint64_t WalkPath(HubFilesystem& fs, const std::string& path) {
     start = end + 1;
   }
   return ino;
-}
-
-// Waits for a condition the daemon's own threads bring about (polling: they
-// signal nothing a test could wait on); false after `limit`.
-inline bool Eventually(const std::function<bool()>& condition,
-                       std::chrono::seconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 }  // namespace hfm::testing

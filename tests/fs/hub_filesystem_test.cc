@@ -3,13 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
-#include <mutex>
 #include <random>
 #include <thread>
 
 #include "tests/fs/fake_hub.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/recording_store.h"
 
 namespace hfm {
 namespace {
@@ -312,40 +311,6 @@ TEST_F(HubFilesystemTest, ListingShowsKnownReposAndSnapshotEntries) {
   EXPECT_EQ(names, (std::vector<std::string>{"config.json", "empty.txt", "sub", "weights.bin"}));
 }
 
-// Forwards to a store and counts Touch() per file: eviction goes by it.
-class TouchCountingStore : public BlockStore {
- public:
-  explicit TouchCountingStore(BlockStore* base) : base_(base) {}
-  uint32_t block_size() const override { return base_->block_size(); }
-  Result<bool> ReadBlock(const ContentHash& f, uint32_t i, size_t o, std::span<char> out) override {
-    return base_->ReadBlock(f, i, o, out);
-  }
-  Result<std::optional<std::string>> GetBlock(const ContentHash& f, uint32_t i) override {
-    return base_->GetBlock(f, i);
-  }
-  Result<bool> HasBlock(const ContentHash& f, uint32_t i) override { return base_->HasBlock(f, i); }
-  Result<uint64_t> CachedBytes(const ContentHash& f) override { return base_->CachedBytes(f); }
-  Status PutBlock(const ContentHash& f, uint32_t i, std::string_view d) override { return base_->PutBlock(f, i, d); }
-  Status MarkComplete(const ContentHash& f, uint64_t size) override { return base_->MarkComplete(f, size); }
-  Result<bool> IsComplete(const ContentHash& f) override { return base_->IsComplete(f); }
-  Status DropFile(const ContentHash& f, uint64_t size) override { return base_->DropFile(f, size); }
-  BlockStoreStats Stats() override { return base_->Stats(); }
-  Result<std::vector<StoredFile>> ListFiles() override { return base_->ListFiles(); }
-  void Touch(const ContentHash& f) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    touches_[f]++;
-  }
-  int touches(const ContentHash& f) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return touches_[f];
-  }
-
- private:
-  BlockStore* const base_;
-  std::mutex mu_;
-  std::map<ContentHash, int> touches_;
-};
-
 TEST_F(HubFilesystemTest, ReadsFromTheCacheCountAsUseForEviction) {
   auto first = ReadAll("org/model/weights.bin");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -355,7 +320,7 @@ TEST_F(HubFilesystemTest, ReadsFromTheCacheCountAsUseForEviction) {
     return c.ok() && *c;
   }));
   // A later mount reads the file from the cache only.
-  TouchCountingStore store(cache_.blocks.get());
+  testing::RecordingStore store(cache_.blocks.get());
   fs_ = std::make_unique<HubFilesystem>(&hub_, &store, cache_.meta.get(), options_);
   const int fetches = hub_.fetches.load();
   auto again = ReadAll("org/model/weights.bin");
