@@ -134,16 +134,16 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // How long a reader may wait on `pending`: its own deadline, but never
   // past one read timeout after the fetch was scheduled.
   TimePoint WaitLimit(const Pending& pending, TimePoint deadline) const;
+  // Asks the store about the blocks in [first, last] this mount has not
+  // looked up yet (once per block per mount) and records the answers; false
+  // (recording nothing) if the round is no longer `expected_round`.
+  bool LearnBlockStates(uint64_t expected_round, uint32_t first, uint32_t last);
   // Starts fetches for the missing blocks in [first, last], unless the
   // verification round is no longer `expected_round`. Blocks up to
   // `demand_last` are for a waiting reader: always fetched, urgently. Later
   // ones only while the budget allows. Returns the first block it left
   // unscheduled for want of budget (last + 1 if none). `first_pending`, if
   // given, gets the fetch of block `first` (new or already in flight).
-  // Asks the store about the blocks in [first, last] this mount has not
-  // looked up yet (once per block per mount) and records the answers; false
-  // (recording nothing) if the round is no longer `expected_round`.
-  bool LearnBlockStates(uint64_t expected_round, uint32_t first, uint32_t last);
   uint32_t Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last,
                     int64_t demand_last, std::shared_ptr<Pending>* first_pending = nullptr);
   // Removes a pending entry (mu_ held); returns the budget bytes to release
