@@ -101,6 +101,25 @@ class FakeHub : public HubClient {
     std::lock_guard<std::mutex> lock(hold_mu_);
     held_offsets_.insert(offset);
   }
+  // Fetches that start at or past `offset` wait before serving until it is
+  // moved past them (UINT64_MAX: none wait).
+  void HoldFetchesFrom(uint64_t offset) {
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      hold_from_ = offset;
+    }
+    hold_cv_.notify_all();
+  }
+  // Fetches waiting in a hold now.
+  int held() {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    return waiting_in_hold_;
+  }
+  // Every fetch that starts at `offset` fails at once with a network error.
+  void FailFetchesAt(uint64_t offset) {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    failing_offsets_.insert(offset);
+  }
   void ReleaseHeldAt(uint64_t offset) {
     {
       std::lock_guard<std::mutex> lock(hold_mu_);
@@ -141,10 +160,17 @@ class FakeHub : public HubClient {
                     TimePoint) override {
     {
       std::unique_lock<std::mutex> lock(hold_mu_);
-      hold_cv_.wait(lock, [&] { return !held_ && !held_offsets_.count(offset); });
+      auto released = [&] { return !held_ && !held_offsets_.count(offset) && offset < hold_from_; };
+      ++waiting_in_hold_;
+      hold_cv_.wait(lock, released);
+      --waiting_in_hold_;
     }
     fetches++;
     if (offline_) return Status::Unavailable("fake network down");
+    {
+      std::lock_guard<std::mutex> lock(hold_mu_);
+      if (failing_offsets_.count(offset)) return Status::Unavailable("fake connection refused");
+    }
     std::string bytes;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -209,6 +235,9 @@ class FakeHub : public HubClient {
   std::condition_variable hold_cv_;
   bool held_ = false;  // GUARDED_BY(hold_mu_)
   std::set<uint64_t> held_offsets_;  // GUARDED_BY(hold_mu_)
+  std::set<uint64_t> failing_offsets_;  // GUARDED_BY(hold_mu_)
+  uint64_t hold_from_ = UINT64_MAX;     // GUARDED_BY(hold_mu_)
+  int waiting_in_hold_ = 0;             // GUARDED_BY(hold_mu_)
   uint64_t stall_after_ = 0;      // GUARDED_BY(hold_mu_): 0 = never stall
   bool stall_fails_ = false;      // GUARDED_BY(hold_mu_)
   bool stall_released_ = false;   // GUARDED_BY(hold_mu_)
