@@ -83,10 +83,12 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   while (frontier_ < block_count_) {
     std::shared_ptr<const std::string> data;
     std::string read_back;  // or the block as the cache has it
-    if (hint && frontier_ == hint_index) {
-      data = hint;
-    } else if (auto stashed = stash_.Take(frontier_)) {
+    // The stash first: a hint that was ahead of the frontier when this call
+    // began is stashed above, and the frontier may reach it in this loop.
+    if (auto stashed = stash_.Take(frontier_)) {
       data = std::move(stashed);
+    } else if (hint && frontier_ == hint_index) {
+      data = hint;
     } else {
       bool present;
       {

@@ -37,6 +37,8 @@ class BackgroundPrefetchTest : public ::testing::Test {
     cache_ = NewMemoryCache(kBlock);
   }
 
+  void TearDown() override { hub_.HoldFetchesFrom(UINT64_MAX); }  // a failed test must not strand a GET
+
   void Start() {
     options_.background_after_bytes = kHeaderZone;
     fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
@@ -132,20 +134,22 @@ TEST_F(BackgroundPrefetchTest, TheBudgetBoundsBackgroundFetchesOfSeveralFiles) {
 }
 
 TEST_F(BackgroundPrefetchTest, ClosingTheFileStopsItsBackgroundFetch) {
-  options_.max_memory = 4 * kBlock;
+  options_.max_memory = 4 * kBlock;  // prefetch may hold three quarters: 3 blocks
   Start();
+  // GETs from block 8 on are held: the background fetches blocks 0-7, then
+  // stalls with its share of the budget held, 29 blocks short of the end,
+  // however fast the rest went.
+  hub_.HoldFetchesFrom(8 * kBlock);
   const uint64_t h = OpenFile("org/model/model.safetensors");
   ReadPastTheHeaderZone(h);
-  hub_.HoldFetches(true);  // the background's GETs stall...
-  // The background ran freely until now. Past what it fetched so far, there
-  // may arrive what it has in flight (the whole budget, 4 blocks) and what a
-  // pump racing the close schedules as those complete (the budget again);
-  // the other 30-odd blocks of the file must not.
+  ASSERT_TRUE(Eventually([&] { return hub_.held() == 3; }))
+      << hub_.held() << " GETs held; memory in use: " << fs_->memory_budget().used() / kBlock << " blocks";
   const uint64_t before_close = hub_.fetched_bytes.load();
-  fs_->Release(h);  // ...until the file is closed
-  hub_.HoldFetches(false);
+  fs_->Release(h);
+  hub_.HoldFetchesFrom(UINT64_MAX);
   ASSERT_TRUE(Eventually([&] { return Quiet(); }));
-  EXPECT_LE(hub_.fetched_bytes.load(), before_close + 2 * 4u * kBlock) << "the fetch went on after the close";
+  EXPECT_EQ(hub_.fetched_bytes.load(), before_close + 3u * kBlock)
+      << "the held GETs end, and nothing is fetched after them";
   EXPECT_FALSE(Complete(weights_));
 }
 

@@ -18,6 +18,7 @@ using testing::Pattern;
 constexpr uint32_t kBlock = 64 * 1024;
 constexpr uint32_t kBlocks = 20;
 constexpr uint32_t kAhead = 8;
+constexpr uint64_t kLastBlockOffset = uint64_t{kBlocks - 1} * kBlock;
 const std::string kCommit = std::string(40, 'c');
 
 class DiskReadaheadTest : public ::testing::Test {
@@ -31,6 +32,7 @@ class DiskReadaheadTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    hub_.ReleaseHeldAt(kLastBlockOffset);
     if (fs_ && handle_) fs_->Release(handle_);
   }
 
@@ -104,9 +106,12 @@ TEST_F(DiskReadaheadTest, SeeksNameNothing) {
 }
 
 TEST_F(DiskReadaheadTest, AFileNotYetCompleteNamesNothing) {
+  // The last block's GET is held, so the file cannot complete (and rightly
+  // start naming blocks) while every other block is read in order.
+  hub_.HoldFetchAt(kLastBlockOffset);
   store_ = std::make_unique<testing::RecordingStore>(cache_.blocks.get());
   Mount(store_.get());
-  for (uint64_t offset = 0; offset < content_.size(); offset += kBlock) ExpectRead(offset, kBlock);
+  for (uint64_t offset = 0; offset < kLastBlockOffset; offset += kBlock) ExpectRead(offset, kBlock);
   EXPECT_TRUE(store_->hints(hash_).empty()) << "its blocks come from the network, not the disk";
 }
 
