@@ -95,10 +95,11 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/false)) {
     return n;
   }
-  // The fetch of the read's first block, held so that a GET failing before
+  // The fetches of the read's blocks, held so that a GET failing before
   // this thread looks is still its answer, not a reason to fetch again.
-  std::shared_ptr<Pending> first_pending;
+  std::vector<std::shared_ptr<Pending>> fetches;
   if (!complete_) {
+    fetches.resize(last - first + 1);
     uint64_t ahead = uint64_t{last} + readahead.blocks;
     if (readahead.blocks > 0 && !readahead.header) {
       // Round up to the end of a fetch-sized group, so a sliding window asks
@@ -107,7 +108,7 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
       ahead = (ahead / group + 1) * group - 1;
     }
     ahead = std::min<uint64_t>(ahead, block_count_ - 1);
-    Schedule(location, round, first, static_cast<uint32_t>(ahead), last, &first_pending);
+    Schedule(location, round, first, static_cast<uint32_t>(ahead), last, fetches);
   }
   if (alone_in_block && !first_touch && !complete_ &&
       ReadDirect(location, round, first, offset, out.first(n), deadline, /*block_follows=*/true)) {
@@ -119,9 +120,9 @@ Result<size_t> FileContent::Read(const FileLocation& location, uint64_t offset, 
     const size_t in_block = static_cast<size_t>(offset + copied - block_start);
     const size_t len = std::min(n - copied, BlockLength(idx) - in_block);
     const std::span<char> part = out.subspan(copied, len);
-    HFM_RETURN_IF_ERROR(idx == first && first_pending
-                            ? CopyFromPending(location, first_pending, idx, in_block, part, deadline)
-                            : CopyBlock(location, round, idx, in_block, part, deadline));
+    const std::shared_ptr<Pending>* fetch = idx - first < fetches.size() ? &fetches[idx - first] : nullptr;
+    HFM_RETURN_IF_ERROR(fetch && *fetch ? CopyFromPending(location, *fetch, idx, in_block, part, deadline)
+                                        : CopyBlock(location, round, idx, in_block, part, deadline));
     copied += len;
   }
   if (last == block_count_ - 1 && !complete_) {
@@ -161,7 +162,7 @@ bool FileContent::LearnBlockStates(uint64_t expected_round, uint32_t first, uint
 }
 
 uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first,
-                               uint32_t last, int64_t demand_last, std::shared_ptr<Pending>* first_pending) {
+                               uint32_t last, int64_t demand_last, std::span<std::shared_ptr<Pending>> fetches) {
   struct Run {
     uint32_t first, count;
     bool urgent;
@@ -198,9 +199,9 @@ uint32_t FileContent::Schedule(const FileLocation& location, uint64_t expected_r
         runs.push_back(Run{i, 1, urgent});
       }
     }
-    if (first_pending) {
-      auto it = pending_.find(first);
-      if (it != pending_.end()) *first_pending = it->second;
+    for (size_t k = 0; k < fetches.size(); ++k) {
+      auto it = pending_.find(first + static_cast<uint32_t>(k));
+      if (it != pending_.end()) fetches[k] = it->second;
     }
   }
   for (const Run& run : runs) {
@@ -461,7 +462,7 @@ Status FileContent::CopyBlock(const FileLocation& location, uint64_t round, uint
     if (round_.load() != round) return CurrentFailure();
     // Wait on the fetch Schedule hands back, even if it fails and is
     // forgotten before this thread looks again: its status is the answer.
-    Schedule(location, round, index, index, index, &pending);
+    Schedule(location, round, index, index, index, std::span(&pending, 1));
     if (pending) return CopyFromPending(location, pending, index, offset, out, deadline);
   }
   return Status::Unavailable("block " + std::to_string(index) + " of " + location.path +

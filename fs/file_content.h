@@ -142,10 +142,12 @@ class FileContent : public std::enable_shared_from_this<FileContent> {
   // verification round is no longer `expected_round`. Blocks up to
   // `demand_last` are for a waiting reader: always fetched, urgently. Later
   // ones only while the budget allows. Returns the first block it left
-  // unscheduled for want of budget (last + 1 if none). `first_pending`, if
-  // given, gets the fetch of block `first` (new or already in flight).
+  // unscheduled for want of budget (last + 1 if none). `fetches[k]`, for
+  // each k it has, gets the fetch of block first + k (new or already in
+  // flight; left null if there is none): a reader holds on to it, so a GET
+  // that fails before the reader looks is still its answer.
   uint32_t Schedule(const FileLocation& location, uint64_t expected_round, uint32_t first, uint32_t last,
-                    int64_t demand_last, std::shared_ptr<Pending>* first_pending = nullptr);
+                    int64_t demand_last, std::span<std::shared_ptr<Pending>> fetches = {});
   // Removes a pending entry (mu_ held); returns the budget bytes to release
   // once mu_ is dropped.
   uint64_t ErasePendingLocked(std::map<uint32_t, std::shared_ptr<Pending>>::iterator it);

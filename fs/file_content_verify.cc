@@ -40,7 +40,7 @@ Status FileContent::WaitForBlock(const FileLocation& location, uint64_t round, u
                                  TimePoint deadline) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::shared_ptr<Pending> pending;
-    Schedule(location, round, index, index, index, &pending);
+    Schedule(location, round, index, index, index, std::span(&pending, 1));
     std::unique_lock<std::mutex> lock(mu_);
     if (!pending) {
       if (blocks_[index] == BlockState::kPresent) return Status::Ok();
