@@ -116,6 +116,15 @@ class Stats:
             self.requests, self.methods, self.paths = {}, {}, {}
             self.bytes, self.bytes_by_route = {}, {}
             self.log, self.seq = [], 0
+            self.events = 0
+
+    def next_event(self):
+        """One tick of a counter shared by every request's arrival and answer: a request a client sends in
+        reaction to an answer arrives with a larger tick than that answer's (the log's order and `seq` are the
+        order in which requests finished, which a quick reaction can overtake)."""
+        with self.lock:
+            self.events += 1
+            return self.events
 
     def record(self, entry):
         host, route = entry["host"], entry["route"]

@@ -552,6 +552,10 @@ def test_stats_and_log(hub):
     cdn = next(e for e in log if e["host"] == "cdn")
     assert cdn["range"] == "bytes=0-99" and cdn["status"] == 206 and cdn["route"] == "cdn"
     assert not cdn["has_authorization"] and cdn["authorization_value_sha256_prefix"] is None
+    # one after the other: each request arrived after the answer before it, and was answered after it arrived
+    ticks = sorted((e["arrived"], e["answered"]) for e in log)
+    assert all(arrived < answered for arrived, answered in ticks)
+    assert all(ticks[i + 1][0] > ticks[i][1] for i in range(len(ticks) - 1))
     hub.reset_stats()
     assert hub.stats()["total"] == 0 and hub.log() == []
 

@@ -30,7 +30,10 @@ Test control API (not Hub protocol; on the hub listener only; never counted, log
   POST /_hub/reset_stats      clears the stats and the log
   GET  /_hub/log              [{seq, time, host, method, path, query, route, range, has_authorization,
                                 authorization_value_sha256_prefix (first 16 hex of sha256 of the bearer
-                                token; never the token), status, bytes, fault, duration_ms}, ...]
+                                token; never the token), status, bytes, fault, duration_ms, arrived,
+                                answered}, ...]  (log order and seq: when each request finished; arrived,
+                                answered: ticks of one counter taken on arrival and just before the answer's
+                                first byte, so "B.arrived > A.answered" means B came after A's answer)
   POST /_hub/expire_signed_urls [{"ttl": seconds}]  invalidates every signed URL issued so far (they now
                                answer 403); "ttl" sets the lifetime of URLs issued from now on.
   POST /_hub/move_branch      {"repo", "kind": "model", "branch", "commit" (sha or revision)} -> old/new
@@ -158,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method):
         started = time.monotonic()
-        self.sent_status, self.sent_bytes = 0, 0
+        self.sent_status, self.sent_bytes, self.entry = 0, 0, None
         raw_path, _, query = self.path.partition("?")
         self.req_body = self._read_body()
         route, params = classify(self.role, method, raw_path)
@@ -172,7 +175,9 @@ class Handler(BaseHTTPRequestHandler):
                  "has_authorization": auth is not None,
                  "authorization_value_sha256_prefix":
                      hashlib.sha256(token.encode()).hexdigest()[:16] if auth is not None else None,
-                 "status": 0, "bytes": 0, "fault": None}
+                 "status": 0, "bytes": 0, "fault": None, "arrived": self.hub.stats.next_event(),
+                 "answered": None}
+        self.entry = entry
         fault = self.fault = self.hub.faults.match(self.role, route, method, entry["path"])
         try:
             if fault:
@@ -553,6 +558,9 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------------------------- sending
 
     def _send(self, resp, fault, method):
+        entry = getattr(self, "entry", None)
+        if entry is not None and entry["answered"] is None:
+            entry["answered"] = self.hub.stats.next_event()  # before the first byte leaves: see next_event
         self.send_response(resp.status)
         self.sent_status = resp.status
         for k, v in resp.headers:

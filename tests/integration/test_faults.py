@@ -287,9 +287,11 @@ def test_fault_matrix(hub, mirror_hub, mount, matrix_report, fault, readers):
         results = run_readers(targets, readers, bound + HUNG_GRACE_S)
         applied = sum(r["applied"] for r in hub.faults())
         log = hub.log()
-        first_403 = next((e["seq"] for e in log if e["host"] == "cdn" and e["status"] == 403), None)
+        # "after" by the hub's answer and arrival ticks, not log order: the daemon's new /resolve can reach
+        # the hub before the thread that sent the 403 has logged it
+        first_403 = next((e["answered"] for e in log if e["host"] == "cdn" and e["status"] == 403), None)
         resolved_again = first_403 is not None and any(
-            e["seq"] > first_403 and e["route"] == "resolve" and e["path"].endswith("/weights.bin") for e in log)
+            e["arrived"] > first_403 and e["route"] == "resolve" and e["path"].endswith("/weights.bin") for e in log)
 
         # clear the fault, remount on the same cache, read every file once more
         if fault.mirror == "stale":
