@@ -38,6 +38,7 @@ struct StoredFile {
   uint64_t blocks = 0;        // blocks stored
   uint64_t cached_bytes = 0;  // bytes in them
   bool complete = false;      // verified and marked complete
+  bool failed_verification = false;  // MarkFailedVerification, not cleared since
   uint64_t size = 0;          // the file's size, known once complete
   int64_t last_access = 0;    // Unix seconds; 0 if never recorded
 };
@@ -72,6 +73,13 @@ class BlockStore {
   // Removes every block of `file` (of `size` bytes) and its complete mark.
   // Used when its bytes failed verification.
   virtual Status DropFile(const ContentHash& file, uint64_t size) = 0;
+
+  // Records that `file`'s bytes failed verification. Until MarkComplete (or a
+  // DropFile) clears it, the blocks stored for it since may come from the
+  // same bad source, and no process should trust them unverified: even one
+  // that starts after this one ends (FailedVerification).
+  virtual Status MarkFailedVerification(const ContentHash& file) = 0;
+  virtual Result<bool> FailedVerification(const ContentHash& file) = 0;
 
   virtual BlockStoreStats Stats() = 0;
 

@@ -124,6 +124,7 @@ class LmdbBlockStore : public BlockStore {
           FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
           r.size = size;
           r.complete = true;
+          r.failed_verification = false;
           r.last_access = now;
           return PutFileRecord(txn, *env_, key.view(), r);
         },
@@ -143,6 +144,30 @@ class LmdbBlockStore : public BlockStore {
   // then on no reader trusts the file; a large file in one transaction could
   // need a run of free pages for its free-list record that a full map lacks.
   Status DropFile(const ContentHash& file, uint64_t size) override { return evictor_->Drop(file); }
+
+  Status MarkFailedVerification(const ContentHash& file) override {
+    const FileKey key(file);
+    const int64_t now = clock_->WallSeconds();
+    return evictor_->Write(
+        [&](MDB_txn* txn) -> Status {
+          auto record = GetFileRecord(txn, *env_, key.view());
+          if (!record.ok() && !record.status().IsDataLoss()) return record.status();
+          FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
+          r.complete = false;
+          r.failed_verification = true;
+          r.last_access = now;
+          return PutFileRecord(txn, *env_, key.view(), r);
+        },
+        &file, LmdbEvictor::Growth::kSmall);
+  }
+
+  Result<bool> FailedVerification(const ContentHash& file) override {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    auto record = GetFileRecord(txn->get(), *env_, FileKey(file).view());
+    if (!record.ok()) return record.status();
+    return record->has_value() && (*record)->failed_verification;
+  }
 
   BlockStoreStats Stats() override {
     BlockStoreStats stats;
@@ -193,6 +218,7 @@ class LmdbBlockStore : public BlockStore {
       StoredFile* f = entry(FromVal(k));
       if (!r || !f) return;
       f->complete = r->complete;
+      f->failed_verification = r->failed_verification;
       if (r->complete) f->size = r->size;
       f->last_access = r->last_access;
     });

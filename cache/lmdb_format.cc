@@ -16,6 +16,9 @@ uint64_t GetLe64(const char* in) {
 }
 
 constexpr uint8_t kCompleteFlag = 1;
+// Added after format 1 shipped, in a bit that was always 0: an older daemon
+// reads such a record as it did, it only does not know the file is suspect.
+constexpr uint8_t kFailedVerificationFlag = 2;
 
 }  // namespace
 
@@ -47,7 +50,8 @@ std::string EncodeFileRecord(const FileRecord& record) {
   std::string out(kFileRecordSize, '\0');
   PutLe64(out.data(), record.size);
   PutLe64(out.data() + 8, static_cast<uint64_t>(record.last_access));
-  out[16] = static_cast<char>(record.complete ? kCompleteFlag : 0);
+  out[16] = static_cast<char>((record.complete ? kCompleteFlag : 0) |
+                              (record.failed_verification ? kFailedVerificationFlag : 0));
   return out;  // bytes 17..23 reserved, zero
 }
 
@@ -57,6 +61,7 @@ std::optional<FileRecord> DecodeFileRecord(std::string_view bytes) {
   r.size = GetLe64(bytes.data());
   r.last_access = static_cast<int64_t>(GetLe64(bytes.data() + 8));
   r.complete = (static_cast<uint8_t>(bytes[16]) & kCompleteFlag) != 0;
+  r.failed_verification = (static_cast<uint8_t>(bytes[16]) & kFailedVerificationFlag) != 0;
   return r;
 }
 

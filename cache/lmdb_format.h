@@ -59,6 +59,7 @@ struct FileRecord {
   uint64_t size = 0;        // meaningful once complete
   int64_t last_access = 0;  // Unix seconds: the LRU order for eviction
   bool complete = false;
+  bool failed_verification = false;  // see BlockStore::MarkFailedVerification
 };
 inline constexpr size_t kFileRecordSize = 24;
 

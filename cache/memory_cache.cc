@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -30,6 +31,7 @@ struct MemoryState {
   // Ordered so that one file's blocks form a range, as in LMDB.
   std::map<std::pair<ContentHash, uint32_t>, std::string> blocks;  // guarded by mu
   std::map<ContentHash, uint64_t> complete_sizes;                   // guarded by mu
+  std::set<ContentHash> failed_verification;                        // guarded by mu
   std::map<std::string, std::string, std::less<>> meta;             // guarded by mu
   uint64_t block_bytes = 0;                                         // guarded by mu
   uint64_t used_bytes = 0;  // blocks + meta keys and values; guarded by mu
@@ -131,6 +133,7 @@ class MemoryBlockStore : public BlockStore {
                               " past its end");
     }
     state_->complete_sizes[file] = size;
+    state_->failed_verification.erase(file);
     return Status::Ok();
   }
 
@@ -148,7 +151,20 @@ class MemoryBlockStore : public BlockStore {
       it = state_->blocks.erase(it);
     }
     state_->complete_sizes.erase(file);
+    state_->failed_verification.erase(file);
     return Status::Ok();
+  }
+
+  Status MarkFailedVerification(const ContentHash& file) override {
+    std::unique_lock lock(state_->mu);
+    state_->complete_sizes.erase(file);
+    state_->failed_verification.insert(file);
+    return Status::Ok();
+  }
+
+  Result<bool> FailedVerification(const ContentHash& file) override {
+    std::shared_lock lock(state_->mu);
+    return state_->failed_verification.count(file) != 0;
   }
 
   BlockStoreStats Stats() override {
@@ -176,6 +192,11 @@ class MemoryBlockStore : public BlockStore {
       f.hash = hash;
       f.complete = true;
       f.size = size;
+    }
+    for (const ContentHash& hash : state_->failed_verification) {
+      StoredFile& f = files[hash];
+      f.hash = hash;
+      f.failed_verification = true;
     }
     std::vector<StoredFile> out;
     for (auto& [hash, f] : files) out.push_back(std::move(f));

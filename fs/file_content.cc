@@ -39,6 +39,18 @@ FileContent::FileContent(ContentHash hash, uint64_t size, ContentRegistry* regis
       failure_ = Status::DataLoss("empty file does not match its hash " + hash_.ToString());
       must_verify_ = true;
     }
+  } else if (auto failed = registry_->store()->FailedVerification(hash_); failed.ok() && *failed) {
+    // These bytes failed verification before, maybe in a process before this
+    // one, and the file never verified since: the blocks stored after that
+    // verdict may come from the same bad source, and served unverified they
+    // would fail this reader at the end. Start from none, and verify before
+    // serving. The mark stays until the file verifies.
+    LogInfo("cache: " + hash_.ToString() + " failed verification before and has not verified since; " +
+            "dropping its stored blocks and verifying it before serving");
+    Status dropped = registry_->store()->DropFile(hash_, size_);
+    if (dropped.ok()) dropped = registry_->store()->MarkFailedVerification(hash_);
+    if (!dropped.ok()) LogError("cannot drop suspect blocks of " + hash_.ToString() + ": " + dropped.ToString());
+    must_verify_ = true;
   }
 }
 

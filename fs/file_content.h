@@ -18,7 +18,10 @@
 //
 // Files of one block or less, files that failed verification before, and
 // every file under verify=strict are fetched whole and verified before their
-// first byte is served.
+// first byte is served. "Before" survives a remount: the store keeps the mark
+// (BlockStore::MarkFailedVerification) until the file verifies, and the
+// blocks stored under it are dropped, not trusted, when the next mount
+// first uses the file.
 //
 // The fetching and serving half is in file_content.cc, the verification
 // half (the hash, the end-of-file verdict) in file_content_verify.cc.

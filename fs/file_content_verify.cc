@@ -173,6 +173,10 @@ uint64_t FileContent::AdvanceHashLocked(const FileLocation* location, uint32_t h
   {
     std::lock_guard<std::mutex> persist_lock(persist_mu_);
     Status dropped = registry_->store()->DropFile(hash_, size_);
+    // Before any block of the next round is stored (Persist waits on
+    // persist_mu_): those may come from the same bad source, and a process
+    // after this one must know not to trust them unverified.
+    if (dropped.ok()) dropped = registry_->store()->MarkFailedVerification(hash_);
     if (!dropped.ok()) LogError("cannot drop corrupt blocks of " + hash_.ToString() + ": " + dropped.ToString());
     std::lock_guard<std::mutex> lock(mu_);
     round_++;

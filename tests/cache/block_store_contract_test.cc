@@ -262,6 +262,39 @@ TYPED_TEST(CacheContractTest, DropFileRemovesOnlyThatFile) {
   EXPECT_TRUE(this->blocks().DropFile(Sha256(9), 0).ok());
 }
 
+TYPED_TEST(CacheContractTest, AFailedVerificationMarkStaysUntilTheFileCompletesOrIsDropped) {
+  const ContentHash f = Sha256(1), g = Sha256(2);
+  const uint64_t size = 2 * kBlock;
+  auto failed = [&](const ContentHash& file) {
+    auto r = this->blocks().FailedVerification(file);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && *r;
+  };
+  EXPECT_FALSE(failed(f));
+  ASSERT_TRUE(this->blocks().MarkFailedVerification(f).ok());
+  EXPECT_TRUE(failed(f));
+  EXPECT_FALSE(failed(g));
+  EXPECT_FALSE(this->Complete(f));
+  this->PutFile(f, 1, size);  // blocks stored under the mark keep it
+  EXPECT_TRUE(failed(f));
+  auto listed = this->blocks().ListFiles();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE((*listed)[0].failed_verification);
+  EXPECT_EQ((*listed)[0].blocks, 2u);
+
+  ASSERT_TRUE(this->blocks().MarkComplete(f, size).ok());
+  EXPECT_FALSE(failed(f)) << "the file verified since";
+  EXPECT_TRUE(this->Complete(f));
+
+  ASSERT_TRUE(this->blocks().MarkFailedVerification(f).ok());
+  EXPECT_TRUE(failed(f));
+  EXPECT_FALSE(this->Complete(f)) << "a file whose bytes failed is not complete";
+  ASSERT_TRUE(this->blocks().DropFile(f, size).ok());
+  EXPECT_FALSE(failed(f));
+  EXPECT_FALSE(this->Has(f, 0));
+}
+
 TYPED_TEST(CacheContractTest, SameContentIsStoredOnce) {
   // Two repos (two callers) with the same file: same hash, same keys.
   const ContentHash f = FileHash(7);

@@ -119,6 +119,7 @@ TEST_F(LmdbCacheTest, BlocksCompleteMarksAndMetaSurviveReopen) {
     ASSERT_TRUE(c.blocks->PutBlock(f, 0, BlockBytes(1, 0, kBlock)).ok());
     ASSERT_TRUE(c.blocks->PutBlock(f, 1, BlockBytes(1, 1, 10)).ok());
     ASSERT_TRUE(c.blocks->MarkComplete(f, kBlock + 10).ok());
+    ASSERT_TRUE(c.blocks->MarkFailedVerification(g).ok());
     ASSERT_TRUE(c.blocks->PutBlock(g, 0, BlockBytes(2, 0, kBlock)).ok());
     ASSERT_TRUE(c.meta->Put("rev/x", "sha").ok());
   }
@@ -129,6 +130,8 @@ TEST_F(LmdbCacheTest, BlocksCompleteMarksAndMetaSurviveReopen) {
   EXPECT_TRUE(*c.blocks->IsComplete(f));
   EXPECT_FALSE(*c.blocks->IsComplete(g));
   EXPECT_TRUE(Has(c, g, 0));
+  EXPECT_TRUE(*c.blocks->FailedVerification(g));
+  EXPECT_FALSE(*c.blocks->FailedVerification(f));
   EXPECT_EQ(**c.meta->Get("rev/x"), "sha");
   EXPECT_EQ(c.blocks->Stats().blocks, 3u);
 }

@@ -49,7 +49,29 @@ TEST(LmdbFormatTest, FileRecordRoundTrips) {
   EXPECT_EQ(back->size, r.size);
   EXPECT_EQ(back->last_access, r.last_access);
   EXPECT_TRUE(back->complete);
+  EXPECT_FALSE(back->failed_verification);
   EXPECT_FALSE(DecodeFileRecord(bytes.substr(1)));
+
+  r.complete = false;
+  r.failed_verification = true;
+  back = DecodeFileRecord(EncodeFileRecord(r));
+  ASSERT_TRUE(back);
+  EXPECT_FALSE(back->complete);
+  EXPECT_TRUE(back->failed_verification);
+}
+
+TEST(LmdbFormatTest, TheFailedVerificationMarkIsABitFormatOneLeftZero) {
+  // A record written before the mark existed reads as not failed, and an
+  // older daemon reading a marked record still sees its complete bit.
+  FileRecord r;
+  r.complete = true;
+  std::string bytes = EncodeFileRecord(r);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[16]), 1);
+  EXPECT_FALSE(DecodeFileRecord(bytes)->failed_verification);
+  r.complete = false;
+  r.failed_verification = true;
+  bytes = EncodeFileRecord(r);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[16]), 2);
 }
 
 TEST(LmdbFormatTest, BlockCountAndLengths) {

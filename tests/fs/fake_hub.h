@@ -120,6 +120,10 @@ class FakeHub : public HubClient {
     std::lock_guard<std::mutex> lock(hold_mu_);
     failing_offsets_.insert(offset);
   }
+  void StopFailingFetches() {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    failing_offsets_.clear();
+  }
   void ReleaseHeldAt(uint64_t offset) {
     {
       std::lock_guard<std::mutex> lock(hold_mu_);

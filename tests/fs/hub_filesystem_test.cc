@@ -190,6 +190,39 @@ TEST_F(HubFilesystemTest, AReaderThatGotBytesOfAFailedRoundGetsEioFromThenOn) {
   EXPECT_EQ(*fresh, big_);
 }
 
+TEST_F(HubFilesystemTest, BlocksStoredAfterAMismatchAreNotTrustedByTheNextMount) {
+  // A mount sees bad.bin fail verification, then stores blocks of its next
+  // try, from the same bad source, before that try fails too. The mirror is
+  // fixed and the cache mounted again: built from those blocks, the file
+  // would be served wrong and fail its reader at the end.
+  options_.background_patterns.clear();
+  Start();
+  const ContentHash hash = HashBytes(ContentHash::Kind::kSha256, big_);
+  auto first = ReadAll("org/corrupt/bad.bin");
+  ASSERT_TRUE(first.status().IsDataLoss()) << first.status().ToString();
+  hub_.FailFetchesAt(3 * kBlock);
+  auto second = ReadAll("org/corrupt/bad.bin");
+  ASSERT_FALSE(second.ok());
+  fs_.reset();  // drains the cache writer
+  auto stored = cache_.blocks->CachedBytes(hash);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_GT(*stored, 0u) << "the second try stored none of its blocks: nothing to test";
+
+  hub_.StopFailingFetches();
+  hub_.SetServed("org/corrupt", kCommitA, "bad.bin", "");
+  Start();
+  auto fresh = ReadAll("org/corrupt/bad.bin");
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(*fresh, big_);
+  EXPECT_TRUE(testing::Eventually([&] {
+    auto complete = cache_.blocks->IsComplete(hash);
+    return complete.ok() && *complete;
+  }));
+  auto failed = cache_.blocks->FailedVerification(hash);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_FALSE(*failed) << "the file verified: its mark must go";
+}
+
 TEST_F(HubFilesystemTest, CorruptSmallFileServesNoByte) {
   uint64_t ino = Walk("org/corrupt/bad-small.txt");
   ASSERT_NE(ino, 0u);

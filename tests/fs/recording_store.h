@@ -28,6 +28,8 @@ class RecordingStore : public BlockStore {
   Status MarkComplete(const ContentHash& f, uint64_t size) override { return base_->MarkComplete(f, size); }
   Result<bool> IsComplete(const ContentHash& f) override { return base_->IsComplete(f); }
   Status DropFile(const ContentHash& f, uint64_t size) override { return base_->DropFile(f, size); }
+  Status MarkFailedVerification(const ContentHash& f) override { return base_->MarkFailedVerification(f); }
+  Result<bool> FailedVerification(const ContentHash& f) override { return base_->FailedVerification(f); }
   BlockStoreStats Stats() override { return base_->Stats(); }
   Result<std::vector<StoredFile>> ListFiles() override { return base_->ListFiles(); }
   void Touch(const ContentHash& f) override {
