@@ -118,23 +118,19 @@ class LmdbBlockStore : public BlockStore {
     return evictor_->Write(
         [&](MDB_txn* txn) -> Status {
           HFM_RETURN_IF_ERROR(CheckBlocks(txn, file, key.view(), size, blocks));
-          auto record = GetFileRecord(txn, *env_, key.view());
           // A malformed record is replaced; the blocks were just checked.
-          if (!record.ok() && !record.status().IsDataLoss()) return record.status();
-          FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
-          r.size = size;
-          r.complete = true;
-          r.failed_verification = false;
-          r.last_access = now;
-          return PutFileRecord(txn, *env_, key.view(), r);
+          return UpdateRecordInTxn(txn, key.view(), [&](FileRecord* r) {
+            r->size = size;
+            r->complete = true;
+            r->failed_verification = false;
+            r->last_access = now;
+          });
         },
         &file, LmdbEvictor::Growth::kSmall);
   }
 
   Result<bool> IsComplete(const ContentHash& file) override {
-    auto txn = env_->BeginRead();
-    if (!txn.ok()) return txn.status();
-    auto record = GetFileRecord(txn->get(), *env_, FileKey(file).view());
+    auto record = ReadRecord(file);
     if (!record.ok()) return record.status();
     return record->has_value() && (*record)->complete;
   }
@@ -149,22 +145,18 @@ class LmdbBlockStore : public BlockStore {
     const FileKey key(file);
     const int64_t now = clock_->WallSeconds();
     return evictor_->Write(
-        [&](MDB_txn* txn) -> Status {
-          auto record = GetFileRecord(txn, *env_, key.view());
-          if (!record.ok() && !record.status().IsDataLoss()) return record.status();
-          FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
-          r.complete = false;
-          r.failed_verification = true;
-          r.last_access = now;
-          return PutFileRecord(txn, *env_, key.view(), r);
+        [&](MDB_txn* txn) {
+          return UpdateRecordInTxn(txn, key.view(), [&](FileRecord* r) {
+            r->complete = false;
+            r->failed_verification = true;
+            r->last_access = now;
+          });
         },
         &file, LmdbEvictor::Growth::kSmall);
   }
 
   Result<bool> FailedVerification(const ContentHash& file) override {
-    auto txn = env_->BeginRead();
-    if (!txn.ok()) return txn.status();
-    auto record = GetFileRecord(txn->get(), *env_, FileKey(file).view());
+    auto record = ReadRecord(file);
     if (!record.ok()) return record.status();
     return record->has_value() && (*record)->failed_verification;
   }
@@ -265,6 +257,23 @@ class LmdbBlockStore : public BlockStore {
     if (rc == MDB_NOTFOUND) return false;
     if (rc != 0) return LmdbStatus(rc, "read block");
     return true;
+  }
+
+  Result<std::optional<FileRecord>> ReadRecord(const ContentHash& file) {
+    auto txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    return GetFileRecord(txn->get(), *env_, FileKey(file).view());
+  }
+
+  // Reads the record of `file_key` (a new one if missing or malformed),
+  // lets `change` edit it, and writes it back.
+  template <typename Change>
+  Status UpdateRecordInTxn(MDB_txn* txn, std::string_view file_key, Change change) {
+    auto record = GetFileRecord(txn, *env_, file_key);
+    if (!record.ok() && !record.status().IsDataLoss()) return record.status();
+    FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
+    change(&r);
+    return PutFileRecord(txn, *env_, file_key, r);
   }
 
   // Stamps `now` on the record of `file_key` if due; creates the record if
