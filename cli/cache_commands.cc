@@ -6,8 +6,8 @@
 
 #include "cache/store_maintenance.h"
 #include "cli/progress.h"
-#include "fs/cache_inventory.h"
-#include "fs/mount_options.h"
+#include "cli/cache_inventory.h"
+#include "fs/mount/mount_options.h"
 
 namespace hfm::cli {
 namespace {

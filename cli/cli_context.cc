@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "fs/credentials.h"
-#include "fs/mount_setup.h"
+#include "fs/mount/credentials.h"
+#include "fs/mount/mount_setup.h"
 
 namespace hfm::cli {
 

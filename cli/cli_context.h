@@ -14,8 +14,8 @@
 #include "cache/block_store.h"
 #include "fetch/http_transport.h"
 #include "fetch/hub_client.h"
-#include "fs/hub_filesystem.h"
-#include "fs/mount_options.h"
+#include "fs/tree/hub_filesystem.h"
+#include "fs/mount/mount_options.h"
 
 namespace hfm::cli {
 

@@ -8,7 +8,7 @@
 
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
-#include "fs/file_xattrs.h"
+#include "fs/tree/file_xattrs.h"
 
 namespace hfm::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "fs/hub_filesystem.h"
+#include "fs/tree/hub_filesystem.h"
 
 namespace hfm::cli {
 

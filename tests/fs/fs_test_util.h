@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "fs/hub_filesystem.h"
+#include "fs/tree/hub_filesystem.h"
 #include "tests/eventually.h"
 
 namespace hfm::testing {

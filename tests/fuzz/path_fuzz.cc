@@ -21,7 +21,7 @@
 
 #include "fetch/repo_path.h"
 #include "fetch/url.h"
-#include "fs/repo_name.h"
+#include "fs/tree/repo_name.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

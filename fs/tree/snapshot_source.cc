@@ -1,0 +1,205 @@
+#include "fs/tree/snapshot_source.h"
+
+#include "fs/tree/meta_records.h"
+#include "fs/tree/repo_name.h"
+#include "util/log.h"
+
+namespace hfm {
+namespace {
+
+constexpr size_t kRecentSnapshots = 32;
+
+std::string Describe(const RepoId& repo, const std::string& revision) {
+  return RepoDisplayName(repo) + "@" + (revision.empty() ? "<default branch>" : revision);
+}
+
+}  // namespace
+
+SnapshotSource::SnapshotSource(HubClient* hub, MetaStore* meta, Clock* clock,
+                               SnapshotSourceOptions options)
+    : hub_(hub), meta_(meta), clock_(clock), options_(options) {}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& repo,
+                                                                const std::string& revision) {
+  auto commit = ResolveCommit(repo, revision);
+  if (!commit.ok()) return commit.status();
+  auto snap = LoadSnapshot(repo, *commit);
+  if (snap.ok()) RememberRepo(repo);
+  return snap;
+}
+
+std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(const std::string& key) {
+  auto stored = meta_->Get(key);
+  if (!stored.ok() || !stored->has_value()) return std::nullopt;
+  auto rec = DecodeRevisionRecord(**stored);
+  if (!rec) return std::nullopt;
+  const std::string commit = rec->commit;
+  const int64_t age = clock_->WallSeconds() - rec->at;
+  const double ttl = std::chrono::duration<double>(options_.revision_ttl).count();
+  if (age < 0 || static_cast<double>(age) >= ttl) return std::nullopt;
+  return std::make_pair(commit, age);
+}
+
+Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
+  // A commit id names itself: no request, so pinned paths work offline.
+  if (IsCommitId(revision)) return revision;
+
+  const std::string key = RevisionMetaKey(repo, revision);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = resolved_.find(key);
+    if (it != resolved_.end()) {
+      const Duration ttl = it->second.error.ok() ? options_.revision_ttl : options_.negative_ttl;
+      if (clock_->Now() - it->second.at < ttl) {
+        if (!it->second.error.ok()) return it->second.error;
+        return it->second.commit;
+      }
+    }
+    if (!resolving_.count(key)) break;
+    cv_.wait(lock);  // another thread is asking the Hub; it bounds the wait by its deadline
+  }
+  if (resolved_.find(key) == resolved_.end()) {
+    // First use since the mount: a resolution recorded in the cache by an
+    // earlier mount (or another mount on the same cache) counts until its
+    // revision_ttl runs out, so a remount does not ask again at once.
+    if (auto recorded = RecordedCommit(key)) {
+      Resolved entry;
+      entry.commit = recorded->first;
+      entry.at = clock_->Now() - std::chrono::seconds(recorded->second);
+      resolved_[key] = entry;
+      return entry.commit;
+    }
+  }
+  resolving_.insert(key);
+  lock.unlock();
+
+  Result<std::string> fresh = Status::Unavailable("offline (HF_HUB_OFFLINE)");
+  if (!options_.offline) {
+    fresh = hub_->ResolveRevision(repo, revision, clock_->Now() + options_.request_timeout);
+  }
+
+  Resolved entry;
+  entry.at = clock_->Now();
+  Result<std::string> result = fresh;
+  if (fresh.ok()) {
+    entry.commit = *fresh;
+    Status st = meta_->Put(key, EncodeRevisionRecord({*fresh, clock_->WallSeconds()}));
+    if (!st.ok()) LogWarning("cannot record revision " + Describe(repo, revision) + ": " + st.ToString());
+  } else if (fresh.status().IsNotFound() || fresh.status().IsPermissionDenied()) {
+    entry.error = fresh.status();
+  } else {
+    // The Hub is unreachable or failing: serve the last commit we knew.
+    auto stored = meta_->Get(key);
+    std::optional<std::string> commit;
+    if (stored.ok() && stored->has_value()) {
+      if (auto rec = DecodeRevisionRecord(**stored)) commit = rec->commit;
+    }
+    lock.lock();
+    auto old = resolved_.find(key);
+    if (!commit && old != resolved_.end() && old->second.error.ok()) commit = old->second.commit;
+    lock.unlock();
+    if (commit && IsCommitId(*commit)) {
+      if (!options_.offline) {
+        LogWarning("cannot resolve " + Describe(repo, revision) + " at " + hub_->endpoint() + " (" +
+                   fresh.status().ToString() + "); using last known commit " + *commit);
+      }
+      entry.commit = *commit;
+      result = *commit;
+    } else {
+      entry.error = fresh.status();
+      // Transient failures are not remembered: the next lookup asks again.
+      entry.at = clock_->Now() - options_.negative_ttl;
+    }
+  }
+
+  lock.lock();
+  resolving_.erase(key);
+  resolved_[key] = std::move(entry);
+  cv_.notify_all();
+  return result;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshot(const RepoId& repo,
+                                                                     const std::string& commit) {
+  const std::string key = TreeMetaKey(repo, commit);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = snapshots_.find(key);
+    if (it != snapshots_.end()) {
+      if (auto snap = it->second.lock()) return std::shared_ptr<const Snapshot>(snap);
+    }
+    if (!loading_.count(key)) break;
+    cv_.wait(lock);
+  }
+  loading_.insert(key);
+  lock.unlock();
+
+  auto loaded = LoadSnapshotUncached(repo, commit);
+
+  lock.lock();
+  loading_.erase(key);
+  if (loaded.ok()) {
+    snapshots_[key] = *loaded;
+    // Keep the last few snapshots alive even with no node holding them, so a
+    // re-lookup soon after does not re-parse the listing.
+    recent_.emplace_back(*loaded);
+    if (recent_.size() > kRecentSnapshots) recent_.pop_front();
+  }
+  cv_.notify_all();
+  return loaded;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
+    const RepoId& repo, const std::string& commit) {
+  const std::string key = TreeMetaKey(repo, commit);
+  auto stored = meta_->Get(key);
+  if (stored.ok() && stored->has_value()) {
+    if (auto decoded = DecodeListing(**stored)) {
+      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->entries), decoded->first_seen);
+    }
+    LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
+  }
+  if (options_.offline) {
+    return Status::NotFound("offline and no cached listing for " + Describe(repo, commit));
+  }
+  auto listed = hub_->ListTree(repo, commit, clock_->Now() + options_.request_timeout);
+  if (!listed.ok()) return listed.status();
+  auto snap = std::make_shared<const Snapshot>(repo, commit, std::move(*listed), clock_->WallSeconds());
+  Status st = meta_->Put(key, EncodeListing(*snap));
+  if (!st.ok()) LogWarning("cannot store listing of " + Describe(repo, commit) + ": " + st.ToString());
+  return std::shared_ptr<const Snapshot>(snap);
+}
+
+void SnapshotSource::RememberRepo(const RepoId& repo) {
+  const size_t slash = repo.name.find('/');
+  if (slash == std::string::npos) return;
+  KnownRepo known{repo.kind, repo.name.substr(0, slash), repo.name.substr(slash + 1)};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!known_.insert(known).second) return;
+  }
+  Status st = meta_->Put(KnownRepoMetaKey(repo), "");
+  if (!st.ok()) LogWarning("cannot record repo " + RepoDisplayName(repo) + ": " + st.ToString());
+}
+
+std::vector<KnownRepo> SnapshotSource::KnownRepos() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!known_loaded_) {
+    lock.unlock();
+    auto keys = meta_->KeysWithPrefix(kRepoKeyPrefix);
+    lock.lock();
+    known_loaded_ = true;
+    if (keys.ok()) {
+      for (const auto& k : *keys) {
+        auto parsed = ParseMetaKey(std::string_view(k).substr(kRepoKeyPrefix.size()));
+        if (!parsed) continue;
+        const std::string& name = parsed->first.name;
+        const size_t slash = name.find('/');
+        known_.insert(KnownRepo{parsed->first.kind, name.substr(0, slash), name.substr(slash + 1)});
+      }
+    }
+  }
+  return {known_.begin(), known_.end()};
+}
+
+}  // namespace hfm

@@ -1,0 +1,96 @@
+// SnapshotSource: turns (repo, revision) into the Snapshot of one commit.
+//
+// A branch or tag resolves to a commit when first asked and again once
+// revision_ttl has passed; a full commit id never needs the network. Listings
+// of commits are immutable, so they are kept in the MetaStore for good and a
+// remount lists a commit-pinned repo with zero requests. When the Hub cannot be
+// reached, the last commit a revision resolved to is used (and said once).
+//
+// Repos that resolved once are "known": `ls` of the mount root and of an org
+// shows them.
+//
+// Thread safety: all methods are thread-safe. Concurrent requests for the same
+// revision or commit share one Hub request.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/block_store.h"
+#include "fetch/hub_client.h"
+#include "fs/tree/snapshot.h"
+#include "util/clock.h"
+
+namespace hfm {
+
+struct SnapshotSourceOptions {
+  Duration revision_ttl = std::chrono::seconds(60);
+  // How long "does not exist" is remembered for a branch/tag (commit-pinned
+  // misses are the caller's to cache in the kernel).
+  Duration negative_ttl = std::chrono::seconds(10);
+  Duration request_timeout = std::chrono::seconds(30);
+  bool offline = false;  // HF_HUB_OFFLINE: never touch the network
+};
+
+struct KnownRepo {
+  RepoKind kind;
+  std::string org;
+  std::string name;
+  bool operator<(const KnownRepo& o) const {
+    return std::tie(kind, org, name) < std::tie(o.kind, o.org, o.name);
+  }
+};
+
+class SnapshotSource {
+ public:
+  // `hub`, `meta` and `clock` are borrowed and must outlive this object.
+  SnapshotSource(HubClient* hub, MetaStore* meta, Clock* clock, SnapshotSourceOptions options);
+
+  // The snapshot `revision` ("" = default branch) of `repo` points to now.
+  Result<std::shared_ptr<const Snapshot>> Current(const RepoId& repo, const std::string& revision);
+
+  // Repos seen so far (this mount and earlier ones on the same cache).
+  std::vector<KnownRepo> KnownRepos();
+
+  const SnapshotSourceOptions& options() const { return options_; }
+
+ private:
+  struct Resolved {
+    std::string commit;  // empty when `error` is set
+    Status error;
+    TimePoint at;
+  };
+
+  // The commit a recorded resolution of `key` names, and its age in seconds,
+  // if younger than revision_ttl.
+  std::optional<std::pair<std::string, int64_t>> RecordedCommit(const std::string& key);
+  Result<std::string> ResolveCommit(const RepoId& repo, const std::string& revision);
+  Result<std::shared_ptr<const Snapshot>> LoadSnapshot(const RepoId& repo, const std::string& commit);
+  Result<std::shared_ptr<const Snapshot>> LoadSnapshotUncached(const RepoId& repo,
+                                                              const std::string& commit);
+  void RememberRepo(const RepoId& repo);
+
+  HubClient* const hub_;
+  MetaStore* const meta_;
+  Clock* const clock_;
+  const SnapshotSourceOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Resolved> resolved_;                          // GUARDED_BY(mu_)
+  std::set<std::string> resolving_;                                   // GUARDED_BY(mu_)
+  std::map<std::string, std::weak_ptr<const Snapshot>> snapshots_;    // GUARDED_BY(mu_)
+  std::deque<std::shared_ptr<const Snapshot>> recent_;                // GUARDED_BY(mu_)
+  std::set<std::string> loading_;                                     // GUARDED_BY(mu_)
+  std::set<KnownRepo> known_;                                         // GUARDED_BY(mu_)
+  bool known_loaded_ = false;                                         // GUARDED_BY(mu_)
+};
+
+}  // namespace hfm
