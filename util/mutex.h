@@ -1,0 +1,94 @@
+// Mutex, MutexLock and CondVar: std::mutex and std::condition_variable with
+// the capability annotations of util/thread_annotations.h, which the
+// standard library's types lack. Modelled on LevelDB's port::Mutex and
+// port::CondVar: a CondVar waits on a Mutex the caller already holds.
+//
+// Thread safety: these are the synchronisation primitives.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+
+#include "util/clock.h"
+#include "util/thread_annotations.h"
+
+namespace hfm {
+
+class CAPABILITY("mutex") Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  bool TryLock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
+  // Tells the analysis the caller holds this mutex, where it cannot see so.
+  void AssertHeld() ASSERT_CAPABILITY(this) {}
+
+ private:
+  friend class CondVar;
+  std::mutex mu_;
+};
+
+// Holds a Mutex for its scope; Unlock() and Lock() let a caller step out of
+// it for a while (to call out, or to wait on something else).
+class SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~MutexLock() RELEASE() {
+    if (held_) mu_->Unlock();
+  }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+  void Unlock() RELEASE() {
+    mu_->Unlock();
+    held_ = false;
+  }
+  void Lock() ACQUIRE() {
+    mu_->Lock();
+    held_ = true;
+  }
+
+ private:
+  Mutex* const mu_;
+  bool held_ = true;
+};
+
+class CondVar {
+ public:
+  explicit CondVar(Mutex* mu) : mu_(mu) {}
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  // Waits until woken (or spuriously); the mutex is held again on return.
+  void Wait() REQUIRES(mu_) {
+    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();
+  }
+  // Waits until `done()` holds or `deadline` passes; returns done(). done()
+  // runs with the mutex held.
+  template <typename Predicate>
+  bool WaitUntil(TimePoint deadline, Predicate done) REQUIRES(mu_) {
+    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+    const bool result = cv_.wait_until(lock, deadline, done);
+    lock.release();
+    return result;
+  }
+  template <typename Predicate>
+  void Wait(Predicate done) REQUIRES(mu_) {
+    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+    cv_.wait(lock, done);
+    lock.release();
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  Mutex* const mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace hfm
