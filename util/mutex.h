@@ -68,20 +68,14 @@ class CondVar {
     cv_.wait(lock);
     lock.release();
   }
-  // Waits until `done()` holds or `deadline` passes; returns done(). done()
-  // runs with the mutex held.
-  template <typename Predicate>
-  bool WaitUntil(TimePoint deadline, Predicate done) REQUIRES(mu_) {
+  // Waits until woken (or spuriously) or until `deadline`; false once the
+  // deadline has passed. Callers loop on their own condition, which the
+  // analysis then checks under the mutex (a predicate lambda hides it).
+  bool WaitUntil(TimePoint deadline) REQUIRES(mu_) {
     std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
-    const bool result = cv_.wait_until(lock, deadline, done);
+    const bool woken = cv_.wait_until(lock, deadline) == std::cv_status::no_timeout;
     lock.release();
-    return result;
-  }
-  template <typename Predicate>
-  void Wait(Predicate done) REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
-    cv_.wait(lock, done);
-    lock.release();
+    return woken;
   }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }

@@ -2,23 +2,8 @@
 
 namespace hfm {
 
-ContentRegistry::ContentRegistry(BlockStore* store, HubClient* hub, WorkQueue* queue,
-                                 WorkQueue* urgent_queue, WorkQueue* writer, WorkQueue* hasher,
-                                 MemoryBudget* budget, BufferPool* buffers, MountCounters* counters,
-                                 ReadPathOptions options)
-    : store_(store),
-      hub_(hub),
-      queue_(queue),
-      urgent_queue_(urgent_queue),
-      writer_(writer),
-      hasher_(hasher),
-      budget_(budget),
-      buffers_(buffers),
-      counters_(counters),
-      options_(options) {}
-
 void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Compared without lock(): a temporary that became the last reference would
   // destroy a FileContent (which releases budget and pumps) under mu_.
   for (const auto& weak : background_) {
@@ -28,7 +13,7 @@ void ContentRegistry::AddBackground(const std::shared_ptr<FileContent>& content)
 }
 
 size_t ContentRegistry::background_count() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return background_.size();
 }
 
@@ -43,7 +28,7 @@ void ContentRegistry::PumpBackground() {
     while (pump_again_.exchange(false) && !shutting_down_) {
       std::vector<std::shared_ptr<FileContent>> held, active;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         std::vector<std::weak_ptr<FileContent>> keep;
         for (auto& weak : background_) {
           auto content = weak.lock();
@@ -65,25 +50,27 @@ void ContentRegistry::PumpBackground() {
 }
 
 std::shared_ptr<FileContent> ContentRegistry::Get(const ContentHash& hash, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = live_.find(hash);
   if (it != live_.end()) {
     if (auto live = it->second.lock()) return live;
   }
-  auto content = std::make_shared<FileContent>(hash, size, this, corrupt_.count(hash) > 0);
+  auto content = std::make_shared<FileContent>(
+      hash, size, env_, this, [this](const std::shared_ptr<FileContent>& c) { AddBackground(c); },
+      corrupt_.count(hash) > 0);
   live_[hash] = content;
   return content;
 }
 
 std::shared_ptr<FileContent> ContentRegistry::Find(const ContentHash& hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = live_.find(hash);
   return it == live_.end() ? nullptr : it->second.lock();
 }
 
-void ContentRegistry::MarkCorrupt(const ContentHash& hash) {
+void ContentRegistry::OnMismatch(const ContentHash& hash) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     corrupt_.insert(hash);
   }
   if (mismatch_listener_) mismatch_listener_(hash);
@@ -93,8 +80,8 @@ void ContentRegistry::SetMismatchListener(std::function<void(const ContentHash&)
   mismatch_listener_ = std::move(listener);
 }
 
-void ContentRegistry::MarkVerified(const ContentHash& hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+void ContentRegistry::OnVerified(const ContentHash& hash) {
+  MutexLock lock(&mu_);
   corrupt_.erase(hash);
 }
 
