@@ -13,7 +13,7 @@ std::string BufferPool::Take(size_t capacity) {
 std::string BufferPool::TakeSized(size_t size) {
   std::string buffer;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!idle_.empty()) {
       buffer = std::move(idle_.back());
       idle_.pop_back();
@@ -26,21 +26,21 @@ std::string BufferPool::TakeSized(size_t size) {
 
 void BufferPool::Give(std::string buffer) {
   if (buffer.capacity() < buffer_size_ || buffer.capacity() > 2 * buffer_size_) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (idle_.size() < max_idle_) idle_.push_back(std::move(buffer));
 }
 
 void BufferPool::Prewarm(size_t count) {
   std::vector<std::string> made;
   for (size_t i = 0; i < std::min(count, max_idle_); ++i) made.emplace_back(buffer_size_, '\0');
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& b : made) {
     if (idle_.size() < max_idle_) idle_.push_back(std::move(b));
   }
 }
 
 size_t BufferPool::idle() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return idle_.size();
 }
 

@@ -10,9 +10,10 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -43,8 +44,8 @@ class BufferPool {
  private:
   const size_t buffer_size_;
   const size_t max_idle_;
-  std::mutex mu_;
-  std::vector<std::string> idle_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::vector<std::string> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace hfm

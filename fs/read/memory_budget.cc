@@ -17,16 +17,19 @@ void MemoryBudget::Release(uint64_t bytes) {
   const uint64_t before = used_.fetch_sub(bytes);
   if (before >= limit_ && before - bytes < limit_) {
     // Taking the lock orders this notify after a waiter's check.
-    std::lock_guard<std::mutex> lock(room_mu_);
-    room_cv_.notify_all();
+    { MutexLock lock(&room_mu_); }
+    room_cv_.SignalAll();
   }
   if (listener_) listener_();
 }
 
 bool MemoryBudget::WaitForRoom(std::chrono::steady_clock::time_point deadline) {
   if (used_.load() < limit_) return true;
-  std::unique_lock<std::mutex> lock(room_mu_);
-  return room_cv_.wait_until(lock, deadline, [this] { return used_.load() < limit_; });
+  MutexLock lock(&room_mu_);
+  while (used_.load() >= limit_) {
+    if (!room_cv_.WaitUntil(deadline)) return used_.load() < limit_;
+  }
+  return true;
 }
 
 bool MemoryBudget::TryHoldAhead(uint64_t bytes) {

@@ -16,10 +16,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -71,8 +71,8 @@ class MemoryBudget {
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> peak_{0};
   std::function<void()> listener_;
-  std::mutex room_mu_;
-  std::condition_variable room_cv_;
+  Mutex room_mu_;  // orders a Release's wakeup after a waiter's check of used_
+  CondVar room_cv_{&room_mu_};
 };
 
 }  // namespace hfm

@@ -8,27 +8,27 @@ WorkQueue::WorkQueue(int threads) {
 
 WorkQueue::~WorkQueue() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& t : threads_) t.join();
 }
 
 void WorkQueue::Submit(std::function<void()> job, Priority priority) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     (priority == Priority::kUrgent ? urgent_ : jobs_).push_back(std::move(job));
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void WorkQueue::Run() {
   for (;;) {
     std::function<void()> job;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !jobs_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && urgent_.empty() && jobs_.empty()) cv_.Wait();
       auto& from = !urgent_.empty() ? urgent_ : jobs_;
       if (from.empty()) return;  // stopping and drained
       job = std::move(from.front());

@@ -10,12 +10,12 @@
 // finishes queued jobs' threads after draining: jobs must be bounded in time.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -32,11 +32,11 @@ class WorkQueue {
  private:
   void Run();
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> urgent_;  // GUARDED_BY(mu_)
-  std::deque<std::function<void()>> jobs_;    // GUARDED_BY(mu_)
-  bool stopping_ = false;                   // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::deque<std::function<void()>> urgent_ GUARDED_BY(mu_);
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
