@@ -6,6 +6,7 @@
 // Thread safety: these are the synchronisation primitives.
 #pragma once
 
+#include <cassert>
 #include <condition_variable>
 #include <mutex>
 
@@ -56,23 +57,28 @@ class SCOPED_CAPABILITY MutexLock {
   bool held_ = true;
 };
 
+// The mutex is named at each wait, not only at construction, so the
+// analysis can check the caller holds it (it cannot see through a member).
 class CondVar {
  public:
   explicit CondVar(Mutex* mu) : mu_(mu) {}
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
-  // Waits until woken (or spuriously); the mutex is held again on return.
-  void Wait() REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  // Waits until woken (or spuriously); `mu`, the constructor's, is held
+  // again on return.
+  void Wait(Mutex* mu) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
   // Waits until woken (or spuriously) or until `deadline`; false once the
   // deadline has passed. Callers loop on their own condition, which the
   // analysis then checks under the mutex (a predicate lambda hides it).
-  bool WaitUntil(TimePoint deadline) REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  bool WaitUntil(Mutex* mu, TimePoint deadline) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     const bool woken = cv_.wait_until(lock, deadline) == std::cv_status::no_timeout;
     lock.release();
     return woken;
@@ -81,7 +87,7 @@ class CondVar {
   void SignalAll() { cv_.notify_all(); }
 
  private:
-  Mutex* const mu_;
+  [[maybe_unused]] Mutex* const mu_;  // checked by assert only
   std::condition_variable cv_;
 };
 

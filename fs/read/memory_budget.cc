@@ -27,7 +27,7 @@ bool MemoryBudget::WaitForRoom(std::chrono::steady_clock::time_point deadline) {
   if (used_.load() < limit_) return true;
   MutexLock lock(&room_mu_);
   while (used_.load() >= limit_) {
-    if (!room_cv_.WaitUntil(deadline)) return used_.load() < limit_;
+    if (!room_cv_.WaitUntil(&room_mu_, deadline)) return used_.load() < limit_;
   }
   return true;
 }

@@ -28,7 +28,7 @@ void WorkQueue::Run() {
     std::function<void()> job;
     {
       MutexLock lock(&mu_);
-      while (!stopping_ && urgent_.empty() && jobs_.empty()) cv_.Wait();
+      while (!stopping_ && urgent_.empty() && jobs_.empty()) cv_.Wait(&mu_);
       auto& from = !urgent_.empty() ? urgent_ : jobs_;
       if (from.empty()) return;  // stopping and drained
       job = std::move(from.front());
