@@ -209,10 +209,9 @@ int main(int argc, char** argv) {
   // One malloc arena for every thread. With one per thread (glibc's default,
   // up to 8 per core), a block buffer freed on another thread than the one
   // that made it stays in that thread's arena, and 1 MiB LMDB pages and
-  // block copies spread over dozens of arenas: streaming one 2 GiB file
-  // peaked at 106 MiB resident, 63 MiB with one arena, at the same speed
-  // (scripts/bench targets 1 and 8). Allocation is rare on the data path
-  // (buffers are pooled), so the shared lock costs nothing measurable.
+  // block copies spread over dozens of arenas, growing the resident size
+  // (scripts/bench targets 1 and 8 show it). Allocation is rare on the data
+  // path (buffers are pooled), so the shared lock is cheap.
   mallopt(M_ARENA_MAX, 1);
   auto options = ParseMountOptions(argc, argv);
   if (!options.ok()) {
