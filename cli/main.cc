@@ -95,90 +95,114 @@ int RunSearch(const CommonFlags& flags, const std::string& query, const std::str
   return 0;
 }
 
+// What the command line asked for: every subcommand's arguments, as CLI11
+// fills them, and the subcommands, to tell which one was given.
+struct Invocation {
+  CommonFlags flags;
+  PrefetchRequest prefetch;
+  std::string spec, path, mountpoint, query, kind = "model", max_size;
+  bool recursive = false, json = false, yes = false;
+  int limit = 20;
+  CLI::App *prefetch_cmd = nullptr, *ls_cmd = nullptr, *resolve_cmd = nullptr, *search_cmd = nullptr;
+  CLI::App *cache_cmd = nullptr, *cache_stats = nullptr, *cache_ls = nullptr, *cache_verify = nullptr;
+  CLI::App *cache_gc = nullptr, *cache_evict = nullptr, *cache_purge = nullptr, *status_cmd = nullptr;
+};
+
+// prefetch, ls, resolve and search: the subcommands that name a repo or look for one.
+void AddRepoCommands(CLI::App* app, Invocation* in) {
+  in->prefetch_cmd = app->add_subcommand("prefetch", "fill the cache with a repo's files, verified");
+  in->prefetch_cmd->add_option("repo", in->prefetch.spec, "ORG/NAME[@REV] (datasets/ or spaces/ in front for those)")
+      ->required();
+  in->prefetch_cmd->add_option("--include", in->prefetch.include, "only paths matching GLOB (repeatable)");
+  in->prefetch_cmd->add_option("--exclude", in->prefetch.exclude, "not paths matching GLOB (repeatable)");
+  in->prefetch_cmd->add_option("-j,--parallel", in->prefetch.parallel, "files at once (default 4)");
+  AddCommonFlags(in->prefetch_cmd, &in->flags);
+
+  in->ls_cmd = app->add_subcommand("ls", "list a repo folder at a revision");
+  in->ls_cmd->add_option("repo", in->spec, "ORG/NAME[@REV]")->required();
+  in->ls_cmd->add_option("path", in->path, "a folder in the repo (default: its root)");
+  in->ls_cmd->add_flag("-R,--recursive", in->recursive, "everything below");
+  AddCommonFlags(in->ls_cmd, &in->flags);
+
+  in->resolve_cmd = app->add_subcommand("resolve", "print the commit a revision points to");
+  in->resolve_cmd->add_option("repo", in->spec, "ORG/NAME[@REV]")->required();
+  AddCommonFlags(in->resolve_cmd, &in->flags);
+
+  in->search_cmd = app->add_subcommand("search", "repos whose id contains QUERY (datasets/ or spaces/ in front)");
+  in->search_cmd->add_option("query", in->query, "part of a repo id")->required();
+  in->search_cmd->add_option("--kind", in->kind, "model, dataset or space (default model)");
+  in->search_cmd->add_option("--limit", in->limit, "at most this many (1..1000, default 20)");
+  AddCommonFlags(in->search_cmd, &in->flags);
+}
+
+void AddCacheCommands(CLI::App* app, Invocation* in) {
+  in->cache_cmd = app->add_subcommand("cache", "the cache");
+  CLI::App* cache = in->cache_cmd;
+  cache->require_subcommand(1);
+  in->cache_stats = cache->add_subcommand("stats", "what the cache holds");
+  AddCommonFlags(in->cache_stats, &in->flags);
+  in->cache_ls = cache->add_subcommand("ls", "what is cached of each repo and revision");
+  in->cache_ls->add_flag("--json", in->json, "as JSON");
+  AddCommonFlags(in->cache_ls, &in->flags);
+  in->cache_verify = cache->add_subcommand("verify", "re-hash every complete file; drop those that fail");
+  AddCommonFlags(in->cache_verify, &in->flags);
+  in->cache_gc = cache->add_subcommand("gc", "drop least recently used files down to a size");
+  in->cache_gc->add_option("--max-size", in->max_size, "what the cache may hold afterwards (50G, 512M, bytes)")
+      ->required();
+  AddCommonFlags(in->cache_gc, &in->flags);
+  in->cache_evict = cache->add_subcommand("evict", "drop a repo's cached files (all revisions, or @REV)");
+  in->cache_evict->add_option("repo", in->spec, "ORG/NAME[@REV]")->required();
+  AddCommonFlags(in->cache_evict, &in->flags);
+  in->cache_purge = cache->add_subcommand("purge", "empty the cache: every file and listing");
+  in->cache_purge->add_flag("-y,--yes", in->yes, "really (else it says what it would drop)");
+  AddCommonFlags(in->cache_purge, &in->flags);
+}
+
+void AddStatusCommand(CLI::App* app, Invocation* in) {
+  in->status_cmd = app->add_subcommand("status", "running mounts: endpoints, traffic, cache hits");
+  in->status_cmd->add_option("mountpoint", in->mountpoint, "one mount (default: all)");
+  in->status_cmd->add_flag("--json", in->json, "the stats as JSON");
+}
+
+int RunCacheCommand(const Invocation& in) {
+  const std::string name = "cache " + in.cache_cmd->get_subcommands().front()->get_name();
+  auto ctx = Context(in.flags);
+  if (!ctx.ok()) return Fail(name.c_str(), ctx.status());
+  CliContext& c = **ctx;
+  if (*in.cache_stats) return RunCacheStats(c, stdout, stderr);
+  if (*in.cache_ls) return RunCacheLs(c, in.json, stdout, stderr);
+  if (*in.cache_verify) return RunCacheVerify(c, stdout, stderr);
+  if (*in.cache_gc) return RunCacheGc(c, in.max_size, stdout, stderr);
+  if (*in.cache_evict) return RunCacheEvict(c, in.spec, stdout, stderr);
+  if (*in.cache_purge) return RunCachePurge(c, in.yes, stdout, stderr);
+  return 2;
+}
+
+int RunCommand(const Invocation& in) {
+  if (*in.prefetch_cmd) {
+    auto ctx = Context(in.flags);
+    if (!ctx.ok()) return Fail("prefetch", ctx.status());
+    return RunPrefetch(**ctx, in.prefetch, stdout, stderr, isatty(STDOUT_FILENO) == 1);
+  }
+  if (*in.ls_cmd) return RunLs(in.flags, in.spec, in.path, in.recursive);
+  if (*in.resolve_cmd) return RunResolve(in.flags, in.spec);
+  if (*in.search_cmd) return RunSearch(in.flags, in.query, in.kind, in.limit);
+  if (*in.cache_cmd) return RunCacheCommand(in);
+  if (*in.status_cmd) return RunStatus(in.mountpoint, in.json, stdout, stderr);
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hfmirror: prefetch into, list, and inspect the hfmirror cache and mounts"};
   app.set_version_flag("-V,--version", std::string("hfmirror ") + HFM_VERSION);
   app.require_subcommand(1);
-
-  CommonFlags flags;
-  PrefetchRequest prefetch;
-  auto* prefetch_cmd = app.add_subcommand("prefetch", "fill the cache with a repo's files, verified");
-  prefetch_cmd->add_option("repo", prefetch.spec, "ORG/NAME[@REV] (datasets/ or spaces/ in front for those)")
-      ->required();
-  prefetch_cmd->add_option("--include", prefetch.include, "only paths matching GLOB (repeatable)");
-  prefetch_cmd->add_option("--exclude", prefetch.exclude, "not paths matching GLOB (repeatable)");
-  prefetch_cmd->add_option("-j,--parallel", prefetch.parallel, "files at once (default 4)");
-  AddCommonFlags(prefetch_cmd, &flags);
-
-  std::string spec, path, mountpoint;
-  bool recursive = false, json = false;
-  auto* ls_cmd = app.add_subcommand("ls", "list a repo folder at a revision");
-  ls_cmd->add_option("repo", spec, "ORG/NAME[@REV]")->required();
-  ls_cmd->add_option("path", path, "a folder in the repo (default: its root)");
-  ls_cmd->add_flag("-R,--recursive", recursive, "everything below");
-  AddCommonFlags(ls_cmd, &flags);
-
-  auto* resolve_cmd = app.add_subcommand("resolve", "print the commit a revision points to");
-  resolve_cmd->add_option("repo", spec, "ORG/NAME[@REV]")->required();
-  AddCommonFlags(resolve_cmd, &flags);
-
-  std::string query, kind = "model";
-  int limit = 20;
-  auto* search_cmd = app.add_subcommand("search", "repos whose id contains QUERY (datasets/ or spaces/ in front)");
-  search_cmd->add_option("query", query, "part of a repo id")->required();
-  search_cmd->add_option("--kind", kind, "model, dataset or space (default model)");
-  search_cmd->add_option("--limit", limit, "at most this many (1..1000, default 20)");
-  AddCommonFlags(search_cmd, &flags);
-
-  auto* cache_cmd = app.add_subcommand("cache", "the cache");
-  cache_cmd->require_subcommand(1);
-  auto* cache_stats = cache_cmd->add_subcommand("stats", "what the cache holds");
-  AddCommonFlags(cache_stats, &flags);
-  auto* cache_ls = cache_cmd->add_subcommand("ls", "what is cached of each repo and revision");
-  cache_ls->add_flag("--json", json, "as JSON");
-  AddCommonFlags(cache_ls, &flags);
-  auto* cache_verify = cache_cmd->add_subcommand("verify", "re-hash every complete file; drop those that fail");
-  AddCommonFlags(cache_verify, &flags);
-  std::string max_size;
-  auto* cache_gc = cache_cmd->add_subcommand("gc", "drop least recently used files down to a size");
-  cache_gc->add_option("--max-size", max_size, "what the cache may hold afterwards (50G, 512M, bytes)")->required();
-  AddCommonFlags(cache_gc, &flags);
-  auto* cache_evict = cache_cmd->add_subcommand("evict", "drop a repo's cached files (all revisions, or @REV)");
-  cache_evict->add_option("repo", spec, "ORG/NAME[@REV]")->required();
-  AddCommonFlags(cache_evict, &flags);
-  bool yes = false;
-  auto* cache_purge = cache_cmd->add_subcommand("purge", "empty the cache: every file and listing");
-  cache_purge->add_flag("-y,--yes", yes, "really (else it says what it would drop)");
-  AddCommonFlags(cache_purge, &flags);
-
-  auto* status_cmd = app.add_subcommand("status", "running mounts: endpoints, traffic, cache hits");
-  status_cmd->add_option("mountpoint", mountpoint, "one mount (default: all)");
-  status_cmd->add_flag("--json", json, "the stats as JSON");
-
+  Invocation in;
+  // In this order in --help.
+  AddRepoCommands(&app, &in);
+  AddCacheCommands(&app, &in);
+  AddStatusCommand(&app, &in);
   CLI11_PARSE(app, argc, argv);
-
-  if (*prefetch_cmd) {
-    auto ctx = Context(flags);
-    if (!ctx.ok()) return Fail("prefetch", ctx.status());
-    return RunPrefetch(**ctx, prefetch, stdout, stderr, isatty(STDOUT_FILENO) == 1);
-  }
-  if (*ls_cmd) return RunLs(flags, spec, path, recursive);
-  if (*resolve_cmd) return RunResolve(flags, spec);
-  if (*search_cmd) return RunSearch(flags, query, kind, limit);
-  if (*cache_cmd) {
-    const std::string name = "cache " + cache_cmd->get_subcommands().front()->get_name();
-    auto ctx = Context(flags);
-    if (!ctx.ok()) return Fail(name.c_str(), ctx.status());
-    CliContext& c = **ctx;
-    if (*cache_stats) return RunCacheStats(c, stdout, stderr);
-    if (*cache_ls) return RunCacheLs(c, json, stdout, stderr);
-    if (*cache_verify) return RunCacheVerify(c, stdout, stderr);
-    if (*cache_gc) return RunCacheGc(c, max_size, stdout, stderr);
-    if (*cache_evict) return RunCacheEvict(c, spec, stdout, stderr);
-    if (*cache_purge) return RunCachePurge(c, yes, stdout, stderr);
-  }
-  if (*status_cmd) return RunStatus(mountpoint, json, stdout, stderr);
-  return 2;
+  return RunCommand(in);
 }

@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
@@ -65,49 +67,111 @@ Status PrepareSharedCacheDir(const std::string& dir, const std::string& group) {
   return Status::Ok();
 }
 
+int Fail(const Status& status) {
+  std::fprintf(stderr, "mount.hfmirror: %s\n", status.message().c_str());
+  return 1;
+}
+
+// Everything about the cache that can fail is checked before forking, so
+// errors reach the user's terminal rather than syslog.
+Status PrepareCache(const MountOptions& m, const CacheOptions& cache_options) {
+  if (!m.cache_group.empty()) HFM_RETURN_IF_ERROR(PrepareSharedCacheDir(m.cache_dir, m.cache_group));
+  auto probe = OpenLmdbCache(cache_options);
+  if (!probe.ok()) return Status::Unavailable("cache " + m.cache_dir + ": " + probe.status().message());
+  return Status::Ok();
+}
+
+// The argv libfuse parses for the session: the kernel options every mount
+// has, then the ones passed through from -o.
+class FuseArgs {
+ public:
+  explicit FuseArgs(const MountOptions& m) : options_("ro,fsname=hfmirror,subtype=hfmirror,max_read=1048576") {
+    bool allow_other = false;
+    for (const auto& o : m.fuse_options) {
+      options_ += "," + o;
+      allow_other |= o == "allow_other";
+    }
+    // With allow_other, let the kernel apply our modes to every local user.
+    if (allow_other) options_ += ",default_permissions";
+    argv_ = {"mount.hfmirror", "-o", options_.c_str()};
+    if (m.debug) argv_.push_back("-d");
+    args_ = FUSE_ARGS_INIT(static_cast<int>(argv_.size()), const_cast<char**>(argv_.data()));
+  }
+  // libfuse copies argv into its own allocation when it adds an argument.
+  ~FuseArgs() { fuse_opt_free_args(&args_); }
+  FuseArgs(const FuseArgs&) = delete;
+  FuseArgs& operator=(const FuseArgs&) = delete;
+
+  fuse_args* get() { return &args_; }
+
+ private:
+  std::string options_;
+  std::vector<const char*> argv_;
+  fuse_args args_;
+};
+
+// Lets the filesystem drop and fill the kernel's page cache of a file.
+void ConnectPageCache(HubFilesystem* fs, fuse_session* se) {
+  fs->SetPageCacheInvalidator([se](uint64_t ino) {
+    fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
+  });
+  fs->SetPageCacheStore([se](uint64_t ino, uint64_t offset, std::span<const char> bytes) {
+    fuse_bufvec buf = FUSE_BUFVEC_INIT(bytes.size());
+    buf.buf[0].mem = const_cast<char*>(bytes.data());
+    // Best effort: the kernel then asks for those pages as usual.
+    const int rc = fuse_lowlevel_notify_store(se, ino, static_cast<off_t>(offset), &buf, FUSE_BUF_NO_SPLICE);
+    if (rc < 0) LogDebug("page cache store of inode " + std::to_string(ino) + " failed: " + strerror(-rc));
+  });
+}
+
+void LogMounted(const MountOptions& m) {
+  std::string endpoints;
+  for (const auto& e : m.endpoints) endpoints += (endpoints.empty() ? "" : ";") + e;
+  LogInfo("mounted " + endpoints + " on " + m.mountpoint + " (cache " + m.cache_dir +
+          (m.offline ? ", offline" : "") + (m.strict ? ", verify=strict" : "") + ")");
+}
+
+// Serves requests until the mount goes away; 0 on a clean unmount.
+int RunSessionLoop(fuse_session* se) {
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 1);
+  fuse_loop_cfg_set_max_threads(loop, 64);
+  // Idle workers are kept (creating one per request costs a clone() and,
+  // with clone_fd, an open of /dev/fuse); past 16 idle the extra ones go.
+  fuse_loop_cfg_set_idle_threads(loop, 16);
+  const int rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+  fuse_loop_cfg_destroy(loop);
+  return rc;
+}
+
+// After the fork: the Hub client and the filesystem over `cache`, served
+// through `se` until unmounted.
+int Serve(const MountOptions& m, const std::string& token, Cache* cache, fuse_session* se, FuseContext* context) {
+  auto transport = NewCurlTransport(MakeTransportOptions(m));
+  auto hub = NewHubClient(MakeHubClientOptions(m, token, transport.get()));
+  auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
+                                            MakeFilesystemOptions(m, HFM_VERSION));
+  ConnectPageCache(fs.get(), se);
+  context->fs = fs.get();
+  LogMounted(m);
+  const int rc = RunSessionLoop(se);
+  LogInfo("unmounting " + m.mountpoint);
+  // Abort fetches still in flight so no thread waits on a hung server.
+  transport->CancelAll();
+  context->fs = nullptr;
+  fs.reset();
+  return rc;
+}
+
 int Run(const MountOptions& m) {
   auto token = LoadToken(m.token_file);
-  if (!token.ok()) {
-    std::fprintf(stderr, "mount.hfmirror: %s\n", token.status().message().c_str());
-    return 1;
-  }
+  if (!token.ok()) return Fail(token.status());
   const CacheOptions cache_options = MakeCacheOptions(m);
-  if (!m.cache_group.empty()) {
-    Status st = PrepareSharedCacheDir(m.cache_dir, m.cache_group);
-    if (!st.ok()) {
-      std::fprintf(stderr, "mount.hfmirror: %s\n", st.message().c_str());
-      return 1;
-    }
-  }
-  {
-    // Check the cache opens before forking, so errors reach the user's terminal.
-    auto probe = OpenLmdbCache(cache_options);
-    if (!probe.ok()) {
-      std::fprintf(stderr, "mount.hfmirror: cache %s: %s\n", m.cache_dir.c_str(),
-                   probe.status().message().c_str());
-      return 1;
-    }
-  }
+  if (Status st = PrepareCache(m, cache_options); !st.ok()) return Fail(st);
 
-  std::string fuse_opts = "ro,fsname=hfmirror,subtype=hfmirror,max_read=1048576";
-  bool allow_other = false;
-  for (const auto& o : m.fuse_options) {
-    fuse_opts += "," + o;
-    allow_other |= o == "allow_other";
-  }
-  // With allow_other, let the kernel apply our modes to every local user.
-  if (allow_other) fuse_opts += ",default_permissions";
-  std::vector<const char*> fuse_argv = {"mount.hfmirror", "-o", fuse_opts.c_str()};
-  if (m.debug) fuse_argv.push_back("-d");
-  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), const_cast<char**>(fuse_argv.data()));
-  // libfuse copies argv into its own allocation when it adds an argument.
-  struct ArgsGuard {
-    fuse_args* args;
-    ~ArgsGuard() { fuse_opt_free_args(args); }
-  } args_guard{&args};
-
+  FuseArgs args(m);
   FuseContext context;
-  fuse_session* se = fuse_session_new(&args, &FuseOperations(), sizeof(fuse_lowlevel_ops), &context);
+  fuse_session* se = fuse_session_new(args.get(), &FuseOperations(), sizeof(fuse_lowlevel_ops), &context);
   if (!se) {
     std::fprintf(stderr, "mount.hfmirror: cannot create FUSE session\n");
     return 1;
@@ -119,51 +183,19 @@ int Run(const MountOptions& m) {
     fuse_session_destroy(se);
     return 1;
   }
-  {
-    char resolved[PATH_MAX];
-    if (realpath(m.mountpoint.c_str(), resolved)) RaiseKernelReadahead(resolved, 1024);
-  }
+  char resolved[PATH_MAX];
+  if (realpath(m.mountpoint.c_str(), resolved)) RaiseKernelReadahead(resolved, 1024);
   fuse_daemonize(m.foreground ? 1 : 0);
   if (!m.foreground) SetLogToSyslog(true);
 
   int rc = 1;
+  // Opened after the fork (an LMDB environment does not survive one), closed
+  // only once the session is gone.
   auto cache = OpenLmdbCache(cache_options);
   if (!cache.ok()) {
     LogError("cannot open cache " + m.cache_dir + ": " + cache.status().ToString());
   } else {
-    auto transport = NewCurlTransport(MakeTransportOptions(m));
-    auto hub = NewHubClient(MakeHubClientOptions(m, *token, transport.get()));
-    auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
-                                              MakeFilesystemOptions(m, HFM_VERSION));
-    fs->SetPageCacheInvalidator([se](uint64_t ino) {
-      fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
-    });
-    fs->SetPageCacheStore([se](uint64_t ino, uint64_t offset, std::span<const char> bytes) {
-      fuse_bufvec buf = FUSE_BUFVEC_INIT(bytes.size());
-      buf.buf[0].mem = const_cast<char*>(bytes.data());
-      // Best effort: the kernel then asks for those pages as usual.
-      const int rc = fuse_lowlevel_notify_store(se, ino, static_cast<off_t>(offset), &buf, FUSE_BUF_NO_SPLICE);
-      if (rc < 0) LogDebug("page cache store of inode " + std::to_string(ino) + " failed: " + strerror(-rc));
-    });
-    context.fs = fs.get();
-    std::string endpoints;
-    for (const auto& e : m.endpoints) endpoints += (endpoints.empty() ? "" : ";") + e;
-    LogInfo("mounted " + endpoints + " on " + m.mountpoint + " (cache " + m.cache_dir +
-            (m.offline ? ", offline" : "") + (m.strict ? ", verify=strict" : "") + ")");
-
-    fuse_loop_config* loop = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(loop, 1);
-    fuse_loop_cfg_set_max_threads(loop, 64);
-    // Idle workers are kept (creating one per request costs a clone() and,
-    // with clone_fd, an open of /dev/fuse); past 16 idle the extra ones go.
-    fuse_loop_cfg_set_idle_threads(loop, 16);
-    rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
-    fuse_loop_cfg_destroy(loop);
-    LogInfo("unmounting " + m.mountpoint);
-    // Abort fetches still in flight so no thread waits on a hung server.
-    transport->CancelAll();
-    context.fs = nullptr;
-    fs.reset();
+    rc = Serve(m, *token, &*cache, se, &context);
   }
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
@@ -177,10 +209,9 @@ int main(int argc, char** argv) {
   // One malloc arena for every thread. With one per thread (glibc's default,
   // up to 8 per core), a block buffer freed on another thread than the one
   // that made it stays in that thread's arena, and 1 MiB LMDB pages and
-  // block copies spread over dozens of arenas: streaming one 2 GiB file
-  // peaked at 106 MiB resident, 63 MiB with one arena, at the same speed
-  // (scripts/bench targets 1 and 8). Allocation is rare on the data path
-  // (buffers are pooled), so the shared lock costs nothing measurable.
+  // block copies spread over dozens of arenas, growing the resident size
+  // (scripts/bench targets 1 and 8 show it). Allocation is rare on the data
+  // path (buffers are pooled), so the shared lock is cheap.
   mallopt(M_ARENA_MAX, 1);
   auto options = ParseMountOptions(argc, argv);
   if (!options.ok()) {

@@ -1,5 +1,7 @@
 #include "fs/mount/mount_options.h"
 
+#include "fs/mount/option_table.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -24,30 +26,19 @@ std::string HomeDir() {
   return "/tmp";
 }
 
-Result<double> ParseSeconds(const std::string& key, const std::string& value) {
-  char* end = nullptr;
-  double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || v < 0 || v > 1e7) {
-    return Status::InvalidArgument("option " + key + "=" + value + ": expected seconds");
-  }
-  return v;
-}
+}  // namespace
 
-// Options mount(8) and fstab pass that mean nothing more for a read-only
-// network filesystem.
-bool IsGenericMountOption(const std::string& opt) {
-  static const char* kAccepted[] = {"ro", "nodev", "nosuid", "noexec", "exec", "dev", "suid",
-                                    "noauto", "auto", "_netdev", "nofail", "defaults", "user",
-                                    "nouser", "users", "noatime", "relatime", "atime"};
-  for (const char* a : kAccepted) {
-    if (opt == a) return true;
-  }
-  return opt.rfind("x-systemd.", 0) == 0 || opt.rfind("comment=", 0) == 0;
-}
-
-bool IsFusePassthrough(const std::string& opt) {
-  return opt == "allow_other" || opt == "allow_root" || opt == "default_permissions" ||
-         opt == "auto_unmount";
+const char* MountUsage() {
+  // Built once; the table does not change while the program runs.
+  static const std::string usage =
+      "usage: mount.hfmirror [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+      "options:\n" +
+      MountOptionHelp() +
+      "  ro, nodev, nosuid, noexec, noauto, _netdev, nofail, x-systemd.*   accepted (mount(8), fstab)\n"
+      "  -f foreground, -d debug, -V/--version, -h/--help\n"
+      "The same options, one `key = value` per line, may go in /etc/hfmirror.conf ($HFMIRROR_CONFIG);\n"
+      "-o wins over the environment, which wins over the file.\n";
+  return usage.c_str();
 }
 
 std::vector<std::string> SplitEndpoints(const std::string& list) {
@@ -60,129 +51,6 @@ std::vector<std::string> SplitEndpoints(const std::string& list) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
-}
-
-Status ApplyOption(const std::string& opt, MountOptions* out) {
-  const size_t eq = opt.find('=');
-  const std::string key = opt.substr(0, eq);
-  const std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
-  if (key == "endpoint") {
-    out->endpoints = SplitEndpoints(value);
-    if (out->endpoints.empty()) return Status::InvalidArgument("option endpoint= needs a URL");
-  } else if (key == "low_speed" || key == "low_speed_time") {
-    char* end = nullptr;
-    long v = std::strtol(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' || v < 0) {
-      return Status::InvalidArgument("option " + key + "=" + value + ": expected a number");
-    }
-    (key == "low_speed" ? out->low_speed : out->low_speed_time) = v;
-  } else if (key == "cafile") {
-    out->ca_file = value;
-  } else if (key == "insecure" && eq == std::string::npos) {
-    out->insecure = true;
-  } else if (key == "cache_group") {
-    out->cache_group = value;
-  } else if (key == "cache") {
-    out->cache_dir = value;
-  } else if (key == "cache_size") {
-    auto size = ParseSize(value);
-    if (!size.ok()) return size.status();
-    out->cache_size = *size;
-  } else if (key == "max_memory") {
-    auto size = ParseSize(value);
-    if (!size.ok()) return size.status();
-    if (*size < (4ull << 20)) return Status::InvalidArgument("max_memory must be at least 4M");
-    out->max_memory = *size;
-  } else if (key == "fetch_size") {
-    auto size = ParseSize(value);
-    if (!size.ok()) return size.status();
-    if (*size < (1ull << 20) || *size > (64ull << 20)) {
-      return Status::InvalidArgument("fetch_size must be between 1M and 64M");
-    }
-    out->fetch_size = *size;
-  } else if (key == "fetch_threads") {
-    char* end = nullptr;
-    const long v = std::strtol(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' || v < 1 || v > 256) {
-      return Status::InvalidArgument("fetch_threads must be 1..256");
-    }
-    out->fetch_threads = static_cast<int>(v);
-  } else if (key == "prefetch") {
-    std::vector<std::string> patterns;
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = value.find(';', start);
-      if (end == std::string::npos) end = value.size();
-      std::string one = value.substr(start, end - start);
-      if (!one.empty() && one != "none") patterns.push_back(one);
-      start = end + 1;
-    }
-    out->prefetch_patterns = std::move(patterns);
-  } else if (key == "token_file") {
-    out->token_file = value;
-  } else if (key == "token") {
-    return Status::InvalidArgument(
-        "a token on the command line is visible to every user (ps): use HF_TOKEN or -o token_file=PATH");
-  } else if (key == "revision_ttl") {
-    auto v = ParseSeconds(key, value);
-    if (!v.ok()) return v.status();
-    out->revision_ttl = *v;
-  } else if (key == "timeout") {
-    auto v = ParseSeconds(key, value);
-    if (!v.ok()) return v.status();
-    if (*v < 1) return Status::InvalidArgument("option timeout must be at least 1 second");
-    out->timeout = *v;
-  } else if (key == "verify") {
-    if (value != "strict" && value != "default") {
-      return Status::InvalidArgument("option verify=" + value + ": expected strict or default");
-    }
-    out->strict = value == "strict";
-  } else if (key == "log_level") {
-    if (value != "debug" && value != "info" && value != "warning" && value != "error") {
-      return Status::InvalidArgument("option log_level=" + value + ": expected debug, info, warning or error");
-    }
-    out->log_level = value;
-  } else if (key == "rw") {
-    return Status::InvalidArgument("hfmirror is read-only: option rw is not supported");
-  } else if (IsFusePassthrough(key) && eq == std::string::npos) {
-    out->fuse_options.push_back(key);
-  } else if (IsGenericMountOption(opt)) {
-    // accepted, nothing to do
-  } else {
-    return Status::InvalidArgument("unknown option '" + key + "'");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-const char* MountUsage() {
-  return "usage: mount.hfmirror [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
-         "options:\n"
-         "  endpoint=URL[;URL]  Hub or mirrors, in priority order (default $HFMIRROR_ENDPOINTS,\n"
-         "                      $HF_ENDPOINT or https://huggingface.co)\n"
-         "  cache=DIR           block cache (default $HFMIRROR_CACHE, /var/cache/hfmirror for root,\n"
-         "                      ~/.cache/hfmirror otherwise)\n"
-         "  cache_size=SIZE     cache quota, e.g. 50G (default: 64G or 80% of the disk, whichever is less)\n"
-         "  token_file=PATH     token file (default $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, $HF_TOKEN_PATH,\n"
-         "                      $HF_HOME/token, ~/.cache/huggingface/token)\n"
-         "  revision_ttl=SECS   re-resolve branches and tags after this long (default 60)\n"
-         "  timeout=SECS        a read waits at most this long for the network, then EIO (default 30)\n"
-         "  verify=strict       serve no byte of a file before its whole hash is checked\n"
-         "  low_speed=BYTES_PER_S,low_speed_time=S   abort transfers slower than this (next mirror)\n"
-         "  cafile=PATH         trust this CA bundle too; insecure: skip TLS checks (never default)\n"
-         "  cache_group=GROUP   cache directory 0750 for GROUP instead of 0700\n"
-         "  max_memory=SIZE     fetched data held in memory at once, all files (default 32M)\n"
-         "  fetch_size=SIZE     bytes per ranged GET, rounded to whole 1 MiB blocks (default 1M)\n"
-         "  fetch_threads=N     ranged GETs in flight at once, all files (default 16)\n"
-         "  prefetch=GLOB;...   fetch matching files whole in the background on open; none: never\n"
-         "                      (default *.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack)\n"
-         "  log_level=LEVEL     debug, info, warning or error (default info); the daemon logs to syslog\n"
-         "  allow_other, default_permissions, auto_unmount   passed to FUSE\n"
-         "  ro, nodev, nosuid, noexec, noauto, _netdev, nofail, x-systemd.*   accepted (mount(8), fstab)\n"
-         "  -f foreground, -d debug, -V/--version, -h/--help\n"
-         "The same options, one `key = value` per line, may go in /etc/hfmirror.conf ($HFMIRROR_CONFIG);\n"
-         "-o wins over the environment, which wins over the file.\n";
 }
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -253,50 +121,59 @@ Result<std::vector<std::string>> ReadConfigFile(const std::string& path) {
   return ParseConfigText(text, path);
 }
 
-}  // namespace
+// What the config file says of endpoint and cache, held back from the
+// options: the environment comes between the file and -o for those two.
+struct FileFallbacks {
+  std::vector<std::string> endpoints;
+  std::string cache_dir;
+};
 
-Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string& config_path) {
-  MountOptions out;
-  // The file first, so the command line overrides it; its endpoint and cache
-  // are held back, since the environment comes between the two.
-  auto config = ReadConfigFile(config_path);
+// The file first, so the command line overrides it.
+Result<FileFallbacks> ApplyConfigFile(const std::string& path, MountOptions* out) {
+  auto config = ReadConfigFile(path);
   if (!config.ok()) return config.status();
   for (const auto& opt : *config) {
-    Status s = ApplyOption(opt, &out);
-    if (!s.ok()) return Status::InvalidArgument(config_path + ": " + s.message());
+    Status s = ApplyMountOption(opt, out);
+    if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
   }
-  const std::vector<std::string> config_endpoints = std::move(out.endpoints);
-  const std::string config_cache = std::move(out.cache_dir);
-  out.endpoints.clear();
-  out.cache_dir.clear();
-  std::vector<std::string> positional;
+  FileFallbacks held{std::move(out->endpoints), std::move(out->cache_dir)};
+  out->endpoints.clear();
+  out->cache_dir.clear();
+  return held;
+}
+
+// "opt,opt,..." as -o gives it.
+Status ApplyOptionList(const std::string& list, MountOptions* out) {
+  std::stringstream ss(list);
+  std::string opt;
+  while (std::getline(ss, opt, ',')) {
+    if (opt.empty()) continue;
+    HFM_RETURN_IF_ERROR(ApplyMountOption(opt, out));
+  }
+  return Status::Ok();
+}
+
+// argv's flags and -o lists onto `out`, the rest (SOURCE, MOUNTPOINT) into
+// `positional`. Stops at -h or -V: nothing after them matters.
+Status ApplyArguments(int argc, char** argv, MountOptions* out, std::vector<std::string>* positional) {
   for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+    const std::string arg = argv[i];
     if (arg == "-f") {
-      out.foreground = true;
+      out->foreground = true;
     } else if (arg == "-d") {
-      out.debug = true;
-      out.foreground = true;
-    } else if (arg == "-o" || (arg.rfind("-o", 0) == 0 && arg.size() > 2)) {
-      std::string list;
-      if (arg == "-o") {
-        if (++i >= argc) return Status::InvalidArgument("-o needs a value");
-        list = argv[i];
-      } else {
-        list = arg.substr(2);
-      }
-      std::stringstream ss(list);
-      std::string opt;
-      while (std::getline(ss, opt, ',')) {
-        if (opt.empty()) continue;
-        HFM_RETURN_IF_ERROR(ApplyOption(opt, &out));
-      }
+      out->debug = true;
+      out->foreground = true;
+    } else if (arg == "-o") {
+      if (++i >= argc) return Status::InvalidArgument("-o needs a value");
+      HFM_RETURN_IF_ERROR(ApplyOptionList(argv[i], out));
+    } else if (arg.starts_with("-o")) {
+      HFM_RETURN_IF_ERROR(ApplyOptionList(arg.substr(2), out));
     } else if (arg == "-h" || arg == "--help") {
-      out.help = true;
-      return out;
+      out->help = true;
+      return Status::Ok();
     } else if (arg == "-V" || arg == "--version") {
-      out.version = true;
-      return out;
+      out->version = true;
+      return Status::Ok();
     } else if (arg == "-n" || arg == "-s" || arg == "-v") {
       // mount(8) passes these to helpers (no mtab, sloppy, verbose): nothing to do.
     } else if (arg == "-t" || arg == "-N") {
@@ -306,50 +183,82 @@ Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string&
     } else if (!arg.empty() && arg[0] == '-') {
       return Status::InvalidArgument("unknown flag '" + arg + "'");
     } else {
-      positional.push_back(arg);
+      positional->push_back(arg);
     }
   }
+  return Status::Ok();
+}
+
+// [SOURCE] MOUNTPOINT: SOURCE is an endpoint URL (used unless -o endpoint=
+// named one) or "hfmirror", as mount(8) passes it from fstab.
+Status ApplyPositional(const std::vector<std::string>& positional, MountOptions* out) {
   if (positional.empty() || positional.size() > 2) {
     return Status::InvalidArgument(std::string("expected a mount point\n") + MountUsage());
   }
-  out.mountpoint = positional.back();
-  if (positional.size() == 2) {
-    const std::string& source = positional.front();
-    if (source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0) {
-      if (out.endpoints.empty()) out.endpoints = SplitEndpoints(source);
-    } else if (source != "hfmirror") {
-      return Status::InvalidArgument("SOURCE '" + source + "': expected an endpoint URL or 'hfmirror'");
-    }
+  out->mountpoint = positional.back();
+  if (positional.size() == 1) return Status::Ok();
+  const std::string& source = positional.front();
+  if (source.starts_with("http://") || source.starts_with("https://")) {
+    if (out->endpoints.empty()) out->endpoints = SplitEndpoints(source);
+  } else if (source != "hfmirror") {
+    return Status::InvalidArgument("SOURCE '" + source + "': expected an endpoint URL or 'hfmirror'");
   }
-  if (out.endpoints.empty()) {
+  return Status::Ok();
+}
+
+// -o or SOURCE, else the environment, else the file, else the Hub itself.
+Status ResolveEndpoints(const std::vector<std::string>& from_file, MountOptions* out) {
+  if (out->endpoints.empty()) {
     if (const char* list = Env("HFMIRROR_ENDPOINTS")) {
-      out.endpoints = SplitEndpoints(list);
+      out->endpoints = SplitEndpoints(list);
     } else if (const char* one = Env("HF_ENDPOINT")) {
-      out.endpoints = SplitEndpoints(one);
+      out->endpoints = SplitEndpoints(one);
     }
   }
-  if (out.endpoints.empty()) out.endpoints = config_endpoints;
-  if (out.endpoints.empty()) out.endpoints.push_back("https://huggingface.co");
-  for (const auto& e : out.endpoints) {
-    if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
+  if (out->endpoints.empty()) out->endpoints = from_file;
+  if (out->endpoints.empty()) out->endpoints.push_back("https://huggingface.co");
+  for (const auto& e : out->endpoints) {
+    if (!e.starts_with("http://") && !e.starts_with("https://")) {
       return Status::InvalidArgument("endpoint '" + e + "': expected an http(s) URL");
     }
   }
-  if (out.cache_dir.empty()) {
-    if (const char* env = Env("HFMIRROR_CACHE")) {
-      out.cache_dir = env;
-    } else if (!config_cache.empty()) {
-      out.cache_dir = config_cache;
-    } else if (geteuid() == 0) {
-      out.cache_dir = "/var/cache/hfmirror";
-    } else {
-      out.cache_dir = HomeDir() + "/.cache/hfmirror";
-    }
+  return Status::Ok();
+}
+
+// -o, else the environment, else the file, else root's or the user's default.
+void ResolveCacheDir(const std::string& from_file, MountOptions* out) {
+  if (!out->cache_dir.empty()) return;
+  if (const char* env = Env("HFMIRROR_CACHE")) {
+    out->cache_dir = env;
+  } else if (!from_file.empty()) {
+    out->cache_dir = from_file;
+  } else if (geteuid() == 0) {
+    out->cache_dir = "/var/cache/hfmirror";
+  } else {
+    out->cache_dir = HomeDir() + "/.cache/hfmirror";
   }
+}
+
+void ApplyOfflineFromEnvironment(MountOptions* out) {
   if (const char* offline = Env("HF_HUB_OFFLINE")) {
-    std::string v = offline;
-    out.offline = v == "1" || v == "true" || v == "TRUE" || v == "yes" || v == "ON" || v == "on";
+    const std::string v = offline;
+    out->offline = v == "1" || v == "true" || v == "TRUE" || v == "yes" || v == "ON" || v == "on";
   }
+}
+
+}  // namespace
+
+Result<MountOptions> ParseMountOptions(int argc, char** argv, const std::string& config_path) {
+  MountOptions out;
+  auto from_file = ApplyConfigFile(config_path, &out);
+  if (!from_file.ok()) return from_file.status();
+  std::vector<std::string> positional;
+  HFM_RETURN_IF_ERROR(ApplyArguments(argc, argv, &out, &positional));
+  if (out.help || out.version) return out;
+  HFM_RETURN_IF_ERROR(ApplyPositional(positional, &out));
+  HFM_RETURN_IF_ERROR(ResolveEndpoints(from_file->endpoints, &out));
+  ResolveCacheDir(from_file->cache_dir, &out);
+  ApplyOfflineFromEnvironment(&out);
   return out;
 }
 

@@ -4,7 +4,8 @@
 //
 // Options may come before or after the mount point. SOURCE (as mount(8)
 // passes it) is an endpoint URL or the word "hfmirror" for the default.
-// Unknown options are refused with a message rather than ignored.
+// Unknown options are refused with a message rather than ignored. The -o
+// options themselves, their parsing and help, are rows of option_table.h.
 //
 // A server's settings can live in /etc/hfmirror.conf ($HFMIRROR_CONFIG
 // names another file): one `key = value` (or a bare flag) per line, the same
@@ -76,6 +77,11 @@ inline Result<MountOptions> ParseMountOptions(int argc, char** argv) {
 // "50G", "512M", "1T", "1048576" → bytes.
 Result<uint64_t> ParseSize(const std::string& text);
 
+// "URL;URL" (-o endpoint=, $HFMIRROR_ENDPOINTS, SOURCE) → the URLs, trimmed
+// of spaces and trailing slashes, empty items dropped.
+std::vector<std::string> SplitEndpoints(const std::string& list);
+
+// --help: the synopsis, every option of option_table.h, the flags.
 const char* MountUsage();
 
 }  // namespace hfm
