@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -10,6 +9,7 @@
 #include "cache/lmdb_file_ops.h"
 #include "cache/lmdb_format.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 namespace hfm {
 namespace {
@@ -349,7 +349,7 @@ class LmdbBlockStore : public BlockStore {
 
   // True if `file` was not touched by this process in the last interval.
   bool TouchDue(const ContentHash& file, int64_t now) {
-    std::lock_guard<std::mutex> lock(touch_mu_);
+    MutexLock lock(&touch_mu_);
     auto [it, inserted] = recent_touches_.try_emplace(file, now);
     if (!inserted) {
       if (!StampDue(it->second, now)) return false;
@@ -368,8 +368,8 @@ class LmdbBlockStore : public BlockStore {
   const uint64_t quota_;
   Clock* const clock_;
 
-  std::mutex touch_mu_;
-  std::unordered_map<ContentHash, int64_t, ContentHashHasher> recent_touches_;  // guarded by touch_mu_
+  Mutex touch_mu_;
+  std::unordered_map<ContentHash, int64_t, ContentHashHasher> recent_touches_ GUARDED_BY(touch_mu_);
 };
 
 }  // namespace

@@ -5,9 +5,9 @@
 // steps (see DeleteFileStep). Reads renew a pooled read transaction, copy
 // straight out of the map and end it, so no snapshot outlives a memcpy. Each
 // PutBlock is its own write transaction: with MDB_NOSYNC a commit is a write()
-// of the block's pages, no fsync, and at 1 MiB blocks that writes 2-6 GB/s
-// (tests/cache/block_size_bench.cc), so batching callers' blocks into shared
-// commits is not needed for speed. It would save each commit's copies of tree
+// of the block's pages, no fsync, which at 1 MiB blocks is far faster than
+// any network (tests/cache/block_size_bench.cc), so batching callers' blocks
+// into shared commits is not needed for speed. It would save each commit's copies of tree
 // and free-list pages, single pages that also split runs of free pages:
 // worth revisiting if fragmentation shows at scale.
 //

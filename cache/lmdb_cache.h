@@ -15,10 +15,9 @@ namespace hfm {
 
 // Block size: LMDB stores each block in one run of contiguous pages, and
 // tree pages and free-list records are single pages that split such runs.
-// tests/cache/block_size_bench.cc, after one fill/evict/refill cycle of a
-// 1 GiB file in a 1.5 GiB cache: 64 KiB blocks rewrote at ~45 MB/s with 23%
-// of free space usable for a block; 256 KiB at ~1.2 GB/s, 80% usable; 1 MiB
-// and 4 MiB at 4-6 GB/s, 94-96% usable. Use 1 MiB (the default) or more.
+// Small blocks therefore leave freed space too fragmented to reuse after
+// eviction, and rewriting slows sharply: use 1 MiB (the default) or more
+// (tests/cache/block_size_bench.cc measures it).
 struct LmdbCacheTuning {
   // Last-access times (Clock::WallSeconds) order eviction. Not owned; must
   // outlive the cache.

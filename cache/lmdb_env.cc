@@ -11,10 +11,10 @@
 #include <fstream>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 namespace hfm {
 namespace {
@@ -74,8 +74,8 @@ class OpenLock {
 
 // Directories this process has open. LMDB forbids opening one environment
 // twice in a process: closing either copy drops the other's fcntl locks.
-std::mutex g_open_mu;
-std::set<std::string>& OpenDirectories() {
+Mutex g_open_mu;
+std::set<std::string>& OpenDirectories() REQUIRES(g_open_mu) {
   static auto* dirs = new std::set<std::string>();  // never destroyed: usable during exit
   return *dirs;
 }
@@ -93,6 +93,25 @@ void WipeDataFiles(const std::string& dir, const std::vector<std::string>& marke
   ::unlink((dir + "/data.mdb").c_str());
   ::unlink((dir + "/lock.mdb").c_str());
   for (const auto& m : markers) ::unlink(m.c_str());
+}
+
+// Creates the LMDB environment of `dir` and opens it with the cache's
+// settings (the map size rounded down to whole OS pages).
+Result<MDB_env*> OpenMdbEnv(const std::string& dir, uint64_t map_size_wanted) {
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return LmdbStatus(rc, "mdb_env_create");
+  const long os_page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t page = os_page > 0 ? static_cast<uint64_t>(os_page) : 4096;
+  const uint64_t map_size = map_size_wanted / page * page;
+  if ((rc = mdb_env_set_maxreaders(env, kMaxReaders)) != 0 ||
+      (rc = mdb_env_set_maxdbs(env, kMaxDbs)) != 0 ||
+      (rc = mdb_env_set_mapsize(env, map_size)) != 0 ||
+      (rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0600)) != 0) {
+    mdb_env_close(env);
+    return LmdbStatus(rc, "cannot open LMDB cache in " + dir);
+  }
+  return env;
 }
 
 }  // namespace
@@ -124,7 +143,7 @@ Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
 
   const std::string canonical = Canonical(dir);
   {
-    std::lock_guard<std::mutex> registry(g_open_mu);
+    MutexLock registry(&g_open_mu);
     if (!OpenDirectories().insert(canonical).second) {
       return Status::InvalidArgument("cache directory " + dir + " is already open in this process");
     }
@@ -134,7 +153,7 @@ Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
     const std::string* name;
     ~Unregister() {
       if (name == nullptr) return;
-      std::lock_guard<std::mutex> registry(g_open_mu);
+      MutexLock registry(&g_open_mu);
       OpenDirectories().erase(*name);
     }
   } unregister{&canonical};
@@ -149,19 +168,9 @@ Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
     scan.dead_this_boot.clear();
   }
 
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc != 0) return LmdbStatus(rc, "mdb_env_create");
-  const long os_page = ::sysconf(_SC_PAGESIZE);
-  const uint64_t page = os_page > 0 ? static_cast<uint64_t>(os_page) : 4096;
-  const uint64_t map_size = options.map_size / page * page;
-  if ((rc = mdb_env_set_maxreaders(env, kMaxReaders)) != 0 ||
-      (rc = mdb_env_set_maxdbs(env, kMaxDbs)) != 0 ||
-      (rc = mdb_env_set_mapsize(env, map_size)) != 0 ||
-      (rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0600)) != 0) {
-    mdb_env_close(env);
-    return LmdbStatus(rc, "cannot open LMDB cache in " + dir);
-  }
+  auto opened = OpenMdbEnv(dir, options.map_size);
+  if (!opened.ok()) return opened.status();
+  MDB_env* env = *opened;
   // Reader slots of crashed processes pin old pages and make the file grow.
   int dead = 0;
   mdb_reader_check(env, &dead);
@@ -218,16 +227,16 @@ void LmdbEnv::FindDataMapping() {
 
 LmdbEnv::~LmdbEnv() {
   {
-    std::lock_guard<std::mutex> lock(sync_mu_);
+    MutexLock lock(&sync_mu_);
     stop_ = true;
   }
-  sync_cv_.notify_all();
+  sync_cv_.SignalAll();
   if (syncer_.joinable()) syncer_.join();
   for (MDB_txn* txn : pool_) mdb_txn_abort(txn);
   pool_.clear();
   SyncIfDirty();
   mdb_env_close(env_);
-  std::lock_guard<std::mutex> registry(g_open_mu);
+  MutexLock registry(&g_open_mu);
   OpenDirectories().erase(canonical_);
 }
 
@@ -250,7 +259,7 @@ LmdbEnv::ReadTxn::~ReadTxn() {
 Result<LmdbEnv::ReadTxn> LmdbEnv::BeginRead() {
   MDB_txn* txn = nullptr;
   {
-    std::lock_guard<std::mutex> lock(pool_mu_);
+    MutexLock lock(&pool_mu_);
     if (!pool_.empty()) {
       txn = pool_.back();
       pool_.pop_back();
@@ -273,7 +282,7 @@ Result<LmdbEnv::ReadTxn> LmdbEnv::BeginRead() {
 void LmdbEnv::ReleaseRead(MDB_txn* txn) {
   mdb_txn_reset(txn);  // releases the snapshot now, keeps the reader slot
   {
-    std::lock_guard<std::mutex> lock(pool_mu_);
+    MutexLock lock(&pool_mu_);
     if (pool_.size() < kMaxPooledReaders) {
       pool_.push_back(txn);
       return;
@@ -379,15 +388,16 @@ void LmdbEnv::SyncIfDirty() {
 }
 
 void LmdbEnv::SyncLoop() {
-  std::unique_lock<std::mutex> lock(sync_mu_);
+  MutexLock lock(&sync_mu_);
   while (!stop_) {
     // A timer, not a synchronization: tests never wait for it.
-    if (sync_cv_.wait_for(lock, sync_interval_, [this] { return stop_; })) break;
-    lock.unlock();
+    const TimePoint next = std::chrono::steady_clock::now() + sync_interval_;
+    if (sync_cv_.WaitUntil(&sync_mu_, next, [this]() REQUIRES(sync_mu_) { return stop_; })) break;
+    lock.Unlock();
     SyncIfDirty();
     int dead = 0;
     mdb_reader_check(env_, &dead);  // slots of processes that died since
-    lock.lock();
+    lock.Lock();
   }
 }
 

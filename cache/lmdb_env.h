@@ -26,11 +26,9 @@
 #include <lmdb.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +36,7 @@
 #include <vector>
 
 #include "cache/unsynced_marker.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace hfm {
@@ -144,12 +143,12 @@ class LmdbEnv {
   MDB_dbi blocks_ = 0, files_ = 0, meta_ = 0, internal_ = 0;
   UnsyncedMarker marker_;
 
-  std::mutex pool_mu_;
-  std::vector<MDB_txn*> pool_;  // reset read txns; guarded by pool_mu_
+  Mutex pool_mu_;
+  std::vector<MDB_txn*> pool_ GUARDED_BY(pool_mu_);  // reset read txns
 
-  std::mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  bool stop_ = false;  // guarded by sync_mu_
+  Mutex sync_mu_;
+  CondVar sync_cv_{&sync_mu_};
+  bool stop_ GUARDED_BY(sync_mu_) = false;
   std::thread syncer_;
 };
 

@@ -95,7 +95,7 @@ void LmdbEvictor::AfterCommit(uint64_t used_bytes, const ContentHash* writing) {
   // Wait for an eviction already running rather than write on past it: with
   // several writers racing into the headroom, the map fills to its last page,
   // and then even deleting fails (LMDB needs free pages to delete).
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto used = env_->UsedBytes();
   if (!used.ok()) return;
   used_.store(*used);
@@ -106,7 +106,7 @@ void LmdbEvictor::AfterCommit(uint64_t used_bytes, const ContentHash* writing) {
 }
 
 LmdbEvictor::Room LmdbEvictor::MakeRoom(const ContentHash* writing) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto used = env_->UsedBytes();
   if (!used.ok()) return Room::kNone;
   const uint64_t step = quota_ / 10;

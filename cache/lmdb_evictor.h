@@ -35,11 +35,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "cache/lmdb_env.h"
 #include "cache/pin_set.h"
 #include "util/content_hash.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace hfm {
@@ -82,8 +82,8 @@ class LmdbEvictor {
   // A small commit, so that pages freed by the commit before it can be reused
   // by the next one.
   Status Bump();
-  // REQUIRES: mu_ held. Sets *freed_any if it deleted anything.
-  Status EvictTo(uint64_t target, const ContentHash* writing, bool* freed_any);
+  // Sets *freed_any if it deleted anything.
+  Status EvictTo(uint64_t target, const ContentHash* writing, bool* freed_any) REQUIRES(mu_);
   Status EvictFile(std::string_view file_key, uint64_t* used);
   // Commits one step's body; `small` tells which step size is running.
   using Writer = std::function<Status(const std::function<Status(MDB_txn*)>& body, bool small)>;
@@ -95,7 +95,7 @@ class LmdbEvictor {
   const uint64_t hard_bytes_;
   const uint64_t low_bytes_;
   const uint64_t quota_;
-  std::mutex mu_;  // held for a whole eviction
+  Mutex mu_;  // held for a whole eviction, so one runs at a time
   std::atomic<uint64_t> bumps_{0};
   std::atomic<uint64_t> used_{0};  // UsedBytes() as last seen by this process
 };

@@ -11,14 +11,13 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <utility>
 
 #include "cache/block_store.h"
 #include "cache/lmdb_format.h"
+#include "util/mutex.h"
 
 namespace hfm {
 namespace {
@@ -27,17 +26,16 @@ struct MemoryState {
   explicit MemoryState(uint64_t max_bytes) : max_bytes(max_bytes) {}
 
   const uint64_t max_bytes;
-  std::shared_mutex mu;
+  SharedMutex mu;
   // Ordered so that one file's blocks form a range, as in LMDB.
-  std::map<std::pair<ContentHash, uint32_t>, std::string> blocks;  // guarded by mu
-  std::map<ContentHash, uint64_t> complete_sizes;                   // guarded by mu
-  std::set<ContentHash> failed_verification;                        // guarded by mu
-  std::map<std::string, std::string, std::less<>> meta;             // guarded by mu
-  uint64_t block_bytes = 0;                                         // guarded by mu
-  uint64_t used_bytes = 0;  // blocks + meta keys and values; guarded by mu
+  std::map<std::pair<ContentHash, uint32_t>, std::string> blocks GUARDED_BY(mu);
+  std::map<ContentHash, uint64_t> complete_sizes GUARDED_BY(mu);
+  std::set<ContentHash> failed_verification GUARDED_BY(mu);
+  std::map<std::string, std::string, std::less<>> meta GUARDED_BY(mu);
+  uint64_t block_bytes GUARDED_BY(mu) = 0;
+  uint64_t used_bytes GUARDED_BY(mu) = 0;  // blocks + meta keys and values
 
-  // REQUIRES: mu held exclusively.
-  Status Reserve(uint64_t add, uint64_t remove) {
+  Status Reserve(uint64_t add, uint64_t remove) REQUIRES(mu) {
     if (used_bytes - remove + add > max_bytes) {
       return Status::ResourceExhausted("memory cache full (" + std::to_string(max_bytes) + " bytes)");
     }
@@ -55,7 +53,7 @@ class MemoryBlockStore : public BlockStore {
 
   Result<bool> ReadBlock(const ContentHash& file, uint32_t index, size_t offset,
                          std::span<char> out) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     auto it = state_->blocks.find({file, index});
     if (it == state_->blocks.end()) return false;
     const std::string& block = it->second;
@@ -70,19 +68,19 @@ class MemoryBlockStore : public BlockStore {
   }
 
   Result<std::optional<std::string>> GetBlock(const ContentHash& file, uint32_t index) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     auto it = state_->blocks.find({file, index});
     if (it == state_->blocks.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
 
   Result<bool> HasBlock(const ContentHash& file, uint32_t index) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     return state_->blocks.count({file, index}) != 0;
   }
 
   Result<uint64_t> CachedBytes(const ContentHash& file) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     uint64_t bytes = 0;
     for (auto it = state_->blocks.lower_bound({file, 0}); it != state_->blocks.end() && it->first.first == file;
          ++it) {
@@ -96,7 +94,7 @@ class MemoryBlockStore : public BlockStore {
       return Status::InvalidArgument("block of " + std::to_string(data.size()) +
                                      " bytes; want 1.." + std::to_string(block_size_));
     }
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     std::string& slot = state_->blocks[{file, index}];
     Status s = state_->Reserve(data.size(), slot.size());
     if (!s.ok()) {
@@ -113,7 +111,7 @@ class MemoryBlockStore : public BlockStore {
     if (count > uint64_t{UINT32_MAX} + 1) {
       return Status::InvalidArgument("file of " + std::to_string(size) + " bytes has too many blocks");
     }
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     auto it = state_->blocks.lower_bound({file, 0});
     for (uint64_t i = 0; i < count; ++i, ++it) {
       if (it == state_->blocks.end() || it->first.first != file || it->first.second != i) {
@@ -138,12 +136,12 @@ class MemoryBlockStore : public BlockStore {
   }
 
   Result<bool> IsComplete(const ContentHash& file) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     return state_->complete_sizes.count(file) != 0;
   }
 
   Status DropFile(const ContentHash& file, uint64_t size) override {
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     auto it = state_->blocks.lower_bound({file, 0});
     while (it != state_->blocks.end() && it->first.first == file) {
       state_->block_bytes -= it->second.size();
@@ -156,19 +154,19 @@ class MemoryBlockStore : public BlockStore {
   }
 
   Status MarkFailedVerification(const ContentHash& file) override {
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     state_->complete_sizes.erase(file);
     state_->failed_verification.insert(file);
     return Status::Ok();
   }
 
   Result<bool> FailedVerification(const ContentHash& file) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     return state_->failed_verification.count(file) != 0;
   }
 
   BlockStoreStats Stats() override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     BlockStoreStats stats;
     stats.blocks = state_->blocks.size();
     stats.block_bytes = state_->block_bytes;
@@ -179,7 +177,7 @@ class MemoryBlockStore : public BlockStore {
   }
 
   Result<std::vector<StoredFile>> ListFiles() override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     std::map<ContentHash, StoredFile> files;
     for (const auto& [key, block] : state_->blocks) {
       StoredFile& f = files[key.first];
@@ -214,7 +212,7 @@ class MemoryMetaStore : public MetaStore {
 
   Status Put(std::string_view key, std::string_view value) override {
     HFM_RETURN_IF_ERROR(CheckKey(key));
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     auto it = state_->meta.find(key);
     const uint64_t old = it == state_->meta.end() ? 0 : key.size() + it->second.size();
     HFM_RETURN_IF_ERROR(state_->Reserve(key.size() + value.size(), old));
@@ -224,14 +222,14 @@ class MemoryMetaStore : public MetaStore {
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     HFM_RETURN_IF_ERROR(CheckKey(key));
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     auto it = state_->meta.find(key);
     if (it == state_->meta.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
 
   Result<std::vector<std::string>> KeysWithPrefix(std::string_view prefix) override {
-    std::shared_lock lock(state_->mu);
+    ReaderMutexLock lock(&state_->mu);
     std::vector<std::string> keys;
     for (auto it = state_->meta.lower_bound(prefix);
          it != state_->meta.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
@@ -243,7 +241,7 @@ class MemoryMetaStore : public MetaStore {
 
   Status Delete(std::string_view key) override {
     HFM_RETURN_IF_ERROR(CheckKey(key));
-    std::unique_lock lock(state_->mu);
+    WriterMutexLock lock(&state_->mu);
     auto it = state_->meta.find(key);
     if (it != state_->meta.end()) {
       state_->used_bytes -= it->first.size() + it->second.size();

@@ -5,12 +5,12 @@
 namespace hfm {
 
 void PinSet::Pin(const ContentHash& file) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++counts_[file];
 }
 
 void PinSet::Unpin(const ContentHash& file) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = counts_.find(file);
   if (it == counts_.end()) {
     LogWarning("cache: Unpin of " + file.ToString() + " which is not pinned");
@@ -20,7 +20,7 @@ void PinSet::Unpin(const ContentHash& file) {
 }
 
 bool PinSet::IsPinned(const ContentHash& file) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return counts_.count(file) != 0;
 }
 

@@ -7,10 +7,10 @@
 // Thread safety: thread-safe.
 #pragma once
 
-#include <mutex>
 #include <unordered_map>
 
 #include "util/content_hash.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -22,8 +22,8 @@ class PinSet {
   bool IsPinned(const ContentHash& file) const;
 
  private:
-  mutable std::mutex mu_;
-  std::unordered_map<ContentHash, int, ContentHashHasher> counts_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<ContentHash, int, ContentHashHasher> counts_ GUARDED_BY(mu_);
 };
 
 }  // namespace hfm

@@ -89,7 +89,7 @@ bool UnsyncedMarker::CreateDurably() {
 }
 
 bool UnsyncedMarker::BeginWrite() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++in_flight_;
   dirty_ = true;
   if (present_) return true;
@@ -104,20 +104,20 @@ bool UnsyncedMarker::BeginWrite() {
 }
 
 void UnsyncedMarker::EndWrite() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   --in_flight_;
   dirty_ = true;
 }
 
 bool UnsyncedMarker::TakeDirty() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const bool was = dirty_ || in_flight_ > 0;
   dirty_ = false;
   return was;
 }
 
 void UnsyncedMarker::ClearIfIdle() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (dirty_ || in_flight_ > 0 || !present_) return;
   // Losing this unlink to a power loss only costs a needless wipe later.
   ::unlink(path_.c_str());

@@ -19,9 +19,10 @@
 // Thread safety: all methods are thread-safe.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -64,11 +65,11 @@ class UnsyncedMarker {
   const std::string directory_;
   const std::string path_;
   const std::string boot_id_;
-  std::mutex mu_;
-  bool present_ = false;   // guarded by mu_
-  bool dirty_ = false;     // guarded by mu_
-  int in_flight_ = 0;      // guarded by mu_
-  bool warned_ = false;    // guarded by mu_
+  Mutex mu_;
+  bool present_ GUARDED_BY(mu_) = false;
+  bool dirty_ GUARDED_BY(mu_) = false;
+  int in_flight_ GUARDED_BY(mu_) = 0;
+  bool warned_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace hfm

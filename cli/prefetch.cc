@@ -3,12 +3,12 @@
 #include <fnmatch.h>
 
 #include <atomic>
-#include <mutex>
 #include <thread>
 
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
 #include "fs/tree/file_xattrs.h"
+#include "util/mutex.h"
 
 namespace hfm::cli {
 namespace {
@@ -45,6 +45,23 @@ Status ReadWhole(HubFilesystem& fs, const RepoEntry& file, std::atomic<uint64_t>
   return st;
 }
 
+// The files that failed, as the worker threads report them.
+class FailureList {
+ public:
+  void Add(std::string failure) {
+    MutexLock lock(&mu_);
+    list_.push_back(std::move(failure));
+  }
+  std::vector<std::string> Take() {
+    MutexLock lock(&mu_);
+    return std::move(list_);
+  }
+
+ private:
+  Mutex mu_;
+  std::vector<std::string> list_ GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 bool Selected(const std::string& path, const std::vector<std::string>& include,
@@ -75,8 +92,7 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
   std::atomic<uint64_t> done{0};
   std::atomic<size_t> next{0};
   std::atomic<size_t> already{0};
-  std::mutex failures_mu;
-  std::vector<std::string> failures;
+  FailureList failure_list;
   auto worker = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
       const RepoEntry& f = files[i];
@@ -87,16 +103,14 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
       }
       Status st = ReadWhole(**fs, f, &done, &progress);
       if (st.ok() && !IsComplete(**fs, f.ino)) st = Status::DataLoss("read whole but not verified complete");
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(failures_mu);
-        failures.push_back(f.path + ": " + st.ToString());
-      }
+      if (!st.ok()) failure_list.Add(f.path + ": " + st.ToString());
     }
   };
   std::vector<std::thread> threads;
   const int n = std::max(1, std::min<int>(request.parallel, static_cast<int>(files.size())));
   for (int t = 0; t < n; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+  const std::vector<std::string> failures = failure_list.Take();
   progress.Finish(done.load());
   std::fprintf(out, "%zu file(s), %s; %zu already complete in the cache %s\n", files.size(),
                HumanBytes(static_cast<double>(total)).c_str(), already.load(), context.options().cache_dir.c_str());

@@ -57,7 +57,7 @@ double Progress::Elapsed() const {
 }
 
 void Progress::Update(uint64_t done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const double now = Elapsed();
   // A terminal is redrawn ten times a second; a log gets a line per interval.
   const double every = tty_ ? 0.1 : interval_;
@@ -72,7 +72,7 @@ void Progress::Update(uint64_t done) {
 }
 
 void Progress::Finish(uint64_t done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const std::string line = ProgressLine(what_, done, total_, Elapsed(), tty_ ? 30 : 0);
   std::fprintf(out_, tty_ ? "\r\033[K%s\n" : "%s\n", line.c_str());
   std::fflush(out_);

@@ -8,8 +8,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <mutex>
 #include <string>
+
+#include "util/mutex.h"
 
 namespace hfm::cli {
 
@@ -40,8 +41,8 @@ class Progress {
   const uint64_t total_;
   const double interval_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::mutex mu_;
-  double last_print_ = -1;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  double last_print_ GUARDED_BY(mu_) = -1;
 };
 
 }  // namespace hfm::cli

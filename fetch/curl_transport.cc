@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -26,6 +25,7 @@
 #include "fetch/http_transport.h"
 #include "fetch/url.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 namespace hfm {
 namespace {
@@ -56,6 +56,9 @@ bool HasLineBreakOrNul(std::string_view s) { return s.find_first_of(std::string_
 // the callbacks touch are written only by the curl thread until `done` is
 // set under the transport's mutex, which publishes them to the caller.
 struct Transfer {
+  // `mu` is the transport's mutex, which guards `done`.
+  explicit Transfer(Mutex* transport_mu) : mu(transport_mu), cv(transport_mu) {}
+
   const HttpRequest* request = nullptr;
   BodySink* sink = nullptr;
   CURL* easy = nullptr;
@@ -66,8 +69,9 @@ struct Transfer {
   bool cancelled = false;  // written by the curl thread before `done`
   CURLcode result = CURLE_OK;
   char error[CURL_ERROR_SIZE] = {};
-  bool done = false;  // guarded by CurlTransport::mu_
-  std::condition_variable cv;
+  Mutex* const mu;
+  bool done GUARDED_BY(mu) = false;
+  CondVar cv;
 };
 
 size_t HeaderCallback(char* buffer, size_t size, size_t count, void* user) {
@@ -164,7 +168,7 @@ class CurlTransport : public HttpTransport {
 
   ~CurlTransport() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
     curl_multi_wakeup(multi_);
@@ -184,32 +188,11 @@ class CurlTransport : public HttpTransport {
       return Status::InvalidArgument(what + ": unsupported method");
     }
     if (HasLineBreakOrNul(request.url)) return Status::InvalidArgument(what + ": line break in URL");
-    Transfer t;
+    Transfer t(&mu_);
     t.request = &request;
     t.sink = sink;
-    for (const auto& [name, value] : request.headers) {
-      if (name.empty() || HasLineBreakOrNul(name) || HasLineBreakOrNul(value) ||
-          name.find(':') != std::string::npos) {
-        return Status::InvalidArgument(what + ": malformed request header");
-      }
-      // "Name;" sends an empty header; "Name:" would remove it.
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
-      curl_slist* grown = curl_slist_append(t.header_list, line.c_str());
-      if (grown == nullptr) {
-        curl_slist_free_all(t.header_list);
-        return Status::Internal(what + ": out of memory");
-      }
-      t.header_list = grown;
-    }
-    // curl would add "Expect: 100-continue" to larger POSTs: one more round trip.
-    if (request.method == "POST") {
-      curl_slist* grown = curl_slist_append(t.header_list, "Expect:");
-      if (grown == nullptr) {
-        curl_slist_free_all(t.header_list);
-        return Status::Internal(what + ": out of memory");
-      }
-      t.header_list = grown;
-    }
+    Status headers = BuildHeaderList(request, &t.header_list);
+    if (!headers.ok()) return Status(headers.code(), what + ": " + headers.message());
 
     t.easy = TakeHandle();
     if (t.easy == nullptr) {
@@ -217,14 +200,7 @@ class CurlTransport : public HttpTransport {
       return Status::Internal(what + ": curl_easy_init failed");
     }
     Configure(&t, remaining.count());
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      // Queued even when cancelled meanwhile: the curl thread then finishes
-      // it as cancelled, and the handle goes back to the pool below.
-      pending_.push_back(&t);
-      curl_multi_wakeup(multi_);
-      t.cv.wait(lock, [&t] { return t.done; });
-    }
+    RunOnCurlThread(&t);
     const bool complete = t.result == CURLE_OK;
     long code = 0;
     if (complete && !t.head_delivered &&
@@ -243,23 +219,63 @@ class CurlTransport : public HttpTransport {
   }
 
   bool WaitFor(Duration d) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    return !cancel_cv_.wait_for(lock, d, [this] { return cancelled_; });
+    MutexLock lock(&mu_);
+    return !cancel_cv_.WaitUntil(&mu_, std::chrono::steady_clock::now() + d,
+                                 [this]() REQUIRES(mu_) { return cancelled_; });
   }
 
   void CancelAll() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       cancelled_ = true;
     }
-    cancel_cv_.notify_all();
+    cancel_cv_.SignalAll();
     curl_multi_wakeup(multi_);
   }
 
  private:
   bool IsCancelled() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return cancelled_;
+  }
+
+  // The request's headers as curl's list, into *list (null when there are
+  // none); on failure nothing is left allocated.
+  static Status BuildHeaderList(const HttpRequest& request, curl_slist** list) {
+    auto append = [list](const std::string& line) {
+      curl_slist* grown = curl_slist_append(*list, line.c_str());
+      if (grown == nullptr) {
+        curl_slist_free_all(*list);
+        *list = nullptr;
+        return false;
+      }
+      *list = grown;
+      return true;
+    };
+    for (const auto& [name, value] : request.headers) {
+      if (name.empty() || HasLineBreakOrNul(name) || HasLineBreakOrNul(value) ||
+          name.find(':') != std::string::npos) {
+        curl_slist_free_all(*list);
+        *list = nullptr;
+        return Status::InvalidArgument("malformed request header");
+      }
+      // "Name;" sends an empty header; "Name:" would remove it.
+      if (!append(value.empty() ? name + ";" : name + ": " + value)) return Status::Internal("out of memory");
+    }
+    // curl would add "Expect: 100-continue" to larger POSTs: one more round trip.
+    if (request.method == "POST" && !append("Expect:")) return Status::Internal("out of memory");
+    return Status::Ok();
+  }
+
+  // Hands `t` to the curl thread and waits until it finishes it.
+  void RunOnCurlThread(Transfer* t) {
+    MutexLock lock(&mu_);
+    // Queued even when cancelled meanwhile: the curl thread then finishes
+    // it as cancelled, and the caller returns the handle to the pool.
+    pending_.push_back(t);
+    curl_multi_wakeup(multi_);
+    t->mu->AssertHeld();  // t->mu is mu_, which the analysis cannot see
+    t->cv.Wait(t->mu, [t]() REQUIRES(t->mu) { return t->done; });
   }
 
   void Configure(Transfer* t, long timeout_ms) {
@@ -300,7 +316,7 @@ class CurlTransport : public HttpTransport {
 
   CURL* TakeHandle() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         CURL* easy = idle_.back();
         idle_.pop_back();
@@ -314,7 +330,7 @@ class CurlTransport : public HttpTransport {
     // Reset drops the options that point into this call's request; the
     // connection cache lives in the multi handle and survives.
     curl_easy_reset(easy);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (idle_.size() < kMaxPooledHandles) {
       idle_.push_back(easy);
       return;
@@ -323,13 +339,13 @@ class CurlTransport : public HttpTransport {
   }
 
   void Finish(Transfer* t, CURLcode result, bool cancelled = false) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(t->mu);
     t->result = result;
     t->cancelled = cancelled;
     t->done = true;
     // Notify under the lock: once `done` is visible the caller may return
     // and destroy `t`, cv included.
-    t->cv.notify_one();
+    t->cv.Signal();
   }
 
   // The curl thread: adds queued transfers, drives the multi handle, and
@@ -340,7 +356,7 @@ class CurlTransport : public HttpTransport {
       std::deque<Transfer*> incoming;
       bool cancelled = false;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (stop_) break;
         incoming.swap(pending_);
         cancelled = cancelled_;
@@ -383,7 +399,7 @@ class CurlTransport : public HttpTransport {
     }
     std::deque<Transfer*> rest;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       rest.swap(pending_);
     }
     for (Transfer* t : rest) Finish(t, CURLE_ABORTED_BY_CALLBACK);
@@ -392,12 +408,12 @@ class CurlTransport : public HttpTransport {
   const CurlTransportOptions options_;
   CURLM* multi_ = nullptr;  // used only by the curl thread, and by wakeup
   std::thread thread_;
-  std::mutex mu_;
-  std::deque<Transfer*> pending_;  // guarded by mu_
-  std::vector<CURL*> idle_;        // guarded by mu_
-  bool stop_ = false;              // guarded by mu_
-  bool cancelled_ = false;         // guarded by mu_
-  std::condition_variable cancel_cv_;  // WaitFor() sleeps on it
+  Mutex mu_;
+  std::deque<Transfer*> pending_ GUARDED_BY(mu_);
+  std::vector<CURL*> idle_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool cancelled_ GUARDED_BY(mu_) = false;
+  CondVar cancel_cv_{&mu_};  // WaitFor() sleeps on it
 };
 
 }  // namespace

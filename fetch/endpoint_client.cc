@@ -45,6 +45,9 @@ bool IsRedirectStatus(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// The answers that say a URL gives no access (any more) to the file.
+bool IsRefusal(int status) { return status == 401 || status == 403 || status == 404 || status == 410; }
+
 bool HasControlOrSpace(std::string_view s) {
   for (unsigned char c : s) {
     if (c <= 0x20 || c == 0x7f) return true;
@@ -104,6 +107,20 @@ struct EndpointClient::ApiResponse {
 struct EndpointClient::RangeAttempt {
   Status status;
   AttemptInfo info;
+};
+
+// Where one ranged request stands on its way from the cached signed URL, or
+// /resolve, through redirects to the bytes.
+struct EndpointClient::RangeWalk {
+  std::string key;          // SignedUrlKey of the file
+  std::string resolve_url;  // the endpoint's /resolve URL of the file
+  std::string url;          // where the next GET goes
+  bool from_cache = false;  // `url` is a signed URL taken from the cache
+  int hops = 0;
+  std::vector<std::string> visited;
+  std::string shared;  // the signed location this attempt put in the cache
+  // Held while this range resolves for the others (see StartRangeWalk).
+  std::optional<SingleFlight::Lead> lead;
 };
 
 EndpointClient::EndpointClient(const EndpointClientOptions& options)
@@ -359,53 +376,17 @@ Result<EndpointClient::ApiResponse> EndpointClient::GetApi(std::string url, Time
 EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end,
                                                        RangeSink* sink, TimePoint deadline,
                                                        const std::string& context) {
-  const std::string key = SignedUrlKey(file);
-  const std::string resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
-  std::optional<std::string> cached = signed_urls_.Get(key);
-  // The first ranges of a file start together: one of them resolves, the
-  // others wait for its signed URL (bounded: a slow /resolve only delays
-  // them a little, then they resolve too).
-  std::optional<SingleFlight::Lead> lead;
-  if (!cached) {
-    const TimePoint wait_until = std::min(deadline, clock_->Now() + kResolveWait);
-    if (resolving_.Begin(key, wait_until)) {
-      lead.emplace(&resolving_, key);
-    } else {
-      cached = signed_urls_.Get(key);
-    }
-  }
-  bool from_cache = cached.has_value();
-  std::string url = from_cache ? std::move(*cached) : resolve_url;
-  int hops = 0;
-  std::vector<std::string> visited{url};
-  auto resolve_again = [&](std::string_view why) {
-    signed_urls_.Erase(key, url);
-    LogInfo(context + ": cached CDN URL " + StripQuery(url) + " failed (" + std::string(why) +
-            "); resolving again");
-    url = resolve_url;
-    from_cache = false;
-    hops = 0;
-    visited.assign(1, url);
-  };
-
+  RangeWalk walk;
+  StartRangeWalk(file, deadline, &walk);
   RangeAttempt attempt;
-  std::string shared;  // the signed location this attempt put in the cache
   while (true) {
-    HttpRequest request;
-    request.url = url;
-    request.headers = HeadersFor(url);
-    request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
-    request.headers.emplace_back("Accept-Encoding", "identity");
-    request.deadline = deadline;
-    request.low_speed_bytes = low_speed_bytes_;
-    request.low_speed_seconds = low_speed_seconds_;
-    request.connect_timeout = connect_timeout_;
+    const HttpRequest request = RangeRequest(walk.url, pos, end, deadline);
     RangeResponseSink body(pos, end, file.size, sink);
-    if (!from_cache && !SameHost(url, endpoint_)) {
+    if (!walk.from_cache && !SameHost(walk.url, endpoint_)) {
       // The CDN accepted the URL (after redirects of its own, maybe): share
       // the final one now, not after the body. (The lead ended at the
       // redirect that left the endpoint's host.)
-      body.SetOnAccepted([this, &key, &url] { signed_urls_.Put(key, url); });
+      body.SetOnAccepted([this, &walk] { signed_urls_.Put(walk.key, walk.url); });
     }
     Result<HttpResponseHead> result = transport_->Perform(request, &body);
     attempt.info.delivered = body.delivered();
@@ -413,69 +394,124 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
       attempt.info.sink_stopped = true;
       return attempt;
     }
-    const std::string from = " from " + StripQuery(url);
     if (!result.ok()) {
-      if (from_cache && attempt.info.delivered == 0 && result.status().IsUnavailable()) {
-        resolve_again(result.status().ToString());
+      if (walk.from_cache && attempt.info.delivered == 0 && result.status().IsUnavailable()) {
+        ResolveAgain(&walk, result.status().ToString(), context);
         continue;
       }
-      if (from_cache) signed_urls_.Erase(key, url);
-      attempt.status = result.status().WithContext(context + from);
+      if (walk.from_cache) signed_urls_.Erase(walk.key, walk.url);
+      attempt.status = result.status().WithContext(context + " from " + StripQuery(walk.url));
       attempt.info.retryable = IsRetryableTransportError(result.status());
       return attempt;
     }
-    const HttpResponseHead& head = *result;
-    if (IsRedirectStatus(head.status)) {
-      auto next = NextHop(url, head, &hops, &visited, context);
-      if (!next.ok()) {
-        attempt.status = next.status();
-        return attempt;
-      }
-      // The endpoint signed a location on another host: share it now, so
-      // the other first ranges of this file start their GETs beside this
-      // one instead of behind its body (a header read's next block). Should
-      // the CDN refuse it, each of them resolves again.
-      if (!from_cache && SameHost(url, endpoint_) && !SameHost(*next, endpoint_)) {
-        signed_urls_.Put(key, *next);
-        shared = *next;
-        if (lead) lead->End();
-      }
-      url = std::move(*next);
+    if (IsRedirectStatus(result->status)) {
+      attempt.status = FollowRangeRedirect(*result, context, &walk);
+      if (!attempt.status.ok()) return attempt;
       continue;
     }
-    const bool at_endpoint = SameHost(url, endpoint_);
-    const bool refused = head.status == 401 || head.status == 403 || head.status == 404 || head.status == 410;
-    if (from_cache && refused) {
-      resolve_again("HTTP " + std::to_string(head.status));
+    if (walk.from_cache && IsRefusal(result->status)) {
+      ResolveAgain(&walk, "HTTP " + std::to_string(result->status), context);
       continue;
     }
-    if (head.status == 200 || head.status == 206) {
-      if (!body.status().ok()) {
-        if (from_cache) signed_urls_.Erase(key, url);
-        attempt.status = body.status().WithContext(context + from);
-        return attempt;
-      }
-      if (!from_cache && !at_endpoint) signed_urls_.Put(key, url);
-      return attempt;
-    }
-    if (refused && !at_endpoint) {
-      // A CDN refusing a location the endpoint just signed is not the Hub's
-      // word on access (clock skew, a broken edge): worth another try, maybe
-      // through another mirror, with a location signed anew: the refused one
-      // leaves the cache it went into at the redirect.
-      signed_urls_.Erase(key, url);
-      if (!shared.empty()) signed_urls_.Erase(key, shared);
-      attempt.status = Status::Unavailable(context + from + ": HTTP " + std::to_string(head.status) +
-                                           " for a freshly signed URL");
-      attempt.info.retryable = true;
-      return attempt;
-    }
-    attempt.status = HubErrorStatus(head, context + from);
-    attempt.info.retryable = IsRetryableHttpStatus(head.status);
-    attempt.info.server_wait = ServerRequestedWait(head, clock_->WallSeconds());
-    if (at_endpoint) attempt.info.error_code = head.Header("x-error-code");
+    FinishRangeWalk(*result, body, context, &walk, &attempt);
     return attempt;
   }
+}
+
+// Where the walk starts: the cached signed URL, else /resolve. The first
+// ranges of a file start together: one of them resolves, the others wait for
+// its signed URL (bounded: a slow /resolve only delays them a little, then
+// they resolve too).
+void EndpointClient::StartRangeWalk(const FileLocation& file, TimePoint deadline, RangeWalk* walk) {
+  walk->key = SignedUrlKey(file);
+  walk->resolve_url = ResolveUrl(endpoint_, file.repo, file.commit, file.path);
+  std::optional<std::string> cached = signed_urls_.Get(walk->key);
+  if (!cached) {
+    const TimePoint wait_until = std::min(deadline, clock_->Now() + kResolveWait);
+    if (resolving_.Begin(walk->key, wait_until)) {
+      walk->lead.emplace(&resolving_, walk->key);
+    } else {
+      cached = signed_urls_.Get(walk->key);
+    }
+  }
+  walk->from_cache = cached.has_value();
+  walk->url = walk->from_cache ? std::move(*cached) : walk->resolve_url;
+  walk->visited.assign(1, walk->url);
+}
+
+HttpRequest EndpointClient::RangeRequest(const std::string& url, uint64_t pos, uint64_t end,
+                                         TimePoint deadline) const {
+  HttpRequest request;
+  request.url = url;
+  request.headers = HeadersFor(url);
+  request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
+  request.headers.emplace_back("Accept-Encoding", "identity");
+  request.deadline = deadline;
+  request.low_speed_bytes = low_speed_bytes_;
+  request.low_speed_seconds = low_speed_seconds_;
+  request.connect_timeout = connect_timeout_;
+  return request;
+}
+
+// The cached signed URL failed: drop it and start over from /resolve.
+void EndpointClient::ResolveAgain(RangeWalk* walk, std::string_view why, const std::string& context) {
+  signed_urls_.Erase(walk->key, walk->url);
+  LogInfo(context + ": cached CDN URL " + StripQuery(walk->url) + " failed (" + std::string(why) +
+          "); resolving again");
+  walk->url = walk->resolve_url;
+  walk->from_cache = false;
+  walk->hops = 0;
+  walk->visited.assign(1, walk->url);
+}
+
+Status EndpointClient::FollowRangeRedirect(const HttpResponseHead& head, const std::string& context,
+                                           RangeWalk* walk) {
+  auto next = NextHop(walk->url, head, &walk->hops, &walk->visited, context);
+  if (!next.ok()) return next.status();
+  // The endpoint signed a location on another host: share it now, so the
+  // other first ranges of this file start their GETs beside this one instead
+  // of behind its body (a header read's next block). Should the CDN refuse
+  // it, each of them resolves again.
+  if (!walk->from_cache && SameHost(walk->url, endpoint_) && !SameHost(*next, endpoint_)) {
+    signed_urls_.Put(walk->key, *next);
+    walk->shared = *next;
+    if (walk->lead) walk->lead->End();
+  }
+  walk->url = std::move(*next);
+  return Status::Ok();
+}
+
+// The final answer of the walk, neither a redirect nor a refusal of a
+// cached URL: the bytes, or the error it amounts to.
+void EndpointClient::FinishRangeWalk(const HttpResponseHead& head, const RangeResponseSink& body,
+                                     const std::string& context, RangeWalk* walk, RangeAttempt* attempt) {
+  const std::string where = context + " from " + StripQuery(walk->url);
+  const bool at_endpoint = SameHost(walk->url, endpoint_);
+  if (head.status == 200 || head.status == 206) {
+    if (!body.status().ok()) {
+      if (walk->from_cache) signed_urls_.Erase(walk->key, walk->url);
+      attempt->status = body.status().WithContext(where);
+      return;
+    }
+    if (!walk->from_cache && !at_endpoint) signed_urls_.Put(walk->key, walk->url);
+    return;
+  }
+  if (IsRefusal(head.status) && !at_endpoint) {
+    // A CDN refusing a location the endpoint just signed is not the Hub's
+    // word on access (clock skew, a broken edge): worth another try, maybe
+    // through another mirror, with a location signed anew: the refused one
+    // leaves the cache it went into at the redirect.
+    signed_urls_.Erase(walk->key, walk->url);
+    if (!walk->shared.empty()) signed_urls_.Erase(walk->key, walk->shared);
+    attempt->status =
+        Status::Unavailable(where + ": HTTP " + std::to_string(head.status) + " for a freshly signed URL");
+    attempt->info.retryable = true;
+    return;
+  }
+  attempt->status = HubErrorStatus(head, where);
+  attempt->info.retryable = IsRetryableHttpStatus(head.status);
+  attempt->info.server_wait = ServerRequestedWait(head, clock_->WallSeconds());
+  if (at_endpoint) attempt->info.error_code = head.Header("x-error-code");
 }
 
 }  // namespace hfm

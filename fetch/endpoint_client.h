@@ -29,6 +29,8 @@
 
 namespace hfm {
 
+class RangeResponseSink;
+
 struct EndpointClientOptions {
   std::string endpoint;  // http(s) URL without query; trailing '/' dropped
   std::string token;     // "" = anonymous
@@ -108,11 +110,19 @@ class EndpointClient {
  private:
   struct ApiResponse;
   struct RangeAttempt;
+  struct RangeWalk;
 
   HttpHeaders HeadersFor(const std::string& url) const;
   Result<ApiResponse> GetApi(std::string url, TimePoint deadline, const std::string& context, AttemptInfo* info);
   RangeAttempt FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end, RangeSink* sink,
                          TimePoint deadline, const std::string& context);
+  // FetchOnce's steps.
+  void StartRangeWalk(const FileLocation& file, TimePoint deadline, RangeWalk* walk);
+  HttpRequest RangeRequest(const std::string& url, uint64_t pos, uint64_t end, TimePoint deadline) const;
+  void ResolveAgain(RangeWalk* walk, std::string_view why, const std::string& context);
+  Status FollowRangeRedirect(const HttpResponseHead& head, const std::string& context, RangeWalk* walk);
+  void FinishRangeWalk(const HttpResponseHead& head, const RangeResponseSink& body, const std::string& context,
+                       RangeWalk* walk, RangeAttempt* attempt);
 
   std::string endpoint_;
   std::string endpoint_for_log_;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "fetch/endpoint_client.h"
@@ -114,6 +115,29 @@ class FailureLog {
 
  private:
   std::vector<std::pair<size_t, Status>> failures_;
+};
+
+// Where one call stands in Run's loop.
+struct CallState {
+  explicit CallState(size_t endpoints) : tried(endpoints, false), resumes(endpoints, 0) {}
+
+  // Logs the latest failure, if not yet logged, with what happens next.
+  void LogPending(const std::string& next) {
+    if (!unlogged.ok()) LogWarning(unlogged.ToString() + next);
+    unlogged = Status();
+  }
+  void NextRound() {
+    ++round;
+    may_heal = false;
+    std::fill(tried.begin(), tried.end(), false);
+  }
+
+  std::vector<bool> tried;   // per endpoint, in this round
+  std::vector<int> resumes;  // per endpoint, in this call
+  FailureLog failures;
+  Status unlogged;  // the latest failure, logged once we know we go on
+  int round = 0;
+  bool may_heal = false;  // some failure of this round may go away
 };
 
 class MirroredHubClient : public HubClient {
@@ -285,102 +309,102 @@ class MirroredHubClient : public HubClient {
   // The failover and retry loop shared by every call (see the file comment).
   Status Run(const RouteKey& key, TimePoint deadline, const std::string& context,
              const std::function<Outcome(size_t)>& attempt) {
-    const size_t n = workers_.size();
-    std::vector<bool> tried(n, false);
-    std::vector<int> resumes(n, 0);
-    FailureLog failures;
-    Status unlogged;  // the latest failure, logged once we know we go on
-    int round = 0;
-    bool may_heal = false;  // some failure of this round may go away
+    CallState call(workers_.size());
     while (true) {
       const TimePoint now = clock_->Now();
       if (now >= deadline) {
-        if (failures.empty()) return Status::DeadlineExceeded(context + ": deadline passed");
-        return Status::DeadlineExceeded(context + ": deadline passed after: " + failures.Messages());
+        if (call.failures.empty()) return Status::DeadlineExceeded(context + ": deadline passed");
+        return Status::DeadlineExceeded(context + ": deadline passed after: " + call.failures.Messages());
       }
       const Route route = mirrors_.Order(key);
-      const auto next = std::find_if(route.order.begin(), route.order.end(), [&](size_t i) { return !tried[i]; });
+      const auto next =
+          std::find_if(route.order.begin(), route.order.end(), [&](size_t i) { return !call.tried[i]; });
       if (next == route.order.end()) {
-        // Nobody left to ask now. First: one not yet asked may be under a
-        // server-requested wait that ends before the deadline.
-        std::optional<TimePoint> unblock;
-        for (const auto& [i, until] : route.blocked) {
-          if (!tried[i]) unblock = std::min(unblock.value_or(until), until);
-        }
-        if (unblock) {
-          if (*unblock >= deadline) {
-            Status s = Status::Unavailable(context + ": the server asked us to wait " + Seconds(*unblock - now) +
-                                           ", past the deadline");
-            if (failures.empty()) return s;
-            failures.Add(n, s);  // n: not an endpoint, only a message
-            return failures.Summary(context);
-          }
-          if (!unlogged.ok()) LogWarning(unlogged.ToString() + "; waiting " + Seconds(*unblock - now));
-          unlogged = Status();
-          if (!transport_->WaitFor(*unblock - now)) return Shutdown(context);
-          continue;
-        }
-        // Everyone was asked in this round: another round, if it may help,
-        // once the backoff has passed and someone may be asked again.
-        std::optional<Duration> wait;
-        if (may_heal) {
-          std::optional<Duration> until_open;
-          if (route.order.empty()) {
-            for (const auto& [i, until] : route.blocked) {
-              until_open = std::min(until_open.value_or(until - now), until - now);
-            }
-          }
-          wait = RetryWait(retry_, round, jitter_.Next(), until_open, now, deadline);
-        }
-        if (!wait) return failures.Summary(context);
-        if (!unlogged.ok()) {
-          LogWarning(unlogged.ToString() + " (retry " + std::to_string(round + 1) + " of " +
-                     std::to_string(retry_.max_retries) + " in " + Seconds(*wait) + ")");
-        }
-        unlogged = Status();
-        if (!transport_->WaitFor(*wait)) return Shutdown(context);
-        ++round;
-        may_heal = false;
-        std::fill(tried.begin(), tried.end(), false);
+        if (std::optional<Status> result = WaitForSomeone(&call, route, now, deadline, context)) return *result;
         continue;
       }
-
       const size_t i = *next;
-      if (!unlogged.ok()) LogWarning(unlogged.ToString() + "; trying " + workers_[i]->endpoint());
-      unlogged = Status();
-      tried[i] = true;
+      call.LogPending("; trying " + workers_[i]->endpoint());
+      call.tried[i] = true;
       mirrors_.OnAttempt(i);
-      Outcome o = attempt(i);
-      if (o.status.ok()) {
-        mirrors_.OnSuccess(i);
-        return Status::Ok();
-      }
-      switch (o.verdict) {
-        case Verdict::kFinal:
-          return o.status;
-        case Verdict::kMissing:
-          mirrors_.OnMissing(i, o.missing_key, o.status);
-          failures.Add(i, o.status);
-          unlogged = o.status;
-          break;
-        case Verdict::kEndpointFailure:
-          if (o.status.IsDeadlineExceeded() && clock_->Now() >= deadline) {
-            if (failures.empty()) return o.status;
-            return Status::DeadlineExceeded(o.status.message() + "; before that: " + failures.Messages());
-          }
-          mirrors_.OnFailure(i, o.status, key.kind, o.info.server_wait);
-          failures.Add(i, o.status);
-          unlogged = o.status;
-          // A timeout before the deadline is the speed floor or the connect
-          // timeout: as good a reason as any to try again.
-          may_heal = may_heal || o.info.retryable || o.status.IsDeadlineExceeded();
-          if (o.info.delivered > 0 && resumes[i]++ < kMaxResumesPerEndpoint) {
-            // Progress: everyone may be asked for the rest, without waiting.
-            std::fill(tried.begin(), tried.end(), false);
-          }
-          break;
-      }
+      if (std::optional<Status> result = Judge(&call, i, attempt(i), key.kind, deadline)) return *result;
     }
+  }
+
+  // Nobody is left to ask now. Waits for a server-requested wait to end, or
+  // for the backoff before another round; returns the call's result instead
+  // when waiting cannot help (or the transport shuts down).
+  std::optional<Status> WaitForSomeone(CallState* call, const Route& route, TimePoint now, TimePoint deadline,
+                                       const std::string& context) {
+    // First: one not yet asked may be under a server-requested wait that
+    // ends before the deadline.
+    std::optional<TimePoint> unblock;
+    for (const auto& [i, until] : route.blocked) {
+      if (!call->tried[i]) unblock = std::min(unblock.value_or(until), until);
+    }
+    if (unblock) {
+      if (*unblock >= deadline) {
+        Status s = Status::Unavailable(context + ": the server asked us to wait " + Seconds(*unblock - now) +
+                                       ", past the deadline");
+        if (call->failures.empty()) return s;
+        call->failures.Add(workers_.size(), s);  // not an endpoint, only a message
+        return call->failures.Summary(context);
+      }
+      call->LogPending("; waiting " + Seconds(*unblock - now));
+      if (!transport_->WaitFor(*unblock - now)) return Shutdown(context);
+      return std::nullopt;
+    }
+    // Everyone was asked in this round: another round, if it may help,
+    // once the backoff has passed and someone may be asked again.
+    std::optional<Duration> wait;
+    if (call->may_heal) {
+      std::optional<Duration> until_open;
+      if (route.order.empty()) {
+        for (const auto& [i, until] : route.blocked) {
+          until_open = std::min(until_open.value_or(until - now), until - now);
+        }
+      }
+      wait = RetryWait(retry_, call->round, jitter_.Next(), until_open, now, deadline);
+    }
+    if (!wait) return call->failures.Summary(context);
+    call->LogPending(" (retry " + std::to_string(call->round + 1) + " of " + std::to_string(retry_.max_retries) +
+                     " in " + Seconds(*wait) + ")");
+    if (!transport_->WaitFor(*wait)) return Shutdown(context);
+    call->NextRound();
+    return std::nullopt;
+  }
+
+  // Records what the attempt at endpoint i came to; returns the call's
+  // result when the call is over.
+  std::optional<Status> Judge(CallState* call, size_t i, Outcome o, RequestKind kind, TimePoint deadline) {
+    if (o.status.ok()) {
+      mirrors_.OnSuccess(i);
+      return Status::Ok();
+    }
+    switch (o.verdict) {
+      case Verdict::kFinal:
+        return o.status;
+      case Verdict::kMissing:
+        mirrors_.OnMissing(i, o.missing_key, o.status);
+        break;
+      case Verdict::kEndpointFailure:
+        if (o.status.IsDeadlineExceeded() && clock_->Now() >= deadline) {
+          if (call->failures.empty()) return o.status;
+          return Status::DeadlineExceeded(o.status.message() + "; before that: " + call->failures.Messages());
+        }
+        mirrors_.OnFailure(i, o.status, kind, o.info.server_wait);
+        // A timeout before the deadline is the speed floor or the connect
+        // timeout: as good a reason as any to try again.
+        call->may_heal = call->may_heal || o.info.retryable || o.status.IsDeadlineExceeded();
+        if (o.info.delivered > 0 && call->resumes[i]++ < kMaxResumesPerEndpoint) {
+          // Progress: everyone may be asked for the rest, without waiting.
+          std::fill(call->tried.begin(), call->tried.end(), false);
+        }
+        break;
+    }
+    call->failures.Add(i, o.status);
+    call->unlogged = o.status;
+    return std::nullopt;
   }
 
   static Status Shutdown(const std::string& context) { return Status::Unavailable(context + ": shutting down"); }

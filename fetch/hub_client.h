@@ -1,4 +1,4 @@
-// HubClient: the Hugging Face Hub protocol (../shared/HUB_PROTOCOL.md) as a
+// HubClient: the Hugging Face Hub protocol (fetch/PROTOCOL.md) as a
 // read-only filesystem needs it: revision -> commit, the recursive tree
 // listing of a commit, and byte ranges of one file at one commit.
 //

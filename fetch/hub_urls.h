@@ -1,7 +1,7 @@
-// The Hub's URL layout (HUB_PROTOCOL.md): API URLs name the kind
-// (/api/models/...), file URLs prefix datasets/ and spaces/. Repo ids and
-// commits are checked before they go into a URL, so a bad name cannot change
-// which resource a URL points to.
+// The Hub's URL layout ("Endpoints and URL forms" in fetch/PROTOCOL.md): API
+// URLs name the kind (/api/models/...), file URLs prefix datasets/ and
+// spaces/. Repo ids and commits are checked before they go into a URL, so a
+// bad name cannot change which resource a URL points to.
 //
 // RepoKindPlural, RepoKindUrlPrefix and RepoDisplayName (declared in
 // hub_client.h) are defined in hub_urls.cc.

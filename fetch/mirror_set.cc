@@ -26,7 +26,7 @@ MirrorSet::MirrorSet(std::vector<std::string> endpoints, const Clock* clock, con
 Route MirrorSet::Order(const RouteKey& key) {
   const TimePoint now = clock_->Now();
   const auto kind = static_cast<size_t>(key.kind);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Route route;
   std::vector<size_t> open, fresh;  // not blocked; of those, not skipped
   for (size_t i = 0; i < states_.size(); ++i) {
@@ -44,27 +44,27 @@ Route MirrorSet::Order(const RouteKey& key) {
   // mirror caught up): ask them all rather than nobody.
   route.order = fresh.empty() ? std::move(open) : std::move(fresh);
   const uint64_t demoted = key.file_key.empty() ? 0 : demoted_.Get(key.file_key).value_or(0);
-  auto tier = [&](size_t i) {
+  auto tier = [&](size_t i) REQUIRES(mu_) {
     return ((demoted & Bit(i)) ? 2 : 0) + (states_[i].backoff_until > now ? 1 : 0);
   };
-  std::stable_sort(route.order.begin(), route.order.end(), [&](size_t a, size_t b) { return tier(a) < tier(b); });
+  std::stable_sort(route.order.begin(), route.order.end(), [&](size_t a, size_t b) REQUIRES(mu_) { return tier(a) < tier(b); });
   return route;
 }
 
 void MirrorSet::OnAttempt(size_t i) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++states_[i].attempts;
 }
 
 void MirrorSet::OnSuccess(size_t i) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   states_[i].consecutive_failures = 0;
   states_[i].backoff_until = TimePoint();
 }
 
 void MirrorSet::OnFailure(size_t i, const Status& status, RequestKind kind, std::optional<Duration> server_wait) {
   const TimePoint now = clock_->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   State& s = states_[i];
   ++s.failures;
   s.last_error = status.ToString().substr(0, kMaxLastErrorBytes);
@@ -80,20 +80,20 @@ void MirrorSet::OnFailure(size_t i, const Status& status, RequestKind kind, std:
 }
 
 void MirrorSet::OnMissing(size_t i, const std::string& key, const Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++states_[i].failures;
   states_[i].last_error = status.ToString().substr(0, kMaxLastErrorBytes);
   skipped_.Put(SkipKey(i, key), true);
 }
 
 void MirrorSet::OnServed(size_t i, const std::string& file_key, uint64_t bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   states_[i].bytes += bytes;
   served_.Put(file_key, served_.Get(file_key).value_or(0) | Bit(i));
 }
 
 std::vector<size_t> MirrorSet::ReportCorrupt(const std::string& file_key, const std::string& what) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t served = served_.Get(file_key).value_or(0);
   served_.Erase(file_key);
   std::vector<size_t> culprits;
@@ -115,7 +115,7 @@ std::vector<size_t> MirrorSet::ReportCorrupt(const std::string& file_key, const 
 
 std::vector<EndpointStats> MirrorSet::Stats() const {
   const TimePoint now = clock_->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<EndpointStats> out;
   for (size_t i = 0; i < states_.size(); ++i) {
     const State& s = states_[i];

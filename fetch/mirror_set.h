@@ -27,7 +27,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +36,7 @@
 #include "fetch/hub_client.h"
 #include "fetch/retry_policy.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace hfm {
@@ -120,11 +120,11 @@ class MirrorSet {
   const Clock* const clock_;
   const MirrorSetOptions options_;
   JitterSource jitter_;
-  mutable std::mutex mu_;
-  std::vector<State> states_;       // guarded by mu_
-  BoundedLru<bool> skipped_;        // guarded by mu_; SkipKey -> true
-  BoundedLru<uint64_t> served_;     // guarded by mu_; file key -> endpoint mask
-  BoundedLru<uint64_t> demoted_;    // guarded by mu_; file key -> endpoint mask
+  mutable Mutex mu_;
+  std::vector<State> states_ GUARDED_BY(mu_);
+  BoundedLru<bool> skipped_ GUARDED_BY(mu_);       // SkipKey -> true
+  BoundedLru<uint64_t> served_ GUARDED_BY(mu_);    // file key -> endpoint mask
+  BoundedLru<uint64_t> demoted_ GUARDED_BY(mu_);   // file key -> endpoint mask
 };
 
 }  // namespace hfm

@@ -8,7 +8,7 @@ SignedUrlCache::SignedUrlCache(size_t capacity, Duration max_age, const Clock* c
     : capacity_(capacity == 0 ? 1 : capacity), max_age_(max_age), clock_(clock) {}
 
 std::optional<std::string> SignedUrlCache::Get(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;
   if (clock_->Now() - it->second->stored >= max_age_) {
@@ -21,7 +21,7 @@ std::optional<std::string> SignedUrlCache::Get(const std::string& key) {
 }
 
 void SignedUrlCache::Put(const std::string& key, std::string url) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const auto it = index_.find(key);
   if (it != index_.end()) {
     it->second->url = std::move(url);
@@ -38,7 +38,7 @@ void SignedUrlCache::Put(const std::string& key, std::string url) {
 }
 
 void SignedUrlCache::Erase(const std::string& key, const std::string& url) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const auto it = index_.find(key);
   if (it == index_.end() || it->second->url != url) return;
   lru_.erase(it->second);
@@ -46,7 +46,7 @@ void SignedUrlCache::Erase(const std::string& key, const std::string& url) {
 }
 
 size_t SignedUrlCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return lru_.size();
 }
 

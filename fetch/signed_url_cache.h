@@ -11,13 +11,13 @@
 
 #include <cstddef>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -46,9 +46,9 @@ class SignedUrlCache {
   const size_t capacity_;
   const Duration max_age_;
   const Clock* const clock_;
-  mutable std::mutex mu_;
-  List lru_;                                              // guarded by mu_
-  std::unordered_map<std::string, List::iterator> index_;  // guarded by mu_
+  mutable Mutex mu_;
+  List lru_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, List::iterator> index_ GUARDED_BY(mu_);
 };
 
 }  // namespace hfm

@@ -6,12 +6,11 @@
 // Thread safety: all methods are thread-safe.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -43,10 +42,10 @@ class SingleFlight {
  private:
   void Finish(const std::string& key);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<std::string> leading_;  // GUARDED_BY(mu_)
-  int waiting_ = 0;                // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::set<std::string> leading_ GUARDED_BY(mu_);
+  int waiting_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hfm

@@ -1,6 +1,7 @@
 // Tree listing parsing: one page of GET /api/{kind}s/{repo}/tree/{commit}
-// (a JSON array of entries, see HUB_PROTOCOL.md) into TreeEntry values, and
-// the checks a whole listing needs before it becomes a directory tree.
+// (a JSON array of entries, see "Tree listing and pagination" in
+// fetch/PROTOCOL.md) into TreeEntry values, and the checks a whole listing
+// needs before it becomes a directory tree.
 //
 // The input comes from the network, so neither function trusts it: any byte
 // string is safe to pass (no crash, no exception, work bounded by the input's

@@ -2,6 +2,8 @@
 // the capability annotations of util/thread_annotations.h, which the
 // standard library's types lack. Modelled on LevelDB's port::Mutex and
 // port::CondVar: a CondVar waits on a Mutex the caller already holds.
+// SharedMutex, with WriterMutexLock and ReaderMutexLock, does the same for
+// std::shared_mutex.
 //
 // Thread safety: these are the synchronisation primitives.
 #pragma once
@@ -9,6 +11,7 @@
 #include <cassert>
 #include <condition_variable>
 #include <mutex>
+#include <shared_mutex>
 
 #include "util/clock.h"
 #include "util/thread_annotations.h"
@@ -83,12 +86,68 @@ class CondVar {
     lock.release();
     return woken;
   }
+  // Waits until `done()` holds or `deadline` passes; returns done(). done()
+  // runs with `mu` held; one that reads guarded members says so itself,
+  // with `[&]() REQUIRES(mu_) { ... }`.
+  template <typename Predicate>
+  bool WaitUntil(Mutex* mu, TimePoint deadline, Predicate done) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    const bool result = cv_.wait_until(lock, deadline, done);
+    lock.release();
+    return result;
+  }
+  template <typename Predicate>
+  void Wait(Mutex* mu, Predicate done) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait(lock, done);
+    lock.release();
+  }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }
 
  private:
   [[maybe_unused]] Mutex* const mu_;  // checked by assert only
   std::condition_variable cv_;
+};
+
+// Writers hold it exclusively, readers share it.
+class CAPABILITY("shared mutex") SharedMutex {
+ public:
+  SharedMutex() = default;
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  void ReaderLock() ACQUIRE_SHARED() { mu_.lock_shared(); }
+  void ReaderUnlock() RELEASE_SHARED() { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+};
+
+class SCOPED_CAPABILITY WriterMutexLock {
+ public:
+  explicit WriterMutexLock(SharedMutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~WriterMutexLock() RELEASE() { mu_->Unlock(); }
+  WriterMutexLock(const WriterMutexLock&) = delete;
+  WriterMutexLock& operator=(const WriterMutexLock&) = delete;
+
+ private:
+  SharedMutex* const mu_;
+};
+
+class SCOPED_CAPABILITY ReaderMutexLock {
+ public:
+  explicit ReaderMutexLock(SharedMutex* mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_->ReaderLock(); }
+  ~ReaderMutexLock() RELEASE() { mu_->ReaderUnlock(); }
+  ReaderMutexLock(const ReaderMutexLock&) = delete;
+  ReaderMutexLock& operator=(const ReaderMutexLock&) = delete;
+
+ private:
+  SharedMutex* const mu_;
 };
 
 }  // namespace hfm

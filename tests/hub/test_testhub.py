@@ -1,4 +1,4 @@
-"""The test hub speaks the Hub protocol of /work/shared/HUB_PROTOCOL.md, and its control API works."""
+"""The test hub speaks the Hub protocol of fetch/PROTOCOL.md, and its control API works."""
 
 import hashlib
 import http.client

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A local Hugging Face Hub for hfmirror's tests, speaking the protocol of /work/shared/HUB_PROTOCOL.md.
+"""A local Hugging Face Hub for hfmirror's tests, speaking the protocol of fetch/PROTOCOL.md.
 
 Two listeners in one process: the HUB (default 127.0.0.1) and a CDN on another host (default 127.0.0.2),
 so that a client forwarding its token across a redirect can be caught. Ports are free ones unless given.
