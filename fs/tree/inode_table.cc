@@ -4,12 +4,9 @@
 
 namespace hfm {
 
-InodeTable::InodeTable() {
-  auto root = std::make_shared<Node>();
-  root->type = NodeType::kRoot;
-  root->key = "/";
-  slots_[kRootInode] = Slot{root, 1};
+InodeTable::InodeTable(std::shared_ptr<const Node> root) {
   by_key_[root->key] = kRootInode;
+  slots_[kRootInode] = Slot{std::move(root), 1};
 }
 
 uint64_t InodeTable::Add(std::shared_ptr<const Node> node) {
@@ -51,7 +48,7 @@ std::vector<uint64_t> InodeTable::FilesWithContent(const ContentHash& hash) cons
   std::vector<uint64_t> out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [ino, slot] : slots_) {
-    if (slot.node->type == NodeType::kFile && slot.node->entry->hash == hash) out.push_back(ino);
+    if (slot.node->shape == NodeShape::kRepoFile && slot.node->entry->hash == hash) out.push_back(ino);
   }
   return out;
 }
