@@ -32,11 +32,11 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
     : hub_(hub),
       blocks_(blocks),
       options_(options),
-      mount_time_(SystemClock()->WallSeconds()),
-      snapshots_(hub, meta, SystemClock(), options.snapshots),
+      mount_time_(options.clock->WallSeconds()),
+      snapshots_(hub, meta, options.clock, options.snapshots),
       repo_tree_(&snapshots_, TimeoutsOf(options), mount_time_),
       hf_view_(&snapshots_, TimeoutsOf(options), mount_time_),
-      control_(SystemClock(), TimeoutsOf(options), mount_time_, [this] { return Stats(); }),
+      control_(options.clock, TimeoutsOf(options), mount_time_, [this] { return Stats(); }),
       inodes_(repo_tree_.Root()),
       budget_(options.max_memory),
       // Idle buffers beside the budget's live ones: enough to recycle a few
@@ -186,7 +186,7 @@ Result<std::vector<std::pair<std::string, std::string>>> HubFilesystem::Xattrs(u
 MountStats HubFilesystem::Stats() {
   MountStats s;
   s.version = options_.version;
-  s.uptime_seconds = SystemClock()->WallSeconds() - mount_time_;
+  s.uptime_seconds = options_.clock->WallSeconds() - mount_time_;
   ReadCounters(counters_, &s);
   s.memory_used = budget_.used();
   s.memory_peak = budget_.peak();

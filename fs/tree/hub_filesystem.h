@@ -41,6 +41,7 @@
 #include "fs/tree/repo_tree.h"
 #include "fs/tree/snapshot_source.h"
 #include "fs/tree/subtree.h"
+#include "util/clock.h"
 #include "util/mutex.h"
 #include "util/status.h"
 
@@ -83,6 +84,9 @@ struct FilesystemOptions {
   uint64_t background_after_bytes = 4ull << 20;
   // Shown in /.hfmirror/stats.json.
   std::string version;
+  // The time of the tree: the mount's time, uptime, revision TTLs. Borrowed;
+  // tests pass a FakeClock.
+  Clock* clock = SystemClock();
   static std::vector<std::string> DefaultBackgroundPatterns();
 };
 

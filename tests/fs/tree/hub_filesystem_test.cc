@@ -128,6 +128,23 @@ TEST_F(HubFilesystemTest, AnOperationOnTheWrongKindOfNodeSaysWhichKind) {
   EXPECT_EQ(fs_->Open(Walk(".hfmirror")).status().code(), Status::Code::kIsADirectory);
 }
 
+TEST_F(HubFilesystemTest, UptimeAndControlFileTimesFollowTheFilesystemsClock) {
+  FakeClock clock;
+  options_.clock = &clock;
+  Start();
+  EXPECT_EQ(fs_->Stats().uptime_seconds, 0);
+  clock.Advance(std::chrono::seconds(90));
+  EXPECT_EQ(fs_->Stats().uptime_seconds, 90);
+  const uint64_t stats = Walk(".hfmirror/stats.json");
+  ASSERT_NE(stats, 0u);
+  auto attr = fs_->GetAttr(stats);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->attr.mtime, clock.WallSeconds()) << "a control file is rendered now";
+  auto folder = fs_->GetAttr(Walk(".hfmirror"));
+  ASSERT_TRUE(folder.ok());
+  EXPECT_EQ(folder->attr.mtime, clock.WallSeconds() - 90) << "the folder is as old as the mount";
+}
+
 TEST_F(HubFilesystemTest, ReadsEveryByteAtRandomOffsets) {
   uint64_t ino = Walk("org/model/weights.bin");
   ASSERT_NE(ino, 0u);
