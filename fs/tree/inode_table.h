@@ -13,13 +13,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "fs/tree/node.h"
 #include "util/content_hash.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -47,10 +47,10 @@ class InodeTable {
     std::shared_ptr<const Node> node;
     uint64_t lookups = 0;
   };
-  mutable std::mutex mu_;
-  uint64_t next_ = kRootInode + 1;                  // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, Slot> slots_;        // GUARDED_BY(mu_)
-  std::unordered_map<std::string, uint64_t> by_key_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  uint64_t next_ GUARDED_BY(mu_) = kRootInode + 1;
+  std::unordered_map<uint64_t, Slot> slots_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> by_key_ GUARDED_BY(mu_);
 };
 
 }  // namespace hfm
