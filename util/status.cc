@@ -23,6 +23,9 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kOutOfRange: return "OutOfRange";
     case Status::Code::kResourceExhausted: return "ResourceExhausted";
     case Status::Code::kInternal: return "Internal";
+    case Status::Code::kNotADirectory: return "NotADirectory";
+    case Status::Code::kIsADirectory: return "IsADirectory";
+    case Status::Code::kNotASymlink: return "NotASymlink";
   }
   return "Unknown";
 }

@@ -12,6 +12,10 @@
 //   kOutOfRange        a byte range past the end of a file
 //   kResourceExhausted the cache is full; the caller may go on uncached
 //   kInternal          a bug or an unexpected library error
+// and three of the filesystem's, for an operation on the wrong kind of node:
+//   kNotADirectory     a lookup or listing in a file (ENOTDIR)
+//   kIsADirectory      an open of a directory (EISDIR)
+//   kNotASymlink       a readlink of what is not a symlink (EINVAL)
 //
 // Thread safety: immutable values; safe to copy between threads.
 #pragma once
@@ -37,6 +41,9 @@ class [[nodiscard]] Status {
     kOutOfRange,
     kResourceExhausted,
     kInternal,
+    kNotADirectory,
+    kIsADirectory,
+    kNotASymlink,
   };
 
   // OK holds no allocation, so success is free to return and copy.
@@ -53,6 +60,9 @@ class [[nodiscard]] Status {
   static Status OutOfRange(std::string_view m) { return {Code::kOutOfRange, m}; }
   static Status ResourceExhausted(std::string_view m) { return {Code::kResourceExhausted, m}; }
   static Status Internal(std::string_view m) { return {Code::kInternal, m}; }
+  static Status NotADirectory(std::string_view m) { return {Code::kNotADirectory, m}; }
+  static Status IsADirectory(std::string_view m) { return {Code::kIsADirectory, m}; }
+  static Status NotASymlink(std::string_view m) { return {Code::kNotASymlink, m}; }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }

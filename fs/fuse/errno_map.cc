@@ -11,6 +11,9 @@ int ErrnoFor(const Status& status) {
     case Status::Code::kPermissionDenied: return EACCES;
     case Status::Code::kInvalidArgument: return EINVAL;
     case Status::Code::kOutOfRange: return EINVAL;
+    case Status::Code::kNotADirectory: return ENOTDIR;
+    case Status::Code::kIsADirectory: return EISDIR;
+    case Status::Code::kNotASymlink: return EINVAL;
     case Status::Code::kUnavailable:
     case Status::Code::kDeadlineExceeded:
     case Status::Code::kDataLoss:

@@ -6,8 +6,10 @@
 namespace hfm {
 
 // NotFound→ENOENT, PermissionDenied→EACCES, InvalidArgument→EINVAL,
-// OutOfRange→EINVAL, everything the network or verification can cause
-// (Unavailable, DeadlineExceeded, DataLoss, ResourceExhausted, Internal)→EIO.
+// OutOfRange→EINVAL, NotADirectory→ENOTDIR, IsADirectory→EISDIR,
+// NotASymlink→EINVAL (what readlink(2) gives), everything the network or
+// verification can cause (Unavailable, DeadlineExceeded, DataLoss,
+// ResourceExhausted, Internal)→EIO.
 int ErrnoFor(const Status& status);
 
 }  // namespace hfm

@@ -142,8 +142,7 @@ void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
   auto target = Fs(req)->ReadLink(ino);
   if (!target.ok()) {
-    fuse_reply_err(req, target.status().code() == Status::Code::kInvalidArgument ? EINVAL
-                                                                                 : ErrnoFor(target.status()));
+    fuse_reply_err(req, ErrnoFor(target.status()));
     return;
   }
   fuse_reply_readlink(req, target->c_str());
@@ -156,9 +155,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   auto opened = Fs(req)->Open(ino);
   if (!opened.ok()) {
-    fuse_reply_err(req, opened.status().code() == Status::Code::kInvalidArgument
-                            ? EISDIR
-                            : ErrnoFor(opened.status()));
+    fuse_reply_err(req, ErrnoFor(opened.status()));
     return;
   }
   fi->fh = opened->handle;

@@ -5,12 +5,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "fs/tree/hub_filesystem.h"
 #include "fs/read/readahead_window.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -24,19 +24,19 @@ struct HubFilesystem::FileHandle {
   std::optional<std::string> inline_bytes;
   std::shared_ptr<FileContent> content;
   FileLocation location;
-  std::mutex mu;
+  Mutex mu;
   // Set once this handle served bytes not yet verified: the verification
   // round they came from. If that round fails, the handle's reader may hold
   // wrong bytes (the kernel can turn our EIO into a short read and come back
   // for the rest), so every later read on it fails too.
-  std::optional<uint64_t> unverified_round;  // GUARDED_BY(mu)
-  ReadaheadWindow readahead;  // GUARDED_BY(mu)
+  std::optional<uint64_t> unverified_round GUARDED_BY(mu);
+  ReadaheadWindow readahead GUARDED_BY(mu);
   // A weight file's whole-file background fetch starts once a read on this
   // handle goes past the header zone: a loader reads the header first
   // (safetensors: 8 bytes, then the header), and those reads should not
   // share the CPU and network with the budget's worth of prefetch.
-  bool wants_background = false;  // GUARDED_BY(mu)
-  bool background = false;        // GUARDED_BY(mu): started; stopped at release
+  bool wants_background GUARDED_BY(mu) = false;
+  bool background GUARDED_BY(mu) = false;  // started; stopped at release
 };
 
 }  // namespace hfm

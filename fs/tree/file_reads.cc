@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "fs/tree/file_handle.h"
-#include "fs/tree/hf_cache_view.h"
 #include "util/log.h"
 
 namespace hfm {
@@ -27,25 +26,42 @@ bool MatchesBackgroundPattern(const std::vector<std::string>& patterns, std::str
 Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
-  if (node->type == NodeType::kHfRefFile || node->type == NodeType::kCtlFile) {
-    auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
-    handle->node = node;
-    OpenedFile opened;
-    if (node->type == NodeType::kHfRefFile) {
-      handle->inline_bytes = HfCacheView::RefContent(*node);
-      opened.keep_cache = true;  // the inode names one commit
-    } else {
-      // One picture per open; no page cache, so every open sees a new one
-      // whatever size the last getattr reported.
-      handle->inline_bytes = ControlFileContent(*node);
-      opened.direct_io = true;
-    }
-    std::lock_guard<std::mutex> lock(handles_mu_);
-    opened.handle = next_handle_++;
-    files_[opened.handle] = std::move(handle);
-    return opened;
+  switch (node->shape) {
+    case NodeShape::kRepoFile:
+      return OpenRepoFile(ino, std::move(node));
+    case NodeShape::kMadeFile:
+      return OpenMadeFile(std::move(node));
+    case NodeShape::kDirectory:
+      return Status::IsADirectory("is a directory");
+    case NodeShape::kSymlink:
+      break;
   }
-  if (node->type != NodeType::kFile) return Status::InvalidArgument("is a directory");
+  // The kernel follows a symlink before it opens; one opened as itself is
+  // refused as a directory is.
+  return Status::IsADirectory("not a regular file");
+}
+
+uint64_t HubFilesystem::AddFileHandle(std::shared_ptr<FileHandle> handle) {
+  MutexLock lock(&handles_mu_);
+  const uint64_t id = next_handle_++;
+  files_[id] = std::move(handle);
+  return id;
+}
+
+Result<OpenedFile> HubFilesystem::OpenMadeFile(std::shared_ptr<const Node> node) {
+  auto made = node->subtree->OpenMadeFile(*node);
+  if (!made.ok()) return made.status();
+  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
+  handle->node = std::move(node);
+  handle->inline_bytes = std::move(made->bytes);
+  OpenedFile opened;
+  opened.keep_cache = made->keep_cache;
+  opened.direct_io = made->direct_io;
+  opened.handle = AddFileHandle(std::move(handle));
+  return opened;
+}
+
+Result<OpenedFile> HubFilesystem::OpenRepoFile(uint64_t ino, std::shared_ptr<const Node> node) {
   auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
   handle->node = node;
   handle->ino = ino;
@@ -58,19 +74,20 @@ Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
   // page cache, so pages cached from bytes that later failed verification
   // never outlive the open that read them.
   opened.keep_cache = handle->content->complete();
-  handle->wants_background = !opened.keep_cache &&
-                             MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
+  {
+    MutexLock lock(&handle->mu);
+    handle->wants_background =
+        !opened.keep_cache && MatchesBackgroundPattern(options_.background_patterns, handle->location.path);
+  }
   counters_.open_files.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(handles_mu_);
-  opened.handle = next_handle_++;
-  files_[opened.handle] = std::move(handle);
+  opened.handle = AddFileHandle(std::move(handle));
   return opened;
 }
 
 Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::span<char> out) {
   std::shared_ptr<FileHandle> handle;
   {
-    std::lock_guard<std::mutex> lock(handles_mu_);
+    MutexLock lock(&handles_mu_);
     auto it = files_.find(handle_id);
     if (it == files_.end()) return Status::InvalidArgument("unknown file handle");
     handle = it->second;
@@ -84,7 +101,7 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   }
   ReadaheadPlan readahead;
   {
-    std::lock_guard<std::mutex> lock(handle->mu);
+    MutexLock lock(&handle->mu);
     readahead = handle->readahead.OnRead(offset, out.size());
     if (handle->unverified_round && handle->content->RoundVerified(*handle->unverified_round)) {
       handle->unverified_round.reset();  // what it got was verified since
@@ -100,14 +117,14 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
                ? ReadHeader(handle->ino, *handle->content, handle->location, offset, out, readahead)
                             : handle->content->Read(handle->location, offset, out, readahead);
   if (n.ok() && *n > 0 && !verified_before) {
-    std::lock_guard<std::mutex> lock(handle->mu);
+    MutexLock lock(&handle->mu);
     if (!handle->unverified_round) handle->unverified_round = round_before;
   }
   const uint64_t header_zone = std::max<uint64_t>(blocks_->block_size(), options_.background_after_bytes);
   if (n.ok() && offset + out.size() > header_zone) {
     bool start = false;
     {
-      std::lock_guard<std::mutex> lock(handle->mu);
+      MutexLock lock(&handle->mu);
       start = handle->wants_background && !handle->background;
       handle->background |= start;
     }
@@ -129,7 +146,7 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
 
 void HubFilesystem::Release(uint64_t handle) {
   std::shared_ptr<FileHandle> dropped;  // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(handles_mu_);
+  MutexLock lock(&handles_mu_);
   auto it = files_.find(handle);
   if (it == files_.end()) return;
   dropped = std::move(it->second);
@@ -137,7 +154,7 @@ void HubFilesystem::Release(uint64_t handle) {
   if (dropped->content) counters_.open_files.fetch_sub(1, std::memory_order_relaxed);
   bool started;
   {
-    std::lock_guard<std::mutex> handle_lock(dropped->mu);
+    MutexLock handle_lock(&dropped->mu);
     started = dropped->background;
   }
   if (started) dropped->content->StopBackground();

@@ -1,4 +1,4 @@
-// HfCacheView: /.hf-cache/hub, the mount's repos laid out exactly as the
+// HfCacheView: /.hf-cache/hub (subtree.h), the mount's repos laid out exactly as the
 // official Hugging Face cache (../shared/HUB_PROTOCOL.md), so that unmodified
 // code run with HF_HUB_CACHE=/mnt/models/.hf-cache/hub HF_HUB_OFFLINE=1
 // finds files by repo id (`from_pretrained("ORG/NAME")`, `hf_hub_download`):
@@ -13,69 +13,74 @@
 //
 // Made on lookup: a repo, revision or commit appears when asked for by
 // name (a listing shows the repos and blobs seen so far). The same snapshots
-// serve the view and the plain paths, and a blob is a file like any other:
-// same cache, same verification.
+// serve the view and the plain paths, and a blob is a repo file like any
+// other: same cache, same verification.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "fs/tree/inode_table.h"
 #include "fs/tree/snapshot_source.h"
+#include "fs/tree/subtree.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace hfm {
 
-class HfCacheView {
+class HfCacheView : public Subtree {
  public:
   // The view's folder in the mount root; never listed there.
   static constexpr std::string_view kRootName = ".hf-cache";
 
-  // A child in a listing of the view: enough for readdir.
-  struct Child {
-    std::string name;
-    NodeType type;
-    std::string key;  // the node key a lookup of `name` gives
-  };
+  // `snapshots` is borrowed and must outlive the view. `mount_time` (Unix
+  // seconds) is the mtime of the view's made-up folders.
+  HfCacheView(SnapshotSource* snapshots, TreeTimeouts timeouts, int64_t mount_time);
 
-  // `snapshots` is borrowed and must outlive the view.
-  explicit HfCacheView(SnapshotSource* snapshots);
+  // The root folder of the view (a child of the mount root).
+  std::shared_ptr<const Node> Root();
 
-  // The node for the root folder of the view (child of the mount root).
-  static std::shared_ptr<const Node> RootNode();
-  // `name` in a folder of the view (any NodeType::kHf* directory). NotFound
-  // if there is no such name.
-  Result<std::shared_ptr<const Node>> Lookup(const Node& parent, std::string_view name);
-  Result<std::vector<Child>> List(const Node& dir);
-  // kHfLink: the relative target, e.g. "../../blobs/<etag>".
-  static std::string LinkTarget(const SnapshotEntry& file);
-  // kHfRefFile: the bytes of the file (the commit).
-  static std::string RefContent(const Node& ref);
+  Result<std::shared_ptr<const Node>> Lookup(const Node& dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> List(const Node& dir) override;
+  Result<Attr> AttrOf(const Node& node) override;
+  EntryTimeouts Timeouts(const Node& parent, const Node& child) const override;
+  double NegativeTimeout(const Node& dir) const override;
+  // refs/REV: the commit, no newline.
+  Result<MadeFile> OpenMadeFile(const Node& file) override;
+  // snapshots/COMMIT/PATH: the relative target, e.g. "../../blobs/<etag>".
+  Result<std::string> ReadLink(const Node& link) override;
 
  private:
+  Result<std::shared_ptr<const Node>> LookupInRepo(const Node& repo, std::string_view name);
+  Result<std::shared_ptr<const Node>> LookupRepo(std::string_view folder);
   Result<std::shared_ptr<const Node>> LookupRef(const Node& parent, std::string_view name);
+  Result<std::shared_ptr<const Node>> LookupSnapshot(const Node& parent, std::string_view commit);
   Result<std::shared_ptr<const Node>> LookupBlob(const Node& parent, std::string_view etag);
   std::shared_ptr<const Node> SnapshotChild(const Node& parent, const std::shared_ptr<const Snapshot>& snap,
                                             const SnapshotEntry& entry);
   void RememberBlob(const Node& repo_node, const std::shared_ptr<const Snapshot>& snap,
                     const SnapshotEntry& file);
+  std::vector<DirEntry> ListHub();
+  std::vector<DirEntry> ListSnapshotDir(const Node& dir);
+  std::vector<DirEntry> ListBlobs(const Node& dir);
 
   SnapshotSource* const snapshots_;
+  const TreeTimeouts timeouts_;
+  const int64_t mount_time_;
 
   struct Blob {
     std::shared_ptr<const Snapshot> snapshot;  // keeps `entry` alive
     const SnapshotEntry* entry;
   };
-  std::mutex mu_;
+  Mutex mu_;
   // "kind|org/name|etag" -> a file with that content, for blobs/ lookups:
   // filled as snapshot files are looked up or listed.
-  std::map<std::string, Blob> blobs_;  // GUARDED_BY(mu_)
+  std::map<std::string, Blob> blobs_ GUARDED_BY(mu_);
 };
 
 }  // namespace hfm

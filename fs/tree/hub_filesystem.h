@@ -1,11 +1,15 @@
 // HubFilesystem: the mount's logic, free of FUSE types so tests drive it
-// without a mount (the adapter in fuse_adapter.cc only translates).
+// without a mount (the adapter in fuse_adapter.cc only translates). A facade
+// over three subtrees (subtree.h), each serving the nodes it made:
 //
 //   /                       datasets, spaces, and the orgs of known model repos
 //   /ORG/NAME[@REV]/...     a model repo at its default branch or at REV
-//   /datasets/ORG/NAME/...  /spaces/ORG/NAME/...
+//   /datasets/ORG/NAME/...  /spaces/ORG/NAME/...    (all three: repo_tree.h)
 //   /.hf-cache/hub/...      the same repos as the official HF cache (hf_cache_view.h)
-//   /.hfmirror/             stats.json and metrics of this mount (mount_stats.h)
+//   /.hfmirror/             stats.json and metrics of this mount (control_folder.h)
+//
+// It owns what they share: the inode numbers, open handles, and the read
+// path of repo files (file_reads.cc, header_read.cc).
 //
 // Every method returns a Status whose code the adapter maps to an errno
 // (errno_map.h). Lookup reports a missing name as an Entry with ino 0 (a
@@ -18,7 +22,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,35 +33,24 @@
 #include "fetch/hub_client.h"
 #include "fs/read/content_registry.h"
 #include "fs/read/file_content.h"
+#include "fs/read/mount_stats.h"
+#include "fs/read/work_queue.h"
+#include "fs/tree/control_folder.h"
 #include "fs/tree/hf_cache_view.h"
 #include "fs/tree/inode_table.h"
-#include "fs/read/mount_stats.h"
+#include "fs/tree/repo_tree.h"
 #include "fs/tree/snapshot_source.h"
-#include "fs/read/work_queue.h"
+#include "fs/tree/subtree.h"
+#include "util/clock.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace hfm {
-
-struct Attr {
-  uint64_t ino = 0;
-  bool is_dir = false;
-  bool is_symlink = false;  // the HF cache view's snapshot files
-  uint64_t size = 0;
-  uint32_t nlink = 1;
-  int64_t mtime = 0;  // Unix seconds
-};
 
 struct Entry {
   Attr attr;                 // attr.ino == 0: the name does not exist
   double entry_timeout = 0;  // seconds the kernel may trust the name
   double attr_timeout = 0;   // seconds the kernel may trust the attributes
-};
-
-struct DirEntry {
-  std::string name;
-  bool is_dir = false;
-  uint64_t ino_hint = 0;  // for d_ino only; not a registered inode
-  bool is_symlink = false;
 };
 
 struct OpenedFile {
@@ -92,6 +84,9 @@ struct FilesystemOptions {
   uint64_t background_after_bytes = 4ull << 20;
   // Shown in /.hfmirror/stats.json.
   std::string version;
+  // The time of the tree: the mount's time, uptime, revision TTLs. Borrowed;
+  // tests pass a FakeClock.
+  Clock* clock = SystemClock();
   static std::vector<std::string> DefaultBackgroundPatterns();
 };
 
@@ -115,7 +110,7 @@ class HubFilesystem {
   void ReleaseDir(uint64_t dir_handle);
 
   // A file's extended attributes (fs/file_xattrs.h), as name/value pairs;
-  // none for a directory.
+  // none but for a repo file.
   Result<std::vector<std::pair<std::string, std::string>>> Xattrs(uint64_t ino);
 
   // A symlink's target (the HF cache view's snapshot files).
@@ -147,13 +142,14 @@ class HubFilesystem {
  private:
   struct FileHandle;
 
-  Result<std::shared_ptr<const Node>> LookupNode(const Node& parent, std::string_view name);
-  Result<std::shared_ptr<const Snapshot>> SnapshotOf(const Node& node);
-  Result<Attr> AttrOf(const Node& node);
+  // `name` in `parent`: the hidden subtrees' roots in the mount root, else
+  // what `parent`'s subtree finds.
+  Result<std::shared_ptr<const Node>> LookupNode(uint64_t parent_ino, const Node& parent, std::string_view name);
   Entry MakeEntry(const Node& parent, const Node& child, const Attr& attr) const;
-  // The bytes of a control file, rendered now.
-  std::string ControlFileContent(const Node& node);
   Result<std::vector<DirEntry>> ListDir(const Node& node);
+  Result<OpenedFile> OpenMadeFile(std::shared_ptr<const Node> node);
+  Result<OpenedFile> OpenRepoFile(uint64_t ino, std::shared_ptr<const Node> node);
+  uint64_t AddFileHandle(std::shared_ptr<FileHandle> handle) EXCLUDES(handles_mu_);
   // A header read (fs/header_read.cc).
   Result<size_t> ReadHeader(uint64_t ino, FileContent& content, const FileLocation& location, uint64_t offset,
                             std::span<char> out, ReadaheadPlan plan);
@@ -162,9 +158,11 @@ class HubFilesystem {
   BlockStore* const blocks_;
   const FilesystemOptions options_;
   const int64_t mount_time_;
-  InodeTable inodes_;
   SnapshotSource snapshots_;
+  RepoTree repo_tree_;
   HfCacheView hf_view_;
+  ControlFolder control_;
+  InodeTable inodes_;  // after repo_tree_, which makes its root
   // Destroyed in reverse order: fetches finish (and may hand blocks to the
   // writer), then the writer drains, then the contents they referenced go.
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
@@ -184,10 +182,10 @@ class HubFilesystem {
   WorkQueue fetch_queue_;
   WorkQueue urgent_fetch_queue_;
 
-  std::mutex handles_mu_;
-  uint64_t next_handle_ = 1;                                              // GUARDED_BY(handles_mu_)
-  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;       // GUARDED_BY(handles_mu_)
-  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<DirEntry>>> dirs_;        // GUARDED_BY(handles_mu_)
+  Mutex handles_mu_;
+  uint64_t next_handle_ GUARDED_BY(handles_mu_) = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_ GUARDED_BY(handles_mu_);
+  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<DirEntry>>> dirs_ GUARDED_BY(handles_mu_);
 };
 
 }  // namespace hfm

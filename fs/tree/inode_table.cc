@@ -4,16 +4,13 @@
 
 namespace hfm {
 
-InodeTable::InodeTable() {
-  auto root = std::make_shared<Node>();
-  root->type = NodeType::kRoot;
-  root->key = "/";
-  slots_[kRootInode] = Slot{root, 1};
+InodeTable::InodeTable(std::shared_ptr<const Node> root) {
   by_key_[root->key] = kRootInode;
+  slots_[kRootInode] = Slot{std::move(root), 1};
 }
 
 uint64_t InodeTable::Add(std::shared_ptr<const Node> node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = by_key_.find(node->key);
   if (it != by_key_.end()) {
     slots_[it->second].lookups++;
@@ -26,14 +23,14 @@ uint64_t InodeTable::Add(std::shared_ptr<const Node> node) {
 }
 
 std::shared_ptr<const Node> InodeTable::Get(uint64_t ino) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   return it == slots_.end() ? nullptr : it->second.node;
 }
 
 void InodeTable::Forget(uint64_t ino, uint64_t count) {
   if (ino == kRootInode) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   if (it == slots_.end()) {
     LogWarning("kernel forgot unknown inode " + std::to_string(ino));
@@ -49,15 +46,15 @@ void InodeTable::Forget(uint64_t ino, uint64_t count) {
 
 std::vector<uint64_t> InodeTable::FilesWithContent(const ContentHash& hash) const {
   std::vector<uint64_t> out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [ino, slot] : slots_) {
-    if (slot.node->type == NodeType::kFile && slot.node->entry->hash == hash) out.push_back(ino);
+    if (slot.node->shape == NodeShape::kRepoFile && slot.node->entry->hash == hash) out.push_back(ino);
   }
   return out;
 }
 
 size_t InodeTable::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return slots_.size();
 }
 

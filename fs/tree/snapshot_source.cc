@@ -40,12 +40,14 @@ std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(co
   return std::make_pair(commit, age);
 }
 
+void SnapshotSource::WaitForChange() { cv_.Wait(); }
+
 Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
   // A commit id names itself: no request, so pinned paths work offline.
   if (IsCommitId(revision)) return revision;
 
   const std::string key = RevisionMetaKey(repo, revision);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
     auto it = resolved_.find(key);
     if (it != resolved_.end()) {
@@ -56,7 +58,7 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
       }
     }
     if (!resolving_.count(key)) break;
-    cv_.wait(lock);  // another thread is asking the Hub; it bounds the wait by its deadline
+    WaitForChange();  // another thread is asking the Hub; it bounds the wait by its deadline
   }
   if (resolved_.find(key) == resolved_.end()) {
     // First use since the mount: a resolution recorded in the cache by an
@@ -71,72 +73,81 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
     }
   }
   resolving_.insert(key);
-  lock.unlock();
+  lock.Unlock();
 
+  Resolved entry;
+  Result<std::string> result = AskHub(repo, revision, key, &entry);
+
+  lock.Lock();
+  resolving_.erase(key);
+  resolved_[key] = std::move(entry);
+  cv_.SignalAll();
+  return result;
+}
+
+Result<std::string> SnapshotSource::AskHub(const RepoId& repo, const std::string& revision, const std::string& key,
+                                          Resolved* entry) {
   Result<std::string> fresh = Status::Unavailable("offline (HF_HUB_OFFLINE)");
   if (!options_.offline) {
     fresh = hub_->ResolveRevision(repo, revision, clock_->Now() + options_.request_timeout);
   }
 
-  Resolved entry;
-  entry.at = clock_->Now();
+  entry->at = clock_->Now();
   Result<std::string> result = fresh;
   if (fresh.ok()) {
-    entry.commit = *fresh;
+    entry->commit = *fresh;
     Status st = meta_->Put(key, EncodeRevisionRecord({*fresh, clock_->WallSeconds()}));
     if (!st.ok()) LogWarning("cannot record revision " + Describe(repo, revision) + ": " + st.ToString());
   } else if (fresh.status().IsNotFound() || fresh.status().IsPermissionDenied()) {
-    entry.error = fresh.status();
+    entry->error = fresh.status();
   } else {
     // The Hub is unreachable or failing: serve the last commit we knew.
-    auto stored = meta_->Get(key);
-    std::optional<std::string> commit;
-    if (stored.ok() && stored->has_value()) {
-      if (auto rec = DecodeRevisionRecord(**stored)) commit = rec->commit;
-    }
-    lock.lock();
-    auto old = resolved_.find(key);
-    if (!commit && old != resolved_.end() && old->second.error.ok()) commit = old->second.commit;
-    lock.unlock();
+    const std::optional<std::string> commit = LastKnownCommit(key);
     if (commit && IsCommitId(*commit)) {
       if (!options_.offline) {
         LogWarning("cannot resolve " + Describe(repo, revision) + " at " + hub_->endpoint() + " (" +
                    fresh.status().ToString() + "); using last known commit " + *commit);
       }
-      entry.commit = *commit;
+      entry->commit = *commit;
       result = *commit;
     } else {
-      entry.error = fresh.status();
+      entry->error = fresh.status();
       // Transient failures are not remembered: the next lookup asks again.
-      entry.at = clock_->Now() - options_.negative_ttl;
+      entry->at = clock_->Now() - options_.negative_ttl;
     }
   }
-
-  lock.lock();
-  resolving_.erase(key);
-  resolved_[key] = std::move(entry);
-  cv_.notify_all();
   return result;
+}
+
+std::optional<std::string> SnapshotSource::LastKnownCommit(const std::string& key) {
+  auto stored = meta_->Get(key);
+  if (stored.ok() && stored->has_value()) {
+    if (auto rec = DecodeRevisionRecord(**stored)) return rec->commit;
+  }
+  MutexLock lock(&mu_);
+  auto old = resolved_.find(key);
+  if (old != resolved_.end() && old->second.error.ok()) return old->second.commit;
+  return std::nullopt;
 }
 
 Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshot(const RepoId& repo,
                                                                      const std::string& commit) {
   const std::string key = TreeMetaKey(repo, commit);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
     auto it = snapshots_.find(key);
     if (it != snapshots_.end()) {
       if (auto snap = it->second.lock()) return std::shared_ptr<const Snapshot>(snap);
     }
     if (!loading_.count(key)) break;
-    cv_.wait(lock);
+    WaitForChange();
   }
   loading_.insert(key);
-  lock.unlock();
+  lock.Unlock();
 
   auto loaded = LoadSnapshotUncached(repo, commit);
 
-  lock.lock();
+  lock.Lock();
   loading_.erase(key);
   if (loaded.ok()) {
     snapshots_[key] = *loaded;
@@ -145,7 +156,7 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshot(const RepoI
     recent_.emplace_back(*loaded);
     if (recent_.size() > kRecentSnapshots) recent_.pop_front();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   return loaded;
 }
 
@@ -175,7 +186,7 @@ void SnapshotSource::RememberRepo(const RepoId& repo) {
   if (slash == std::string::npos) return;
   KnownRepo known{repo.kind, repo.name.substr(0, slash), repo.name.substr(slash + 1)};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!known_.insert(known).second) return;
   }
   Status st = meta_->Put(KnownRepoMetaKey(repo), "");
@@ -183,11 +194,11 @@ void SnapshotSource::RememberRepo(const RepoId& repo) {
 }
 
 std::vector<KnownRepo> SnapshotSource::KnownRepos() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!known_loaded_) {
-    lock.unlock();
+    lock.Unlock();
     auto keys = meta_->KeysWithPrefix(kRepoKeyPrefix);
-    lock.lock();
+    lock.Lock();
     known_loaded_ = true;
     if (keys.ok()) {
       for (const auto& k : *keys) {

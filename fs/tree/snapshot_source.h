@@ -13,11 +13,9 @@
 // revision or commit share one Hub request.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <optional>
 #include <string>
@@ -27,6 +25,7 @@
 #include "fetch/hub_client.h"
 #include "fs/tree/snapshot.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -71,7 +70,19 @@ class SnapshotSource {
   // The commit a recorded resolution of `key` names, and its age in seconds,
   // if younger than revision_ttl.
   std::optional<std::pair<std::string, int64_t>> RecordedCommit(const std::string& key);
-  Result<std::string> ResolveCommit(const RepoId& repo, const std::string& revision);
+  Result<std::string> ResolveCommit(const RepoId& repo, const std::string& revision) EXCLUDES(mu_);
+  // Waits on cv_ until a resolution or a load ends. CondVar::Wait requires
+  // the CondVar's own pointer to mu_, which the analysis cannot tie to mu_:
+  // the check is on this function's callers instead.
+  void WaitForChange() REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
+  // What `revision` names now, asked of the Hub (or, when the Hub cannot be
+  // reached, the last commit known for `key`); `entry` is set to what to
+  // remember of the answer.
+  Result<std::string> AskHub(const RepoId& repo, const std::string& revision, const std::string& key,
+                             Resolved* entry) EXCLUDES(mu_);
+  // The commit `key` last resolved to (recorded in the cache, else in this
+  // mount), if any.
+  std::optional<std::string> LastKnownCommit(const std::string& key) EXCLUDES(mu_);
   Result<std::shared_ptr<const Snapshot>> LoadSnapshot(const RepoId& repo, const std::string& commit);
   Result<std::shared_ptr<const Snapshot>> LoadSnapshotUncached(const RepoId& repo,
                                                               const std::string& commit);
@@ -82,15 +93,15 @@ class SnapshotSource {
   Clock* const clock_;
   const SnapshotSourceOptions options_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Resolved> resolved_;                          // GUARDED_BY(mu_)
-  std::set<std::string> resolving_;                                   // GUARDED_BY(mu_)
-  std::map<std::string, std::weak_ptr<const Snapshot>> snapshots_;    // GUARDED_BY(mu_)
-  std::deque<std::shared_ptr<const Snapshot>> recent_;                // GUARDED_BY(mu_)
-  std::set<std::string> loading_;                                     // GUARDED_BY(mu_)
-  std::set<KnownRepo> known_;                                         // GUARDED_BY(mu_)
-  bool known_loaded_ = false;                                         // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_{&mu_};  // signalled when a resolution or a load ends
+  std::map<std::string, Resolved> resolved_ GUARDED_BY(mu_);
+  std::set<std::string> resolving_ GUARDED_BY(mu_);
+  std::map<std::string, std::weak_ptr<const Snapshot>> snapshots_ GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<const Snapshot>> recent_ GUARDED_BY(mu_);
+  std::set<std::string> loading_ GUARDED_BY(mu_);
+  std::set<KnownRepo> known_ GUARDED_BY(mu_);
+  bool known_loaded_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace hfm

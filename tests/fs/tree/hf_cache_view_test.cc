@@ -120,6 +120,18 @@ TEST_F(HfCacheViewTest, LinksPointAtBlobsNamedByEtag) {
   EXPECT_FALSE(fs_->ReadLink(Walk(kRepoDir + "/refs/main")).ok()) << "only links have targets";
 }
 
+TEST_F(HfCacheViewTest, FilesAndLinksOfTheViewAreNotDirectories) {
+  const uint64_t ref = Walk(kRepoDir + "/refs/main");
+  const uint64_t link = Walk(kRepoDir + "/snapshots/" + kMain + "/config.json");
+  ASSERT_NE(ref, 0u);
+  ASSERT_NE(link, 0u);
+  EXPECT_EQ(fs_->ReadLink(ref).status().code(), Status::Code::kNotASymlink);
+  EXPECT_EQ(fs_->Lookup(ref, "x").status().code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(fs_->Lookup(link, "x").status().code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(fs_->OpenDir(link).status().code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(fs_->Open(Walk(kRepoDir + "/snapshots")).status().code(), Status::Code::kIsADirectory);
+}
+
 TEST_F(HfCacheViewTest, ABlobIsFoundByEtagWithoutGoingThroughSnapshots) {
   const std::string etag = HashBytes(ContentHash::Kind::kSha256, weights_).ToHex();
   const uint64_t blob = Walk(kRepoDir + "/blobs/" + etag);

@@ -105,6 +105,46 @@ TEST_F(HubFilesystemTest, MissingNamesAreNegativeEntries) {
   EXPECT_EQ(Walk(".Trash-0"), 0u);
 }
 
+TEST_F(HubFilesystemTest, AnOperationOnTheWrongKindOfNodeSaysWhichKind) {
+  const uint64_t file = Walk("org/model/config.json");
+  const uint64_t dir = Walk("org/model/sub");
+  ASSERT_NE(file, 0u);
+  ASSERT_NE(dir, 0u);
+  auto lookup = fs_->Lookup(file, "x");
+  ASSERT_FALSE(lookup.ok());
+  EXPECT_EQ(lookup.status().code(), Status::Code::kNotADirectory) << lookup.status().ToString();
+  auto listing = fs_->OpenDir(file);
+  ASSERT_FALSE(listing.ok());
+  EXPECT_EQ(listing.status().code(), Status::Code::kNotADirectory) << listing.status().ToString();
+  auto opened = fs_->Open(dir);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Status::Code::kIsADirectory) << opened.status().ToString();
+  auto link = fs_->ReadLink(file);
+  ASSERT_FALSE(link.ok());
+  EXPECT_EQ(link.status().code(), Status::Code::kNotASymlink) << link.status().ToString();
+  const uint64_t control = Walk(".hfmirror/stats.json");
+  ASSERT_NE(control, 0u);
+  EXPECT_EQ(fs_->Lookup(control, "x").status().code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(fs_->Open(Walk(".hfmirror")).status().code(), Status::Code::kIsADirectory);
+}
+
+TEST_F(HubFilesystemTest, UptimeAndControlFileTimesFollowTheFilesystemsClock) {
+  FakeClock clock;
+  options_.clock = &clock;
+  Start();
+  EXPECT_EQ(fs_->Stats().uptime_seconds, 0);
+  clock.Advance(std::chrono::seconds(90));
+  EXPECT_EQ(fs_->Stats().uptime_seconds, 90);
+  const uint64_t stats = Walk(".hfmirror/stats.json");
+  ASSERT_NE(stats, 0u);
+  auto attr = fs_->GetAttr(stats);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->attr.mtime, clock.WallSeconds()) << "a control file is rendered now";
+  auto folder = fs_->GetAttr(Walk(".hfmirror"));
+  ASSERT_TRUE(folder.ok());
+  EXPECT_EQ(folder->attr.mtime, clock.WallSeconds() - 90) << "the folder is as old as the mount";
+}
+
 TEST_F(HubFilesystemTest, ReadsEveryByteAtRandomOffsets) {
   uint64_t ino = Walk("org/model/weights.bin");
   ASSERT_NE(ino, 0u);
