@@ -1,5 +1,5 @@
 // HfCacheView: /.hf-cache/hub (subtree.h), the mount's repos laid out exactly as the
-// official Hugging Face cache (../shared/HUB_PROTOCOL.md), so that unmodified
+// official Hugging Face cache (fetch/PROTOCOL.md, "The official cache layout"), so that unmodified
 // code run with HF_HUB_CACHE=/mnt/models/.hf-cache/hub HF_HUB_OFFLINE=1
 // finds files by repo id (`from_pretrained("ORG/NAME")`, `hf_hub_download`):
 //

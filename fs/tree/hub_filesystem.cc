@@ -52,7 +52,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
                             .budget = &budget_,
                             .buffers = &buffers_,
                             .counters = &counters_,
-                            .clock = SystemClock(),
+                            .clock = options.clock,
                             .options = options.read_path}),
       kernel_notifier_(1),
       cache_writer_(1),

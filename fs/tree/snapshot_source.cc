@@ -40,7 +40,7 @@ std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(co
   return std::make_pair(commit, age);
 }
 
-void SnapshotSource::WaitForChange() { cv_.Wait(); }
+void SnapshotSource::WaitForChange() { cv_.Wait(&mu_); }
 
 Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
   // A commit id names itself: no request, so pinned paths work offline.

@@ -71,10 +71,8 @@ class SnapshotSource {
   // if younger than revision_ttl.
   std::optional<std::pair<std::string, int64_t>> RecordedCommit(const std::string& key);
   Result<std::string> ResolveCommit(const RepoId& repo, const std::string& revision) EXCLUDES(mu_);
-  // Waits on cv_ until a resolution or a load ends. CondVar::Wait requires
-  // the CondVar's own pointer to mu_, which the analysis cannot tie to mu_:
-  // the check is on this function's callers instead.
-  void WaitForChange() REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
+  // Waits on cv_ until a resolution or a load ends.
+  void WaitForChange() REQUIRES(mu_);
   // What `revision` names now, asked of the Hub (or, when the Hub cannot be
   // reached, the last commit known for `key`); `entry` is set to what to
   // remember of the answer.

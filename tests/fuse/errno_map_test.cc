@@ -4,9 +4,7 @@
 
 #include <cerrno>
 
-// fs_tests links the libraries below libfuse, not hfm_fuse; the mapping
-// itself needs nothing of libfuse, so its one source is compiled in here.
-#include "fs/fuse/errno_map.cc"
+#include "fs/fuse/errno_map.h"
 
 namespace hfm {
 namespace {
