@@ -33,9 +33,9 @@ class BufferPool {
   // Returns a buffer (any size; only full-sized ones are kept).
   void Give(std::string buffer);
   // Makes `count` idle buffers (at most max_idle) with every page touched:
-  // a fresh page costs a fault (about 2 us each in a VM, 0.5 ms a MiB),
-  // which the first reads after a mount would otherwise pay on their
-  // critical path.
+  // a fresh page costs a fault, which the first reads after a mount would
+  // otherwise pay on their critical path (README, "Design notes: the read
+  // path").
   void Prewarm(size_t count);
 
   size_t buffer_size() const { return buffer_size_; }

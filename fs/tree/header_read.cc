@@ -5,11 +5,10 @@
 //
 // Why: a loader reads on from the header at once (safetensors: 8 bytes, then
 // the header they announce, often most of the first MiB). Asked for page by
-// page, the kernel's readahead ramps up (16K, 64K, 128K, 256K, 512K, then
-// 1M from 976K on): six round trips, the last of which straddles into
-// block 1, so reading the first MiB waited for two blocks. Pages already
-// cached are read without asking, and readahead only grows from pages it had
-// to read: the header read costs one GET of one block.
+// page, the kernel's readahead ramps up over several requests, the last of
+// which reaches into block 1; pages already cached are read without asking,
+// so the header read costs one GET of one block (README, "Design notes: the
+// read path").
 //
 // The pages stored are no more trusted than bytes a read returns: an open
 // of a file not yet verified starts from a clean page cache (Open), and a
