@@ -1,11 +1,33 @@
 #include "fs/read/content_verifier.h"
 
-#include <future>
-
 #include "fs/read/log_where.h"
 #include "util/log.h"
 
 namespace hfm {
+namespace {
+
+// Whether a job queued on `queue` now runs before `deadline`: on a queue of
+// one thread, every job queued before it has run by then.
+bool RunsThrough(WorkQueue* queue, const Clock& clock, TimePoint deadline) {
+  struct Reached {
+    Mutex mu;
+    CondVar cv{&mu};
+    bool done GUARDED_BY(mu) = false;
+  };
+  auto reached = std::make_shared<Reached>();
+  queue->Submit([reached] {
+    MutexLock lock(&reached->mu);
+    reached->done = true;
+    reached->cv.SignalAll();
+  });
+  MutexLock lock(&reached->mu);
+  while (!reached->done) {
+    if (!clock.WaitUntil(&reached->cv, &reached->mu, deadline)) return reached->done;
+  }
+  return true;
+}
+
+}  // namespace
 
 ContentVerifier::ContentVerifier(ContentHash hash, uint64_t size, FetchScheduler* scheduler,
                                  const ReadPathEnv& env, VerdictListener* verdicts, KeepAlive keep_alive,
@@ -72,10 +94,7 @@ Status ContentVerifier::FlushWrites(TimePoint deadline) {
   // before it is hashed, and a completion it queued on the writer lands
   // before the writer's barrier.
   for (WorkQueue* queue : {env_.hasher, env_.writer}) {
-    auto done = std::make_shared<std::promise<void>>();
-    auto future = done->get_future();
-    queue->Submit([done] { done->set_value(); });
-    if (future.wait_until(deadline) != std::future_status::ready) {
+    if (!RunsThrough(queue, *env_.clock, deadline)) {
       return Status::DeadlineExceeded("cache writer did not catch up before the read deadline");
     }
   }

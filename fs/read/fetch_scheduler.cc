@@ -265,7 +265,7 @@ bool FetchScheduler::WaitForFetchLocked(const BlockFetch& fetch, size_t needed, 
   for (;;) {
     if (fetch.done) return true;
     if (needed > 0 && fetch.filling && fetch.filling->filled() >= needed) return true;
-    if (!cv_.WaitUntil(&mu_, limit)) {
+    if (!env_.clock->WaitUntil(&cv_, &mu_, limit)) {
       return fetch.done || (needed > 0 && fetch.filling && fetch.filling->filled() >= needed);
     }
   }

@@ -23,11 +23,11 @@ void MemoryBudget::Release(uint64_t bytes) {
   if (listener_) listener_();
 }
 
-bool MemoryBudget::WaitForRoom(std::chrono::steady_clock::time_point deadline) {
+bool MemoryBudget::WaitForRoom(TimePoint deadline) {
   if (used_.load() < limit_) return true;
   MutexLock lock(&room_mu_);
   while (used_.load() >= limit_) {
-    if (!room_cv_.WaitUntil(&room_mu_, deadline)) return used_.load() < limit_;
+    if (!clock_->WaitUntil(&room_cv_, &room_mu_, deadline)) return used_.load() < limit_;
   }
   return true;
 }

@@ -19,13 +19,16 @@
 #include <cstdint>
 #include <functional>
 
+#include "util/clock.h"
 #include "util/mutex.h"
 
 namespace hfm {
 
 class MemoryBudget {
  public:
-  explicit MemoryBudget(uint64_t limit_bytes) : limit_(limit_bytes) {}
+  // `clock` (borrowed) times WaitForRoom's deadline.
+  explicit MemoryBudget(uint64_t limit_bytes, const Clock* clock = SystemClock())
+      : limit_(limit_bytes), clock_(clock) {}
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
@@ -40,7 +43,7 @@ class MemoryBudget {
   // Waits until less than the limit is in use, or `deadline`. False if the
   // deadline came first (the caller goes ahead anyway: a slow disk must not
   // fail reads).
-  bool WaitForRoom(std::chrono::steady_clock::time_point deadline);
+  bool WaitForRoom(TimePoint deadline);
 
   // Blocks that arrived ahead of their file's hash frontier may wait in
   // memory for it (see HashStash), but together hold at most a quarter of
@@ -65,6 +68,7 @@ class MemoryBudget {
   void NotePeak(uint64_t now_used);
 
   const uint64_t limit_;
+  const Clock* const clock_;
   const uint64_t prefetch_limit_ = limit_ / 4 * 3;
   const uint64_t ahead_limit_ = limit_ / 4;
   std::atomic<uint64_t> ahead_{0};

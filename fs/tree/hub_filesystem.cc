@@ -38,7 +38,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       hf_view_(&snapshots_, TimeoutsOf(options), mount_time_),
       control_(options.clock, TimeoutsOf(options), mount_time_, [this] { return Stats(); }),
       inodes_(repo_tree_.Root()),
-      budget_(options.max_memory),
+      budget_(options.max_memory, options.clock),
       // Idle buffers beside the budget's live ones: enough to recycle a few
       // GETs' worth without a fresh allocation each block.
       buffers_(blocks->block_size(), 8),

@@ -1,6 +1,7 @@
 // Readers served from a block while its GET is still filling it, driven
 // without a mount on FakeHub (which can stall a fetch part-way through) and
-// the in-memory cache.
+// the in-memory cache. Time is a FakeClock's: a read that must time out
+// does so when the test advances the clock past its deadline.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,8 +19,8 @@ using testing::Pattern;
 
 constexpr uint32_t kBlock = 64 * 1024;
 const std::string kCommit = std::string(40, 'c');
-// Tests that expect a read to time out wait this long; the others far longer
-// (a loaded machine or a sanitizer slows the fetch threads).
+// The read timeout of tests that expect a read to time out; the others far
+// longer, which the clock never reaches.
 constexpr std::chrono::milliseconds kShortWait{1000};
 constexpr std::chrono::milliseconds kLongWait{20000};
 
@@ -35,6 +36,7 @@ class PartialBlockTest : public ::testing::Test {
 
   // `read_timeout`: how long a reader waits for bytes that never come.
   void Start(std::chrono::milliseconds read_timeout) {
+    options_.clock = &clock_;
     options_.read_path.read_timeout = read_timeout;
     fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
     auto opened = fs_->Open(testing::WalkPath(*fs_, "org/data/table.arrow"));
@@ -55,6 +57,14 @@ class PartialBlockTest : public ::testing::Test {
     return buf;
   }
 
+  // A read that waits for bytes the hub never sends: it waits on the clock
+  // until the test moves it past the read's deadline.
+  Result<std::string> ReadTimingOut(uint64_t offset, size_t size) {
+    auto read = std::async(std::launch::async, [&] { return Read(offset, size); });
+    if (testing::Eventually([&] { return clock_.waiters() > 0; })) clock_.Advance(kShortWait);
+    return read.get();
+  }
+
   // A fetch has stopped at its stall point (false after 20 s).
   bool StalledSoon() {
     return testing::Eventually([&] { return hub_.stalled() != 0; });
@@ -70,6 +80,7 @@ class PartialBlockTest : public ::testing::Test {
     return c.ok() && *c;
   }
 
+  FakeClock clock_;
   FakeHub hub_;
   Cache cache_;
   FilesystemOptions options_;
@@ -99,7 +110,7 @@ TEST_F(PartialBlockTest, BytesNotYetInAreWaitedForNeverMadeUp) {
   hub_.StallFetchesAfter(kBlock / 2);
   ASSERT_TRUE(Read(0, 10).ok());
   // Straddles the point the GET stalls at: no byte of it may be served yet.
-  auto straddling = Read(kBlock / 2 - 10, 20);
+  auto straddling = ReadTimingOut(kBlock / 2 - 10, 20);
   EXPECT_EQ(straddling.status().code(), Status::Code::kDeadlineExceeded) << "got bytes the hub never sent";
   hub_.ReleaseStalled();
   // The timed-out wait had used up the fetch's read timeout: let it finish
@@ -118,7 +129,7 @@ TEST_F(PartialBlockTest, OnceItsGetFaltersABlockIsServedOnlyWhole) {
   hub_.StallFetchesAfter(kBlock / 2);
   // In before the stall, but from after the falter: served only with the
   // whole block.
-  auto later = Read(kBlock / 4 + 100, 100);
+  auto later = ReadTimingOut(kBlock / 4 + 100, 100);
   EXPECT_EQ(later.status().code(), Status::Code::kDeadlineExceeded) << "partial bytes served after a falter";
   hub_.ReleaseStalled();
   ASSERT_TRUE(Quiet());
@@ -137,7 +148,7 @@ TEST_F(PartialBlockTest, AfterAGetFalteredBlocksAreServedWholeUntilAGetRunsClean
   hub_.FalterFetchesAt(0);
   hub_.StallFetchesAfter(kBlock / 2);
   // (Reads past a quarter block: a smaller seek gets its bytes by themselves.)
-  auto early = Read(uint64_t{30} * kBlock, kBlock / 4 + 1);
+  auto early = ReadTimingOut(uint64_t{30} * kBlock, kBlock / 4 + 1);
   EXPECT_EQ(early.status().code(), Status::Code::kDeadlineExceeded) << "shared after a GET of the file faltered";
   hub_.ReleaseStalled();
   ASSERT_TRUE(Quiet());
@@ -188,6 +199,7 @@ TEST_F(PartialBlockTest, AReaderAtTheEndGetsTheVerdictEvenIfTheLastBlockIsStillF
   const std::string good = Pattern(2 * kBlock + 100, 12);
   hub_.AddCommit("org/two", kCommit, {{"w.bin", {good, true, Pattern(good.size(), 13)}}});
   hub_.SetRef("org/two", "main", kCommit);
+  options_.clock = &clock_;
   options_.read_path.read_timeout = kLongWait;
   fs_ = std::make_unique<HubFilesystem>(&hub_, cache_.blocks.get(), cache_.meta.get(), options_);
   auto opened = fs_->Open(testing::WalkPath(*fs_, "org/two/w.bin"));
