@@ -187,36 +187,42 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
     if (p.entries.size() + parsed->size() > kMaxTreeEntries) {
       return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreeEntries) + " entries");
     }
-    const auto next = NextPageLink(response->head);
-    std::string next_url;
-    if (next) {
-      auto resolved = ResolveRedirect(response->url, *next);
-      if (!resolved) return Status::DataLoss(context + ": unusable Link rel=\"next\"");
-      if (!SameHost(*resolved, endpoint_)) {
-        return Status::DataLoss(context + ": Link rel=\"next\" points away from the endpoint, to " +
-                                StripQuery(*resolved));
-      }
-      // A server that hands back a cursor it already gave would page forever.
-      if (!p.seen.insert(*resolved).second) {
-        return Status::DataLoss(context + ": pagination loop, page " + std::to_string(page + 1) +
-                                " repeats an earlier page URL");
-      }
-      next_url = std::move(*resolved);
-    }
+    auto next_url = NextPageUrl(*response, page, context, &p.seen);
+    if (!next_url.ok()) return next_url.status();
     // The page counts only now, so a retry after a failure above asks for
     // the same page again.
     p.entries.insert(p.entries.end(), std::make_move_iterator(parsed->begin()),
                      std::make_move_iterator(parsed->end()));
     p.bytes += response->body.size();
     p.pages = page;
-    if (next_url.empty()) break;
-    p.next_url = std::move(next_url);
+    if (next_url->empty()) break;
+    p.next_url = std::move(*next_url);
   }
   std::vector<TreeEntry> entries = std::move(p.entries);
   p = ListingProgress();
   return ValidateListing(std::move(entries), context);
 }
 
+// Where the page after `response` (page number `page`) is, "" after the last
+// one. The link must stay on the endpoint's host (the token goes there) and
+// must not repeat a page URL in *seen, which it joins.
+Result<std::string> EndpointClient::NextPageUrl(const ApiResponse& response, int page, const std::string& context,
+                                                std::unordered_set<std::string>* seen) const {
+  const auto next = NextPageLink(response.head);
+  if (!next) return std::string();
+  auto resolved = ResolveRedirect(response.url, *next);
+  if (!resolved) return Status::DataLoss(context + ": unusable Link rel=\"next\"");
+  if (!SameHost(*resolved, endpoint_)) {
+    return Status::DataLoss(context + ": Link rel=\"next\" points away from the endpoint, to " +
+                            StripQuery(*resolved));
+  }
+  // A server that hands back a cursor it already gave would page forever.
+  if (!seen->insert(*resolved).second) {
+    return Status::DataLoss(context + ": pagination loop, page " + std::to_string(page + 1) +
+                            " repeats an earlier page URL");
+  }
+  return std::move(*resolved);
+}
 
 HttpHeaders EndpointClient::HeadersFor(const std::string& url) const {
   HttpHeaders headers;
