@@ -114,6 +114,9 @@ class EndpointClient {
 
   HttpHeaders HeadersFor(const std::string& url) const;
   Result<ApiResponse> GetApi(std::string url, TimePoint deadline, const std::string& context, AttemptInfo* info);
+  // ListTree's step.
+  Result<std::string> NextPageUrl(const ApiResponse& response, int page, const std::string& context,
+                                  std::unordered_set<std::string>* seen) const;
   RangeAttempt FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end, RangeSink* sink,
                          TimePoint deadline, const std::string& context);
   // FetchOnce's steps.

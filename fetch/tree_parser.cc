@@ -123,6 +123,86 @@ std::string_view PathPreview(const Json& entry) {
   return path ? std::string_view(*path) : std::string_view("?");
 }
 
+// ValidateListing's steps. Those after DropUnsafePaths hold views into the
+// paths of its result, which must stay unchanged while they are in use.
+
+// The entries whose paths are safe (see repo_path.h); the others are skipped.
+std::vector<TreeEntry> DropUnsafePaths(std::vector<TreeEntry> entries, SkipLogger* skips) {
+  std::vector<TreeEntry> safe;
+  safe.reserve(entries.size());
+  for (TreeEntry& e : entries) {
+    const std::string_view problem = RepoPathProblem(e.path);
+    if (problem.empty()) {
+      safe.push_back(std::move(e));
+    } else {
+      skips->Skip(e.path, problem);
+    }
+  }
+  return safe;
+}
+
+struct ListedDirectories {
+  std::unordered_set<std::string_view> listed;  // directory entries
+  // Every proper parent of every entry.
+  std::unordered_set<std::string_view> parents;
+};
+
+ListedDirectories CollectDirectories(const std::vector<TreeEntry>& entries) {
+  ListedDirectories dirs;
+  for (const TreeEntry& e : entries) {
+    const std::string_view path = e.path;
+    if (e.is_dir) dirs.listed.insert(path);
+    // A parent enters only together with all of its own parents, so a walk
+    // can stop at the first one already present: shared prefixes are
+    // visited once.
+    for (size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > 0;
+         slash = path.rfind('/', slash - 1)) {
+      if (!dirs.parents.insert(path.substr(0, slash)).second) break;
+    }
+  }
+  return dirs;
+}
+
+// The indices of the entries to keep, in order: not a file where a directory
+// is, not a later duplicate of a path. Their paths go into *kept_paths.
+std::vector<size_t> KeepConsistent(const std::vector<TreeEntry>& entries, const ListedDirectories& dirs,
+                                   SkipLogger* skips, std::unordered_set<std::string_view>* kept_paths) {
+  std::vector<size_t> kept;
+  kept.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const TreeEntry& e = entries[i];
+    if (!e.is_dir && (dirs.listed.count(e.path) || dirs.parents.count(e.path))) {
+      skips->Skip(e.path, "a file at a path that is also a directory");
+      continue;
+    }
+    if (!kept_paths->insert(e.path).second) {
+      skips->Skip(e.path, "duplicate path");
+      continue;
+    }
+    kept.push_back(i);
+  }
+  return kept;
+}
+
+// Appends a directory entry for each parent the listing left out.
+void AddMissingParents(const std::unordered_set<std::string_view>& parents,
+                       const std::unordered_set<std::string_view>& kept_paths, std::string_view log_context,
+                       std::vector<TreeEntry>* out) {
+  size_t synthesized = 0;
+  for (const std::string_view parent : parents) {
+    if (kept_paths.count(parent)) continue;
+    TreeEntry dir;
+    dir.path = std::string(parent);
+    dir.is_dir = true;
+    out->push_back(std::move(dir));
+    ++synthesized;
+  }
+  if (synthesized > 0) {
+    LogWarning(std::string(log_context) + ": listing lacked " + std::to_string(synthesized) +
+               " parent directories; added them");
+  }
+}
+
 }  // namespace
 
 Result<std::vector<TreeEntry>> ParseTreePage(std::string_view json_text, std::string_view log_context) {
@@ -157,64 +237,15 @@ Result<std::vector<TreeEntry>> ParseTreePage(std::string_view json_text, std::st
 
 std::vector<TreeEntry> ValidateListing(std::vector<TreeEntry> entries, std::string_view log_context) {
   SkipLogger skips(log_context);
-  std::vector<TreeEntry> safe;
-  safe.reserve(entries.size());
-  for (TreeEntry& e : entries) {
-    const std::string_view problem = RepoPathProblem(e.path);
-    if (problem.empty()) {
-      safe.push_back(std::move(e));
-    } else {
-      skips.Skip(e.path, problem);
-    }
-  }
-  entries.clear();
-
+  std::vector<TreeEntry> safe = DropUnsafePaths(std::move(entries), &skips);
   // From here on `safe` is not resized, so views into its paths stay valid.
-  std::unordered_set<std::string_view> listed_dirs;
-  // Every proper parent of every entry. A parent enters only together with
-  // all of its own parents, so a walk can stop at the first one already
-  // present: shared prefixes are visited once.
-  std::unordered_set<std::string_view> parents;
-  for (const TreeEntry& e : safe) {
-    const std::string_view path = e.path;
-    if (e.is_dir) listed_dirs.insert(path);
-    for (size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > 0;
-         slash = path.rfind('/', slash - 1)) {
-      if (!parents.insert(path.substr(0, slash)).second) break;
-    }
-  }
-
+  const ListedDirectories dirs = CollectDirectories(safe);
   std::unordered_set<std::string_view> kept_paths;
-  std::vector<size_t> kept;
-  kept.reserve(safe.size());
-  for (size_t i = 0; i < safe.size(); ++i) {
-    const TreeEntry& e = safe[i];
-    if (!e.is_dir && (listed_dirs.count(e.path) || parents.count(e.path))) {
-      skips.Skip(e.path, "a file at a path that is also a directory");
-      continue;
-    }
-    if (!kept_paths.insert(e.path).second) {
-      skips.Skip(e.path, "duplicate path");
-      continue;
-    }
-    kept.push_back(i);
-  }
+  const std::vector<size_t> kept = KeepConsistent(safe, dirs, &skips, &kept_paths);
 
   std::vector<TreeEntry> out;
   out.reserve(kept.size());
-  size_t synthesized = 0;
-  for (const std::string_view parent : parents) {
-    if (kept_paths.count(parent)) continue;
-    TreeEntry dir;
-    dir.path = std::string(parent);
-    dir.is_dir = true;
-    out.push_back(std::move(dir));
-    ++synthesized;
-  }
-  if (synthesized > 0) {
-    LogWarning(std::string(log_context) + ": listing lacked " + std::to_string(synthesized) +
-               " parent directories; added them");
-  }
+  AddMissingParents(dirs.parents, kept_paths, log_context, &out);
   // Moving paths out of `safe` ends the views above: the sets are not used
   // after this point.
   for (const size_t i : kept) out.push_back(std::move(safe[i]));

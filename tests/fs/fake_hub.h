@@ -7,14 +7,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <condition_variable>
 #include <map>
 #include <set>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "fetch/hub_client.h"
+#include "util/mutex.h"
 
 namespace hfm {
 
@@ -30,22 +29,22 @@ class FakeHub : public HubClient {
 
   // Adds a commit (40 hex) of `repo` with `files` (path -> file).
   void AddCommit(const std::string& repo, const std::string& commit, std::map<std::string, File> files) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     commits_[repo][commit] = std::move(files);
   }
   void SetRef(const std::string& repo, const std::string& ref, const std::string& commit) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     refs_[repo][ref] = commit;
   }
   void SetGated(const std::string& repo) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     gated_.insert({repo, true});
   }
   void SetOffline(bool offline) { offline_ = offline; }
   // Makes `path` serve `bytes` ("" = its true content) from now on.
   void SetServed(const std::string& repo, const std::string& commit, const std::string& path,
                  const std::string& bytes) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     commits_[repo][commit][path].served = bytes;
   }
 
@@ -53,7 +52,7 @@ class FakeHub : public HubClient {
                                       TimePoint) override {
     resolves++;
     if (offline_) return Status::Unavailable("fake network down");
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto r = refs_.find(repo.name);
     if (r == refs_.end()) return Status::NotFound("RepoNotFound " + repo.name);
     auto it = r->second.find(revision.empty() ? "main" : std::string(revision));
@@ -68,7 +67,7 @@ class FakeHub : public HubClient {
                                           TimePoint) override {
     listings++;
     if (offline_) return Status::Unavailable("fake network down");
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto r = commits_.find(repo.name);
     if (r == commits_.end()) return Status::NotFound("RepoNotFound");
     auto c = r->second.find(std::string(commit));
@@ -89,54 +88,54 @@ class FakeHub : public HubClient {
   // fetches are known to be in flight).
   void HoldFetches(bool hold) {
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       held_ = hold;
     }
-    hold_cv_.notify_all();
+    hold_cv_.SignalAll();
   }
 
   // A fetch that starts at `offset` waits before serving until
   // ReleaseHeldAt(): one slow GET among many.
   void HoldFetchAt(uint64_t offset) {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     held_offsets_.insert(offset);
   }
   // Fetches that start at or past `offset` wait before serving until it is
   // moved past them (UINT64_MAX: none wait).
   void HoldFetchesFrom(uint64_t offset) {
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       hold_from_ = offset;
     }
-    hold_cv_.notify_all();
+    hold_cv_.SignalAll();
   }
   // Fetches waiting in a hold now.
   int held() {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     return waiting_in_hold_;
   }
   // Every fetch that starts at `offset` fails at once with a network error.
   void FailFetchesAt(uint64_t offset) {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     failing_offsets_.insert(offset);
   }
   void StopFailingFetches() {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     failing_offsets_.clear();
   }
   void ReleaseHeldAt(uint64_t offset) {
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       held_offsets_.erase(offset);
     }
-    hold_cv_.notify_all();
+    hold_cv_.SignalAll();
   }
 
   // Every fetch from now on delivers its first `bytes` bytes, then stalls
   // until ReleaseStalled(): a test sees what readers get of a block still
   // being fetched. With `fail`, a released fetch then ends in a network error.
   void StallFetchesAfter(uint64_t bytes, bool fail = false) {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     stall_after_ = bytes;
     stall_fails_ = fail;
     stall_released_ = false;
@@ -145,39 +144,41 @@ class FakeHub : public HubClient {
   // with a second attempt (as the real client's retries do), telling the
   // sink so through OnSource. 0: never.
   void FalterFetchesAt(uint64_t bytes) {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     falter_at_ = bytes;
   }
   void ReleaseStalled() {
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       stall_released_ = true;
     }
-    hold_cv_.notify_all();
+    hold_cv_.SignalAll();
   }
   int stalled() {
-    std::lock_guard<std::mutex> lock(hold_mu_);
+    MutexLock lock(&hold_mu_);
     return stalled_;
   }
 
   Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
                     TimePoint) override {
     {
-      std::unique_lock<std::mutex> lock(hold_mu_);
-      auto released = [&] { return !held_ && !held_offsets_.count(offset) && offset < hold_from_; };
+      MutexLock lock(&hold_mu_);
+      auto released = [&]() REQUIRES(hold_mu_) {
+        return !held_ && !held_offsets_.count(offset) && offset < hold_from_;
+      };
       ++waiting_in_hold_;
-      hold_cv_.wait(lock, released);
+      hold_cv_.Wait(&hold_mu_, released);
       --waiting_in_hold_;
     }
     fetches++;
     if (offline_) return Status::Unavailable("fake network down");
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       if (failing_offsets_.count(offset)) return Status::Unavailable("fake connection refused");
     }
     std::string bytes;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (gated_.count(file.repo.name)) return Status::PermissionDenied("GatedRepo");
       auto& files = commits_[file.repo.name][file.commit];
       auto it = files.find(file.path);
@@ -193,7 +194,7 @@ class FakeHub : public HubClient {
     size_t piece = 7;
     uint64_t stall_at = UINT64_MAX, falter_at = UINT64_MAX;
     {
-      std::lock_guard<std::mutex> lock(hold_mu_);
+      MutexLock lock(&hold_mu_);
       if (stall_after_ && !stall_released_) stall_at = offset + stall_after_;
       if (falter_at_) falter_at = offset + falter_at_;
     }
@@ -201,9 +202,9 @@ class FakeHub : public HubClient {
     while (pos < end) {
       if (pos == falter_at) sink->OnSource(endpoint_);
       if (pos == stall_at) {
-        std::unique_lock<std::mutex> lock(hold_mu_);
+        MutexLock lock(&hold_mu_);
         ++stalled_;
-        hold_cv_.wait(lock, [this] { return stall_released_; });
+        hold_cv_.Wait(&hold_mu_, [this]() REQUIRES(hold_mu_) { return stall_released_; });
         --stalled_;
         if (stall_fails_) return Status::Unavailable("fake connection reset");
       }
@@ -230,23 +231,24 @@ class FakeHub : public HubClient {
   std::atomic<int> aborted_transfers{0};
 
  private:
-  std::mutex mu_;
-  std::map<std::string, std::map<std::string, std::map<std::string, File>>> commits_;
-  std::map<std::string, std::map<std::string, std::string>> refs_;
-  std::map<std::string, bool> gated_;
+  Mutex mu_;
+  std::map<std::string, std::map<std::string, std::map<std::string, File>>> commits_ GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, std::string>> refs_ GUARDED_BY(mu_);
+  std::map<std::string, bool> gated_ GUARDED_BY(mu_);
   std::atomic<bool> offline_{false};
-  std::mutex hold_mu_;
-  std::condition_variable hold_cv_;
-  bool held_ = false;  // GUARDED_BY(hold_mu_)
-  std::set<uint64_t> held_offsets_;  // GUARDED_BY(hold_mu_)
-  std::set<uint64_t> failing_offsets_;  // GUARDED_BY(hold_mu_)
-  uint64_t hold_from_ = UINT64_MAX;     // GUARDED_BY(hold_mu_)
-  int waiting_in_hold_ = 0;             // GUARDED_BY(hold_mu_)
-  uint64_t stall_after_ = 0;      // GUARDED_BY(hold_mu_): 0 = never stall
-  bool stall_fails_ = false;      // GUARDED_BY(hold_mu_)
-  bool stall_released_ = false;   // GUARDED_BY(hold_mu_)
-  int stalled_ = 0;               // GUARDED_BY(hold_mu_): fetches waiting now
-  uint64_t falter_at_ = 0;        // GUARDED_BY(hold_mu_): 0 = never
+  // The holds, stalls and failures tests set on fetches.
+  Mutex hold_mu_;
+  CondVar hold_cv_{&hold_mu_};
+  bool held_ GUARDED_BY(hold_mu_) = false;
+  std::set<uint64_t> held_offsets_ GUARDED_BY(hold_mu_);
+  std::set<uint64_t> failing_offsets_ GUARDED_BY(hold_mu_);
+  uint64_t hold_from_ GUARDED_BY(hold_mu_) = UINT64_MAX;
+  int waiting_in_hold_ GUARDED_BY(hold_mu_) = 0;
+  uint64_t stall_after_ GUARDED_BY(hold_mu_) = 0;  // 0 = never stall
+  bool stall_fails_ GUARDED_BY(hold_mu_) = false;
+  bool stall_released_ GUARDED_BY(hold_mu_) = false;
+  int stalled_ GUARDED_BY(hold_mu_) = 0;  // fetches waiting now
+  uint64_t falter_at_ GUARDED_BY(hold_mu_) = 0;  // 0 = never
   std::string endpoint_ = "http://fake-hub";
 };
 
