@@ -29,8 +29,7 @@ esac
 integration_modes=${HFM_SANITIZE_INTEGRATION:-address thread}
 jobs=$(nproc)
 
-# g++ by default: the compiler the project is built with (clang 14 cannot capture structured bindings in
-# lambdas, which fs/ uses).
+# g++ by default: the compiler the project is built with (scripts/thread_safety.sh builds with clang).
 cxx=${HFM_SANITIZE_CXX:-$(command -v g++ || command -v clang++)}
 symbolizer=$(command -v llvm-symbolizer || ls /usr/lib/llvm-*/bin/llvm-symbolizer 2>/dev/null | head -n1 || true)
 probe_dir=$(mktemp -d)
