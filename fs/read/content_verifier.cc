@@ -40,12 +40,9 @@ ContentVerifier::ContentVerifier(ContentHash hash, uint64_t size, FetchScheduler
       keep_alive_(std::move(keep_alive)),
       hasher_(std::make_unique<ContentHasher>(hash.kind(), size)),
       stash_(env.budget) {
+  // No lock: nothing else sees this object yet (and the registry's lock is
+  // held around this constructor, which must not order it before mu_).
   must_verify_ = must_verify;
-  LoadStoredVerdict();
-}
-
-void ContentVerifier::LoadStoredVerdict() {
-  MutexLock lock(&mu_);
   auto complete = env_.store->IsComplete(hash_);
   if (complete.ok() && *complete) {
     complete_ = true;

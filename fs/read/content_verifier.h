@@ -82,9 +82,6 @@ class ContentVerifier {
   Status EmptyFileFailure() EXCLUDES(mu_);
 
  private:
-  // The construction-time verdict from the store: complete, empty, or
-  // marked as failed verification before.
-  void LoadStoredVerdict() EXCLUDES(mu_);
   // AdvanceHash's body; returns budget bytes to release.
   uint64_t AdvanceHashLocked(const FileLocation* location, uint32_t hint_index,
                              const std::shared_ptr<const std::string>& hint) REQUIRES(mu_);
