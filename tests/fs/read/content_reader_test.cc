@@ -22,22 +22,9 @@ class NoVerdicts : public VerdictListener {
   void OnMismatch(const ContentHash&) override {}
 };
 
-struct Units : std::enable_shared_from_this<Units> {
-  Units(ReadPathRig& rig, const ContentHash& hash, uint64_t size)
-      : scheduler(hash, size, rig.env, [this] { return Hold(); },
-                  [this, &rig](const FileLocation& location, uint64_t round, uint32_t index,
-                               std::shared_ptr<const std::string> bytes) {
-                    rig.hasher.Submit([this, hold = Hold(), location, round, index, bytes] {
-                      verifier.AdvanceHash(&location, round, index, bytes);
-                    });
-                  }),
-        verifier(hash, size, &scheduler, rig.env, &verdicts, [this] { return Hold(); }, false),
-        reader(hash, size, &scheduler, &verifier, rig.env) {}
-  std::shared_ptr<const void> Hold() { return shared_from_this(); }
-  NoVerdicts verdicts;
-  FetchScheduler scheduler;
-  ContentVerifier verifier;
-  ContentReader reader;
+// Owns the listener its units report to.
+struct Units : NoVerdicts, testing::WiredUnits {
+  Units(ReadPathRig& rig, const ContentHash& hash, uint64_t size) : WiredUnits(rig, hash, size, this) {}
 };
 
 Result<std::string> ReadAt(ContentReader& reader, const FileLocation& where, uint64_t offset, size_t n,

@@ -27,21 +27,7 @@ class RecordingVerdicts : public VerdictListener {
   std::atomic<int> mismatched{0};
 };
 
-// The scheduler and verifier of one file, wired as FileContent wires them.
-struct Units : std::enable_shared_from_this<Units> {
-  Units(ReadPathRig& rig, const ContentHash& hash, uint64_t size, RecordingVerdicts* verdicts)
-      : scheduler(hash, size, rig.env, [this] { return Hold(); },
-                  [this, &rig](const FileLocation& location, uint64_t round, uint32_t index,
-                               std::shared_ptr<const std::string> bytes) {
-                    rig.hasher.Submit([this, hold = Hold(), location, round, index, bytes] {
-                      verifier.AdvanceHash(&location, round, index, bytes);
-                    });
-                  }),
-        verifier(hash, size, &scheduler, rig.env, verdicts, [this] { return Hold(); }, /*must_verify=*/false) {}
-  std::shared_ptr<const void> Hold() { return shared_from_this(); }
-  FetchScheduler scheduler;
-  ContentVerifier verifier;
-};
+using Units = testing::WiredUnits;
 
 std::shared_ptr<const std::string> Block(const std::string& bytes, uint32_t index) {
   return std::make_shared<const std::string>(bytes.substr(uint64_t{index} * kBlock, kBlock));

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "cache/block_store.h"
+#include "fs/read/content_reader.h"
+#include "fs/read/content_verifier.h"
+#include "fs/read/fetch_scheduler.h"
 #include "fs/read/read_path_env.h"
 #include "tests/fs/fake_hub.h"
 #include "util/content_hash.h"
@@ -60,6 +63,26 @@ class ReadPathRig {
   WorkQueue fetch_queue{4};
   WorkQueue urgent_queue{2};
   ReadPathEnv env;
+};
+
+// The scheduler, verifier and reader of one file, wired as FileContent wires
+// them (published blocks go to the verifier on the hasher's thread); queued
+// jobs hold the struct, so make it with std::make_shared.
+struct WiredUnits : std::enable_shared_from_this<WiredUnits> {
+  WiredUnits(ReadPathRig& rig, const ContentHash& hash, uint64_t size, VerdictListener* verdicts)
+      : scheduler(hash, size, rig.env, [this] { return Hold(); },
+                  [this, &rig](const FileLocation& location, uint64_t round, uint32_t index,
+                               std::shared_ptr<const std::string> bytes) {
+                    rig.hasher.Submit([this, hold = Hold(), location, round, index, bytes] {
+                      verifier.AdvanceHash(&location, round, index, bytes);
+                    });
+                  }),
+        verifier(hash, size, &scheduler, rig.env, verdicts, [this] { return Hold(); }, /*must_verify=*/false),
+        reader(hash, size, &scheduler, &verifier, rig.env) {}
+  std::shared_ptr<const void> Hold() { return shared_from_this(); }
+  FetchScheduler scheduler;
+  ContentVerifier verifier;
+  ContentReader reader;
 };
 
 }  // namespace hfm::testing
