@@ -11,8 +11,9 @@
 
 namespace hfm {
 
-// `text` with bytes < 0x20, 0x7f, '\\' and '"' written as \xNN, cut to at
-// most `max_bytes` input bytes ("..." marks a cut).
+// `text` cut to at most `max_bytes` input bytes ("..." marks a cut), with
+// what EscapeUnsafeText (util/safe_text.h) escapes, '\\' and '"' written as
+// \xNN: quoted in a message, it cannot close its quotes.
 std::string LogSafe(std::string_view text, size_t max_bytes = 200);
 
 }  // namespace hfm

@@ -1,6 +1,7 @@
 // Log: one line per event, to stderr (and syslog once the daemon detaches).
 // Callers pass the context (repo, revision, path, endpoint) in the message;
-// never a token.
+// never a token. Control characters and invalid UTF-8 in a message are
+// escaped here (util/safe_text.h), so no message can forge a line.
 //
 // Thread safety: thread-safe; each line is written with one call.
 #pragma once
