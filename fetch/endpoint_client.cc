@@ -20,6 +20,7 @@
 #include "fetch/retry_policy.h"
 #include "fetch/tree_parser.h"
 #include "fetch/url.h"
+#include "util/log.h"
 
 namespace hfm {
 namespace {
@@ -84,9 +85,21 @@ EndpointClient::EndpointClient(const EndpointClientOptions& options)
   } else if (!ParseUrl(endpoint_) || endpoint_.find_first_of("?#") != std::string::npos) {
     init_status_ = Status::InvalidArgument("endpoint \"" + LogSafe(endpoint_for_log_) +
                                            "\" is not an http(s) URL without a query");
+  } else if (HasUserinfo(endpoint_)) {
+    // Never echo the URL as given: its password would reach the log.
+    init_status_ = Status::InvalidArgument("endpoint \"" + LogSafe(endpoint_for_log_) +
+                                           "\" holds a user name or password (user:password@); "
+                                           "give credentials in the token file instead");
   } else if (HasControlOrSpace(token_)) {
     // It would end up in a header line; never echo it.
     init_status_ = Status::InvalidArgument("the token holds spaces or control characters");
+  }
+  if (!init_status_.ok() || token_.empty()) return;
+  send_token_ = !IsCleartextToForeignHost(endpoint_, options.token_http_hosts);
+  if (!send_token_) {
+    LogWarning("endpoint " + LogSafe(endpoint_for_log_) +
+               " is plain http to a host that is not loopback: it gets no token (name its host in "
+               "token_http_hosts= to send the token in clear text anyway)");
   }
 }
 
@@ -228,7 +241,7 @@ HttpHeaders EndpointClient::HeadersFor(const std::string& url) const {
   HttpHeaders headers;
   // CDN URLs are pre-signed and other mirrors get their own requests: the
   // token never leaves this endpoint's host.
-  if (!token_.empty() && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
+  if (send_token_ && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
   return headers;
 }
 

@@ -34,6 +34,10 @@ class RangeResponseSink;
 struct EndpointClientOptions {
   std::string endpoint;  // http(s) URL without query; trailing '/' dropped
   std::string token;     // "" = anonymous
+  // Plain-http hosts that may still get the token (the admin's choice, e.g.
+  // a mirror on a trusted LAN). Loopback always may; any other http
+  // endpoint gets no token, and one warning says so.
+  std::vector<std::string> token_http_hosts;
   HttpTransport* transport = nullptr;  // borrowed
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
   // The speed floor for file transfers (see HttpRequest). API calls get it
@@ -78,8 +82,12 @@ class EndpointClient {
   EndpointClient& operator=(const EndpointClient&) = delete;
 
   // InvalidArgument when the options are unusable (no transport, not an
-  // http(s) URL, a token holding control characters); every call returns it.
+  // http(s) URL, a URL with user:password@, a token holding control
+  // characters); every call returns it.
   const Status& init_status() const { return init_status_; }
+  // False when there is no token, or it is withheld from this endpoint
+  // because it is plain http to a host not named in token_http_hosts.
+  bool sends_token() const { return send_token_; }
   const std::string& endpoint() const { return endpoint_; }
 
   // As HubClient's, one attempt each; `info` (not null) says how it failed.
@@ -130,6 +138,7 @@ class EndpointClient {
   std::string endpoint_;
   std::string endpoint_for_log_;
   const std::string token_;  // never logged
+  bool send_token_ = false;
   HttpTransport* const transport_;
   Clock* const clock_;
   const long low_speed_bytes_;

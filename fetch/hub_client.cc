@@ -153,6 +153,7 @@ class MirroredHubClient : public HubClient {
       EndpointClientOptions o;
       o.endpoint = endpoint;
       o.token = options.token;
+      o.token_http_hosts = options.token_http_hosts;
       o.transport = options.transport;
       o.clock = clock_;
       o.low_speed_bytes = options.low_speed_bytes_per_second;

@@ -23,8 +23,10 @@
 // caller's deadline: a wait that would pass it fails the request at once.
 //
 // The token is sent to every configured endpoint, each time only to that
-// endpoint's own host: never to a CDN a redirect points to, and never to
-// another host a mirror redirects to (even another configured mirror's).
+// endpoint's own host: never to a CDN a redirect points to, never to
+// another host a mirror redirects to (even another configured mirror's),
+// and never over plain http unless the host is loopback or named in
+// token_http_hosts.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -104,6 +106,9 @@ struct HubClientOptions {
   // Empty entries are ignored, repeats dropped; at most 64.
   std::vector<std::string> endpoints;
   std::string token;     // "" = anonymous; sent only to each endpoint's own host
+  // Plain-http endpoint hosts that still get the token; loopback always
+  // does, other http endpoints never (EndpointClientOptions).
+  std::vector<std::string> token_http_hosts;
   HttpTransport* transport = nullptr;  // borrowed; must outlive the client
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
   // Longest first wait before retrying a 408/429/5xx or a network error

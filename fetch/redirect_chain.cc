@@ -29,6 +29,14 @@ Result<std::string> NextRedirectHop(const std::string& url, const HttpResponseHe
     return Status::Unavailable(context + ": unusable redirect Location \"" +
                                LogSafe(StripQuery(location)) + "\"" + where);
   }
+  // A token or the bytes' integrity must not depend on who can read the
+  // wire: https never leads to http, not even for a CDN.
+  const auto from = ParseUrl(url);
+  const auto to = ParseUrl(*next);
+  if (from && to && from->scheme == "https" && to->scheme == "http") {
+    return Status::DataLoss(context + ": refused a redirect from https down to http, to " + StripQuery(*next) +
+                            where);
+  }
   if (++*hops > kMaxRedirects) return Status::Unavailable(context + ": more than 5 redirects" + where);
   if (std::find(visited->begin(), visited->end(), *next) != visited->end()) {
     return Status::Unavailable(context + ": redirect loop back to " + StripQuery(*next) + where);

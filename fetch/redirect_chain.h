@@ -20,7 +20,7 @@ bool IsRedirectStatus(int status);
 // The URL the redirect `head` (the answer to `url`) points to. Counts the hop
 // in *hops and remembers it in *visited; Unavailable, prefixed by `context`,
 // for a missing or unusable Location, more than 5 hops, or a URL already in
-// *visited.
+// *visited; DataLoss (not retried on this endpoint) for https -> http.
 Result<std::string> NextRedirectHop(const std::string& url, const HttpResponseHead& head, int* hops,
                                     std::vector<std::string>* visited, const std::string& context);
 

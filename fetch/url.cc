@@ -250,6 +250,42 @@ std::optional<std::string> ResolveRedirect(std::string_view base_url, std::strin
   return resolved;
 }
 
+bool HasUserinfo(std::string_view url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return false;
+  const std::string_view rest = url.substr(sep + 3);
+  return rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string_view::npos;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.a.b.c as four decimal octets; "127.evil.com" is a name, not loopback.
+  if (!host.starts_with("127.")) return false;
+  int dots = 0;
+  int digits = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (digits == 0 || digits > 3) return false;
+      ++dots;
+      digits = 0;
+    } else if (IsDigit(static_cast<unsigned char>(c))) {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits >= 1 && digits <= 3;
+}
+
+bool IsCleartextToForeignHost(std::string_view url, const std::vector<std::string>& allowed_hosts) {
+  const auto parsed = ParseUrl(url);
+  if (!parsed || parsed->scheme != "http" || IsLoopbackHost(parsed->host)) return false;
+  for (const std::string& allowed : allowed_hosts) {
+    if (Lower(allowed) == parsed->host) return false;
+  }
+  return true;
+}
+
 std::string StripQuery(std::string_view url) {
   url = url.substr(0, url.find_first_of("?#"));
   const size_t sep = url.find("://");

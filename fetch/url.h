@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hfm {
 
@@ -48,6 +49,21 @@ bool SameHost(std::string_view a, std::string_view b);
 // references. Returns nullopt when either side cannot be used (a non-http
 // scheme, an empty location, an unparsable base).
 std::optional<std::string> ResolveRedirect(std::string_view base_url, std::string_view location);
+
+// True when the authority of `url` holds userinfo ("user:password@host").
+// Such URLs are refused as endpoints: the password would reach log lines,
+// xattrs, stats and metrics labels.
+bool HasUserinfo(std::string_view url);
+
+// True for hosts that never leave this machine: "localhost", 127.0.0.0/8
+// and [::1] (as ParsedUrl::host spells them). Plain http to them cannot be
+// read on the wire.
+bool IsLoopbackHost(std::string_view host);
+
+// True when `url` is plain http to a host that is neither loopback nor one
+// of `allowed_hosts` (lower-case host names or literals, ParsedUrl::host
+// spelling): a bearer token sent there would cross the network in clear.
+bool IsCleartextToForeignHost(std::string_view url, const std::vector<std::string>& allowed_hosts);
 
 // `url` without its query string, fragment or userinfo: safe for log lines,
 // since a pre-signed CDN URL's query is a credential.

@@ -126,5 +126,28 @@ TEST(ResolveRedirectFuzzRegression, GarbledAuthorityYieldsNoUrlRatherThanAnUnpar
   }
 }
 
+TEST(UrlCredentialsTest, HasUserinfoSeesUserAndPasswordInTheAuthorityOnly) {
+  EXPECT_TRUE(HasUserinfo("http://user:s3cret@host"));
+  EXPECT_TRUE(HasUserinfo("https://user@host:8443/x"));
+  EXPECT_FALSE(HasUserinfo("https://host/path@x?q=a@b"));
+  EXPECT_FALSE(HasUserinfo("https://huggingface.co"));
+}
+
+TEST(UrlCredentialsTest, LoopbackHostsAreLocalhost127And6Colon1) {
+  for (const char* h : {"localhost", "127.0.0.1", "127.255.0.9", "[::1]"}) EXPECT_TRUE(IsLoopbackHost(h)) << h;
+  for (const char* h : {"127.evil.example", "127.0.0.1.nip.io", "1270.0.0.1", "127.0.0", "10.0.0.1", "[::2]",
+                        "localhost.example", "127.0.0.1234"}) {
+    EXPECT_FALSE(IsLoopbackHost(h)) << h;
+  }
+}
+
+TEST(UrlCredentialsTest, CleartextToForeignHostUnlessLoopbackHttpsOrAllowed) {
+  EXPECT_TRUE(IsCleartextToForeignHost("http://mirror.example/x", {}));
+  EXPECT_TRUE(IsCleartextToForeignHost("http://mirror.example", {"other"}));
+  EXPECT_FALSE(IsCleartextToForeignHost("http://Mirror.Example", {"mirror.EXAMPLE"}));
+  EXPECT_FALSE(IsCleartextToForeignHost("https://mirror.example", {}));
+  EXPECT_FALSE(IsCleartextToForeignHost("http://127.0.0.1:9", {}));
+}
+
 }  // namespace
 }  // namespace hfm
