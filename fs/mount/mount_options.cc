@@ -2,6 +2,9 @@
 
 #include "fs/mount/option_table.h"
 
+#include "fetch/log_text.h"
+#include "fetch/url.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -51,6 +54,22 @@ std::vector<std::string> SplitEndpoints(const std::string& list) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
+}
+
+Status CheckEndpointUrls(const std::vector<std::string>& endpoints) {
+  for (const auto& e : endpoints) {
+    // The password must not reach the log, xattrs, stats or metrics: refuse
+    // it here, before anything stores the URL, and never echo it.
+    if (HasUserinfo(e)) {
+      return Status::InvalidArgument("endpoint '" + LogSafe(StripQuery(e)) +
+                                     "': a user name or password in the URL (user:password@) is refused; "
+                                     "give credentials in the token file instead");
+    }
+    if (!e.starts_with("http://") && !e.starts_with("https://")) {
+      return Status::InvalidArgument("endpoint '" + LogSafe(e) + "': expected an http(s) URL");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -217,12 +236,7 @@ Status ResolveEndpoints(const std::vector<std::string>& from_file, MountOptions*
   }
   if (out->endpoints.empty()) out->endpoints = from_file;
   if (out->endpoints.empty()) out->endpoints.push_back("https://huggingface.co");
-  for (const auto& e : out->endpoints) {
-    if (!e.starts_with("http://") && !e.starts_with("https://")) {
-      return Status::InvalidArgument("endpoint '" + e + "': expected an http(s) URL");
-    }
-  }
-  return Status::Ok();
+  return CheckEndpointUrls(out->endpoints);
 }
 
 // -o, else the environment, else the file, else root's or the user's default.

@@ -33,6 +33,9 @@ struct MountOptions {
   std::string cache_dir;      // -o cache=, else $HFMIRROR_CACHE, else per-user default
   uint64_t cache_size = 0;    // -o cache_size=50G; 0 = choose from the disk
   std::string token_file;     // -o token_file=
+  // -o token_http_hosts=HOST;HOST: plain-http endpoint hosts that still get
+  // the token (loopback always does; other http endpoints never).
+  std::vector<std::string> token_http_hosts;
   double revision_ttl = 60;   // -o revision_ttl=SECONDS
   double timeout = 30;        // -o timeout=SECONDS: a read's deadline
   bool strict = false;        // -o verify=strict
@@ -80,6 +83,10 @@ Result<uint64_t> ParseSize(const std::string& text);
 // "URL;URL" (-o endpoint=, $HFMIRROR_ENDPOINTS, SOURCE) → the URLs, trimmed
 // of spaces and trailing slashes, empty items dropped.
 std::vector<std::string> SplitEndpoints(const std::string& list);
+
+// InvalidArgument unless every URL is http(s) without user:password@ (the
+// message names the URL without its userinfo).
+Status CheckEndpointUrls(const std::vector<std::string>& endpoints);
 
 // --help: the synopsis, every option of option_table.h, the flags.
 const char* MountUsage();

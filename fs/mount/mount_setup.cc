@@ -48,6 +48,7 @@ HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& 
   if (m.low_speed > 0) h.low_speed_bytes_per_second = m.low_speed;
   if (m.low_speed_time > 0) h.low_speed_seconds = m.low_speed_time;
   h.token = token;
+  h.token_http_hosts = m.token_http_hosts;
   h.transport = transport;
   return h;
 }

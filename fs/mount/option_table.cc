@@ -48,6 +48,22 @@ Status ApplyFusePassthrough(const OptionSpec& spec, const std::string&, MountOpt
 Status ApplyEndpoint(const OptionSpec&, const std::string& value, MountOptions* out) {
   out->endpoints = SplitEndpoints(value);
   if (out->endpoints.empty()) return Status::InvalidArgument("option endpoint= needs a URL");
+  return CheckEndpointUrls(out->endpoints);
+}
+
+Status ApplyTokenHttpHosts(const OptionSpec&, const std::string& value, MountOptions* out) {
+  out->token_http_hosts.clear();
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(';', start);
+    if (end == std::string::npos) end = value.size();
+    std::string host = value.substr(start, end - start);
+    if (host.find_first_of(":/@ ") != std::string::npos && !host.starts_with("[")) {
+      return Status::InvalidArgument("option token_http_hosts: '" + host + "' is not a host name or address");
+    }
+    if (!host.empty()) out->token_http_hosts.push_back(std::move(host));
+    start = end + 1;
+  }
   return Status::Ok();
 }
 
@@ -150,6 +166,10 @@ constexpr OptionSpec kOptions[] = {
      "token file (default $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, $HF_TOKEN_PATH, $HF_HOME/token, "
      "~/.cache/huggingface/token)",
      ApplyText<&MountOptions::token_file>},
+    {"token_http_hosts", "HOST[;HOST...]", "",
+     "plain-http endpoint hosts that may still get the token (loopback always may; other http endpoints get "
+     "none)",
+     ApplyTokenHttpHosts},
     {"revision_ttl", "SECONDS", "60", "re-resolve branches and tags after this long", ApplyRevisionTtl},
     {"timeout", "SECONDS", "30", "a read waits at most this long for the network, then EIO", ApplyTimeout},
     {"verify", "strict", "", "serve no byte of a file before its whole hash is checked (default: off)",

@@ -122,6 +122,28 @@ TEST_F(MountOptionsTest, TokenRefusalDoesNotEchoTheToken) {
   EXPECT_EQ(o.status().message().find("hf_secret"), std::string::npos);
 }
 
+TEST_F(MountOptionsTest, EndpointWithAPasswordIsRefusedWhereverItComesFrom) {
+  auto from_option = Parse({"/m", "-o", "endpoint=https://hub.example;http://user:s3cret@mirror.example"});
+  ASSERT_FALSE(from_option.ok());
+  EXPECT_NE(from_option.status().message().find("http://mirror.example"), std::string::npos)
+      << from_option.status().message();
+  EXPECT_EQ(from_option.status().message().find("s3cret"), std::string::npos) << from_option.status().message();
+  auto from_source = Parse({"https://me:s3cret@hub.example", "/m"});
+  ASSERT_FALSE(from_source.ok());
+  EXPECT_EQ(from_source.status().message().find("s3cret"), std::string::npos);
+  setenv("HFMIRROR_ENDPOINTS", "https://me@hub.example", 1);
+  EXPECT_FALSE(Parse({"/m"}).ok());
+}
+
+TEST_F(MountOptionsTest, TokenHttpHostsAreAList) {
+  auto o = Parse({"/m", "-o", "token_http_hosts=mirror.lan;10.0.0.5;[fd00::5]"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->token_http_hosts, (std::vector<std::string>{"mirror.lan", "10.0.0.5", "[fd00::5]"}));
+  EXPECT_TRUE(Parse({"/m"})->token_http_hosts.empty());
+  EXPECT_FALSE(Parse({"/m", "-o", "token_http_hosts=http://mirror.lan"}).ok());
+  EXPECT_FALSE(Parse({"/m", "-o", "token_http_hosts=mirror.lan:8080"}).ok());
+}
+
 TEST_F(MountOptionsTest, Sizes) {
   EXPECT_EQ(*ParseSize("50G"), 50ull << 30);
   EXPECT_EQ(*ParseSize("512M"), 512ull << 20);
