@@ -7,24 +7,36 @@
 
 namespace hfm::cli {
 
-Result<std::unique_ptr<CliContext>> CliContext::Create(const CommonFlags& flags) {
-  // The mount's own parser, for the same precedence of -o, environment and
-  // config file; the mount point is a placeholder it requires.
-  std::string opts;
-  auto add = [&](const std::string& o) { opts += (opts.empty() ? "" : ",") + o; };
-  if (!flags.cache.empty()) add("cache=" + flags.cache);
-  if (!flags.endpoint.empty()) add("endpoint=" + flags.endpoint);
-  if (!flags.token_file.empty()) add("token_file=" + flags.token_file);
-  if (flags.timeout > 0) add("timeout=" + std::to_string(flags.timeout));
-  std::vector<std::string> args = {"hfmirror", "/"};
-  if (!opts.empty()) {
-    args.push_back("-o");
-    args.push_back(opts);
+Status ApplyCommonFlags(const CommonFlags& flags, MountOptions* options) {
+  if (!flags.cache.empty()) options->cache_dir = flags.cache;
+  if (!flags.endpoint.empty()) {
+    std::vector<std::string> endpoints = SplitEndpoints(flags.endpoint);
+    if (endpoints.empty()) return Status::InvalidArgument("--endpoint needs a URL");
+    HFM_RETURN_IF_ERROR(CheckEndpointUrls(endpoints));
+    options->endpoints = std::move(endpoints);
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  auto parsed = ParseMountOptions(static_cast<int>(argv.size()), argv.data());
+  if (!flags.token_file.empty()) options->token_file = flags.token_file;
+  if (flags.timeout > 0) {
+    if (flags.timeout < 1 || flags.timeout > 1e7) {
+      return Status::InvalidArgument("--timeout must be between 1 and 10000000 seconds");
+    }
+    options->timeout = flags.timeout;
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<CliContext>> CliContext::Create(const CommonFlags& flags) {
+  // The mount's own parser reads the environment and the config file (the
+  // mount point is a placeholder it requires). The flags are then set as
+  // values, never joined into an option string: a ',' or '=' inside one
+  // stays part of it ("--cache 'DIR,insecure'" names a directory; it does
+  // not turn TLS checks off).
+  std::string program = "hfmirror";
+  std::string mountpoint = "/";
+  char* argv[] = {program.data(), mountpoint.data()};
+  auto parsed = ParseMountOptions(2, argv);
   if (!parsed.ok()) return parsed.status();
+  HFM_RETURN_IF_ERROR(ApplyCommonFlags(flags, &*parsed));
   return std::unique_ptr<CliContext>(new CliContext(std::move(*parsed)));
 }
 

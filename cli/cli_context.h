@@ -26,6 +26,11 @@ struct CommonFlags {
   double timeout = 0;      // --timeout SECONDS (0: the mount's default)
 };
 
+// The flags onto options already read from the environment and the config
+// file: each flag wins, as -o does for the mount. InvalidArgument for an
+// unusable endpoint or timeout.
+Status ApplyCommonFlags(const CommonFlags& flags, MountOptions* options);
+
 class CliContext {
  public:
   // Resolves the options the way mount.hfmirror does; InvalidArgument with a
