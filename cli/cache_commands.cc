@@ -7,13 +7,14 @@
 #include "cache/store_maintenance.h"
 #include "cli/progress.h"
 #include "cli/cache_inventory.h"
+#include "util/safe_text.h"
 #include "fs/mount/mount_options.h"
 
 namespace hfm::cli {
 namespace {
 
 int Fail(std::FILE* err, const char* command, const Status& status) {
-  std::fprintf(err, "hfmirror cache %s: %s\n", command, status.ToString().c_str());
+  std::fprintf(err, "hfmirror cache %s: %s\n", command, EscapeUnsafeText(status.ToString()).c_str());
   return status.code() == Status::Code::kInvalidArgument ? 2 : 1;
 }
 
@@ -48,7 +49,7 @@ int RunCacheStats(CliContext& ctx, std::FILE* out, std::FILE* err) {
   auto cache = ExistingCache(ctx);
   if (!cache.ok()) return Fail(err, "stats", cache.status());
   const BlockStoreStats s = (*cache)->blocks->Stats();
-  std::fprintf(out, "cache %s\n", ctx.options().cache_dir.c_str());
+  std::fprintf(out, "cache %s\n", EscapeUnsafeText(ctx.options().cache_dir).c_str());
   std::fprintf(out, "  blocks          %llu (%s)\n", static_cast<unsigned long long>(s.blocks),
                Bytes(s.block_bytes).c_str());
   std::fprintf(out, "  complete files  %llu\n", static_cast<unsigned long long>(s.complete_files));
@@ -80,15 +81,16 @@ int RunCacheLs(CliContext& ctx, bool json, std::FILE* out, std::FILE* err) {
                           {"unlisted_bytes", inv->unlisted_bytes},
                           {"stored_files", inv->stored_files},
                           {"stored_bytes", inv->stored_bytes}};
-    std::fprintf(out, "%s\n", doc.dump(2).c_str());
+    // Names that are not UTF-8 come out as U+FFFD rather than an exception.
+    std::fprintf(out, "%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::fprintf(out, "%-40s %-12s %-16s %11s %21s  %s\n", "REPO", "COMMIT", "REFS", "FILES", "CACHED", "STATE");
   for (const auto& r : inv->revisions) {
     const std::string files = std::to_string(r.complete_files) + "/" + std::to_string(r.files);
     const std::string bytes = Bytes(r.cached_bytes) + " / " + Bytes(r.bytes);
-    std::fprintf(out, "%-40s %-12s %-16s %11s %21s  %s\n", RepoDisplayName(r.repo).c_str(),
-                 r.commit.substr(0, 12).c_str(), Refs(r).c_str(), files.c_str(), bytes.c_str(), StateOf(r));
+    std::fprintf(out, "%-40s %-12s %-16s %11s %21s  %s\n", EscapeUnsafeText(RepoDisplayName(r.repo)).c_str(),
+                 EscapeUnsafeText(r.commit.substr(0, 12)).c_str(), EscapeUnsafeText(Refs(r)).c_str(), files.c_str(), bytes.c_str(), StateOf(r));
   }
   if (inv->unlisted_files > 0) {
     std::fprintf(out, "unlisted: %llu files (%s) that no cached listing names\n",
@@ -110,7 +112,9 @@ int RunCacheVerify(CliContext& ctx, std::FILE* out, std::FILE* err) {
     return it == names->end() ? hash.ToString() : it->second + " (" + hash.ToString() + ")";
   };
   auto outcome = VerifyStore((*cache)->blocks.get(), [&](const StoredFile& f, bool matched) {
-    if (!matched) std::fprintf(out, "BAD  %s: does not match its hash; dropped\n", name_of(f.hash).c_str());
+    if (!matched) {
+      std::fprintf(out, "BAD  %s: does not match its hash; dropped\n", EscapeUnsafeText(name_of(f.hash)).c_str());
+    }
   });
   if (!outcome.ok()) return Fail(err, "verify", outcome.status());
   std::fprintf(out, "verified %llu complete files (%s): %zu bad%s",
@@ -152,7 +156,7 @@ int RunCacheEvict(CliContext& ctx, const std::string& spec, std::FILE* out, std:
   if (!outcome.ok()) return Fail(err, "evict", outcome.status());
   std::fprintf(out, "dropped %llu files (%s) of %s (%llu revision(s))",
                static_cast<unsigned long long>(outcome->dropped_files), Bytes(outcome->freed_bytes).c_str(),
-               spec.c_str(), static_cast<unsigned long long>(outcome->revisions));
+               EscapeUnsafeText(spec).c_str(), static_cast<unsigned long long>(outcome->revisions));
   if (outcome->shared_files > 0) {
     std::fprintf(out, "; kept %llu files another cached repo or revision also has",
                  static_cast<unsigned long long>(outcome->shared_files));

@@ -21,6 +21,7 @@
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
 #include "cli/status.h"
+#include "util/safe_text.h"
 
 namespace {
 
@@ -37,7 +38,7 @@ void AddCommonFlags(CLI::App* app, CommonFlags* flags) {
 Result<std::unique_ptr<CliContext>> Context(const CommonFlags& flags) { return CliContext::Create(flags); }
 
 int Fail(const char* command, const Status& status) {
-  std::fprintf(stderr, "hfmirror %s: %s\n", command, status.ToString().c_str());
+  std::fprintf(stderr, "hfmirror %s: %s\n", command, EscapeUnsafeText(status.ToString()).c_str());
   return status.code() == Status::Code::kInvalidArgument ? 2 : 1;
 }
 
@@ -50,11 +51,13 @@ int RunLs(const CommonFlags& flags, const std::string& spec, const std::string& 
   if (!fs.ok()) return Fail("ls", fs.status());
   auto entries = ListFolder(**fs, *repo + (path.empty() ? "" : "/" + path), recursive);
   if (!entries.ok()) return Fail("ls", entries.status());
+  // Names come from the Hub or a mirror: escaped, they cannot drive the terminal.
   for (const auto& e : *entries) {
+    const std::string name = EscapeUnsafeText(e.path);
     if (e.is_dir) {
-      std::printf("%14s  %s/\n", "-", e.path.c_str());
+      std::printf("%14s  %s/\n", "-", name.c_str());
     } else {
-      std::printf("%14llu  %s\n", static_cast<unsigned long long>(e.size), e.path.c_str());
+      std::printf("%14llu  %s\n", static_cast<unsigned long long>(e.size), name.c_str());
     }
   }
   return 0;
@@ -90,7 +93,7 @@ int RunSearch(const CommonFlags& flags, const std::string& query, const std::str
   if (!found.ok()) return Fail("search", found.status());
   const std::string prefix = kind == RepoKind::kModel ? "" : std::string(RepoKindPlural(kind)) + "/";
   for (const auto& r : *found) {
-    std::printf("%s%s%s%s\n", prefix.c_str(), r.id.c_str(), r.gated ? "  gated" : "", r.is_private ? "  private" : "");
+    std::printf("%s%s%s%s\n", prefix.c_str(), EscapeUnsafeText(r.id).c_str(), r.gated ? "  gated" : "", r.is_private ? "  private" : "");
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
+#include "util/safe_text.h"
 #include "fs/tree/file_xattrs.h"
 #include "util/mutex.h"
 
@@ -73,12 +74,13 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
   auto repo_path = RepoPath(request.spec);
   auto fs = repo_path.ok() ? context.filesystem() : Result<HubFilesystem*>(repo_path.status());
   if (!fs.ok()) {
-    std::fprintf(err, "hfmirror prefetch: %s\n", fs.status().message().c_str());
+    std::fprintf(err, "hfmirror prefetch: %s\n", EscapeUnsafeText(fs.status().message()).c_str());
     return 2;
   }
   auto entries = ListFolder(**fs, *repo_path, /*recursive=*/true);
   if (!entries.ok()) {
-    std::fprintf(err, "hfmirror prefetch: %s: %s\n", request.spec.c_str(), entries.status().ToString().c_str());
+    std::fprintf(err, "hfmirror prefetch: %s: %s\n", EscapeUnsafeText(request.spec).c_str(),
+                 EscapeUnsafeText(entries.status().ToString()).c_str());
     return 1;
   }
   std::vector<RepoEntry> files;
@@ -113,10 +115,10 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
   const std::vector<std::string> failures = failure_list.Take();
   progress.Finish(done.load());
   std::fprintf(out, "%zu file(s), %s; %zu already complete in the cache %s\n", files.size(),
-               HumanBytes(static_cast<double>(total)).c_str(), already.load(), context.options().cache_dir.c_str());
+               HumanBytes(static_cast<double>(total)).c_str(), already.load(), EscapeUnsafeText(context.options().cache_dir).c_str());
   if (!failures.empty()) {
     std::fprintf(err, "hfmirror prefetch: %zu file(s) failed:\n", failures.size());
-    for (const auto& f : failures) std::fprintf(err, "  %s\n", f.c_str());
+    for (const auto& f : failures) std::fprintf(err, "  %s\n", EscapeUnsafeText(f).c_str());
     return 1;
   }
   return 0;

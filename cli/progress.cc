@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/safe_text.h"
+
 namespace hfm::cli {
 
 std::string HumanBytes(double bytes) {
@@ -50,7 +52,7 @@ std::string ProgressLine(const std::string& what, uint64_t done, uint64_t total,
 }
 
 Progress::Progress(std::FILE* out, bool tty, std::string what, uint64_t total, double interval)
-    : out_(out), tty_(tty), what_(std::move(what)), total_(total), interval_(interval) {}
+    : out_(out), tty_(tty), what_(EscapeUnsafeText(what)), total_(total), interval_(interval) {}
 
 double Progress::Elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -10,17 +10,21 @@
 #include <cstring>
 #include <sstream>
 
-#include "cli/progress.h"
+#include "cli/status_stats.h"
+#include "util/safe_text.h"
 
 namespace hfm::cli {
 namespace {
+
+constexpr size_t kMaxMountinfoBytes = 16u << 20;
 
 // mountinfo escapes ' ', '\t', '\n' and '\\' in paths as \ooo.
 std::string Unescape(const std::string& field) {
   std::string out;
   for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out.push_back(static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
+    const auto octal = [&](size_t k) { return field[k] >= '0' && field[k] <= '7'; };
+    if (field[i] == '\\' && i + 3 < field.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+      out.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
       i += 3;
     } else {
       out.push_back(field[i]);
@@ -29,8 +33,9 @@ std::string Unescape(const std::string& field) {
   return out;
 }
 
-// The whole file, or the errno that stopped it.
-std::string ReadFile(const std::string& path, int* error) {
+// The file's first `max_bytes` + 1 bytes (one more than allowed shows it is
+// too big), or the errno that stopped it.
+std::string ReadFile(const std::string& path, size_t max_bytes, int* error) {
   *error = 0;
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -39,8 +44,9 @@ std::string ReadFile(const std::string& path, int* error) {
   }
   std::string text;
   char buf[65536];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
+  while (text.size() <= max_bytes) {
+    const size_t want = std::min(sizeof(buf), max_bytes + 1 - text.size());
+    const ssize_t n = read(fd, buf, want);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) *error = errno;
     if (n <= 0) break;
@@ -48,23 +54,6 @@ std::string ReadFile(const std::string& path, int* error) {
   }
   close(fd);
   return text;
-}
-
-void PrintMount(const std::string& mountpoint, const nlohmann::json& s, std::FILE* out) {
-  std::fprintf(out, "%s  (hfmirror %s, up %s)\n", mountpoint.c_str(), s.value("version", "?").c_str(),
-               HumanDuration(s.value("uptime_seconds", 0.0)).c_str());
-  for (const auto& e : s["endpoints"]) {
-    std::fprintf(out, "  endpoint %s  %s  requests %llu  failures %llu  bytes %s%s%s\n",
-                 e.value("url", "").c_str(), e.value("state", "").c_str(),
-                 static_cast<unsigned long long>(e.value("requests", 0ull)),
-                 static_cast<unsigned long long>(e.value("failures", 0ull)),
-                 HumanBytes(e.value("bytes", 0.0)).c_str(), e.value("last_error", "").empty() ? "" : "  last error: ",
-                 e.value("last_error", "").c_str());
-  }
-  std::fprintf(out, "  fetched %s  served %s  cache hit ratio %.2f  open files %lld  fetches in flight %lld\n",
-               HumanBytes(s.value("bytes_fetched", 0.0)).c_str(), HumanBytes(s.value("bytes_served", 0.0)).c_str(),
-               s.value("cache_hit_ratio", 0.0), static_cast<long long>(s.value("open_files", 0ll)),
-               static_cast<long long>(s.value("fetches_in_flight", 0ll)));
 }
 
 }  // namespace
@@ -91,7 +80,7 @@ std::vector<std::string> HfmirrorMounts(const std::string& mountinfo) {
 
 int RunStatus(const std::string& mountpoint, bool json, std::FILE* out, std::FILE* err) {
   int error = 0;
-  const std::vector<std::string> mounts = HfmirrorMounts(ReadFile("/proc/self/mountinfo", &error));
+  const std::vector<std::string> mounts = HfmirrorMounts(ReadFile("/proc/self/mountinfo", kMaxMountinfoBytes, &error));
   std::vector<std::string> wanted;
   if (mountpoint.empty()) {
     wanted = mounts;
@@ -99,7 +88,7 @@ int RunStatus(const std::string& mountpoint, bool json, std::FILE* out, std::FIL
     std::string m = mountpoint;
     while (m.size() > 1 && m.back() == '/') m.pop_back();
     if (std::find(mounts.begin(), mounts.end(), m) == mounts.end()) {
-      std::fprintf(err, "hfmirror status: %s is not an hfmirror mount\n", mountpoint.c_str());
+      std::fprintf(err, "hfmirror status: %s is not an hfmirror mount\n", EscapeUnsafeText(mountpoint).c_str());
       return 1;
     }
     wanted.push_back(m);
@@ -108,28 +97,36 @@ int RunStatus(const std::string& mountpoint, bool json, std::FILE* out, std::FIL
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& m : wanted) {
-    const std::string text = ReadFile(m + "/.hfmirror/stats.json", &error);
-    auto stats = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const std::string shown = EscapeUnsafeText(m);
+    const std::string text = ReadFile(m + "/.hfmirror/stats.json", kMaxStatsBytes, &error);
     if (error == ENOTCONN) {
       std::fprintf(err, "hfmirror status: %s: its daemon is gone (%s); unmount it with: fusermount3 -uz %s\n",
-                   m.c_str(), std::strerror(error), m.c_str());
+                   shown.c_str(), std::strerror(error), shown.c_str());
       rc = 1;
       continue;
     }
-    if (error != 0 || stats.is_discarded()) {
-      std::fprintf(err, "hfmirror status: cannot read %s/.hfmirror/stats.json: %s\n", m.c_str(),
-                   error ? std::strerror(error) : "not JSON");
+    if (error != 0) {
+      std::fprintf(err, "hfmirror status: cannot read %s/.hfmirror/stats.json: %s\n", shown.c_str(),
+                   std::strerror(error));
       rc = 1;
       continue;
     }
-    stats["mountpoint"] = m;
+    auto stats = ParseMountStats(text);
+    if (!stats.ok()) {
+      std::fprintf(err, "hfmirror status: %s: %s\n", shown.c_str(), stats.status().message().c_str());
+      rc = 1;
+      continue;
+    }
     if (json) {
-      all.push_back(stats);
+      (*stats)["mountpoint"] = m;
+      all.push_back(std::move(*stats));
     } else {
-      PrintMount(m, stats, out);
+      std::fputs(FormatMountStats(m, *stats).c_str(), out);
     }
   }
-  if (json) std::fprintf(out, "%s\n", all.dump(2).c_str());
+  // Control characters come out as \u escapes; bytes that are not UTF-8
+  // (a mount point may hold any) as U+FFFD instead of an exception.
+  if (json) std::fprintf(out, "%s\n", all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   return rc;
 }
 
