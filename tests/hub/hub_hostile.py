@@ -88,6 +88,10 @@ _ENTRY_CASES = {
         {"oid": OID, "size": 3, "path": "type-missing.txt"},
         {"type": 7, "oid": OID, "size": 3, "path": "type-num.txt"},
         42, "type-string-entry", None, [], [_f("type-nested-list.txt")]], []),
+    "control_names": ("valid names holding a line break, ESC sequences, CR and a C1 CSI (not in the repo's "
+                      "bytes: reading them fails, and the failure is logged)", [],
+                      [_f("ctl\n2026-01-01T00:00:00.000Z ERROR hfmirror: FORGED\u001b[2J.txt"),
+                       _f("ctl-term\r\u001b]0;title\u0007\u009b31m.txt")]),
 }
 
 _RESPONSE_CASES = {
