@@ -146,7 +146,7 @@ def test_endpoint_with_a_password_is_refused_and_never_echoed(hub, mount):
 
 def test_control_characters_in_names_reach_neither_the_log_nor_the_terminal(hub, mount, tmp_path):
     hub.set_fault(route="tree", path_contains="/api/models/hfm-test/tiny-model/tree/", action="hostile_listing",
-                  case="control_names")
+                  case="control_names", times=10000)  # the mount and `hfmirror ls` both list it
     m = mount()
     base = m.path / "hfm-test" / "tiny-model"
     names = [e["path"] for e in hub_hostile.good_extra("control_names")]
