@@ -30,6 +30,7 @@ Route MirrorSet::Order(const RouteKey& key) {
   Route route;
   std::vector<size_t> open, fresh;  // not blocked; of those, not skipped
   for (size_t i = 0; i < states_.size(); ++i) {
+    if (!(key.allowed & Bit(i))) continue;
     const TimePoint unblock = states_[i].not_before[kind];
     if (unblock > now) {
       route.blocked.emplace_back(i, unblock);
@@ -103,7 +104,7 @@ std::vector<size_t> MirrorSet::ReportCorrupt(const std::string& file_key, const 
     ++states_[i].failures;
     states_[i].last_error = ("served bytes of " + what + " that failed verification").substr(0, kMaxLastErrorBytes);
   }
-  const uint64_t all = states_.size() >= 64 ? ~uint64_t{0} : Bit(states_.size()) - 1;
+  const uint64_t all = (states_.size() >= 64 ? ~uint64_t{0} : Bit(states_.size()) - 1) & ~options_.metadata_only;
   const uint64_t demoted = demoted_.Get(file_key).value_or(0) | served;
   if ((demoted & all) == all) {
     demoted_.Erase(file_key);  // every endpoint served bad bytes once: start over
