@@ -480,37 +480,9 @@ class MirroredHubClient : public HubClient {
 }  // namespace
 
 std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
-  std::vector<std::string> endpoints;
-  for (std::string e : options.endpoints) {
-    while (!e.empty() && e.back() == '/') e.pop_back();
-    if (e.empty() || std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end()) continue;
-    endpoints.push_back(std::move(e));
-  }
-  if (endpoints.empty()) {
-    std::string e = options.endpoint.empty() ? std::string(kDefaultEndpoint) : options.endpoint;
-    while (!e.empty() && e.back() == '/') e.pop_back();
-    endpoints.push_back(std::move(e));
-  }
-  size_t configured = endpoints.size();
-  std::optional<size_t> trusted;
-  std::string trusted_endpoint = options.trusted_endpoint;
-  while (!trusted_endpoint.empty() && trusted_endpoint.back() == '/') trusted_endpoint.pop_back();
-  if (!trusted_endpoint.empty()) {
-    const auto found = std::find(endpoints.begin(), endpoints.end(), trusted_endpoint);
-    trusted = static_cast<size_t>(found - endpoints.begin());
-    if (found == endpoints.end()) endpoints.push_back(trusted_endpoint);  // metadata only
-  }
-  const size_t total = endpoints.size();
-  if (total > kMaxMirrorEndpoints) {
-    endpoints.resize(kMaxMirrorEndpoints);
-    configured = std::min(configured, kMaxMirrorEndpoints);
-    trusted.reset();
-  }
-  auto client = std::make_unique<MirroredHubClient>(options, std::move(endpoints), trusted, configured);
-  if (total > kMaxMirrorEndpoints) {
-    client->set_init_status(Status::InvalidArgument(std::to_string(total) + " endpoints; at most " +
-                                                    std::to_string(kMaxMirrorEndpoints) + " are supported"));
-  }
+  MountEndpoints e = MakeMountEndpoints(options, kDefaultEndpoint);
+  auto client = std::make_unique<MirroredHubClient>(options, std::move(e.endpoints), e.trusted, e.configured);
+  if (!e.status.ok()) client->set_init_status(std::move(e.status));
   return client;
 }
 

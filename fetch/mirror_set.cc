@@ -11,7 +11,37 @@ constexpr size_t kMaxLastErrorBytes = 500;
 
 uint64_t Bit(size_t i) { return uint64_t{1} << i; }
 
+std::string TrimSlashes(std::string e) {
+  while (!e.empty() && e.back() == '/') e.pop_back();
+  return e;
+}
+
 }  // namespace
+
+MountEndpoints MakeMountEndpoints(const HubClientOptions& options, const char* default_endpoint) {
+  MountEndpoints out;
+  std::vector<std::string>& endpoints = out.endpoints;
+  for (const std::string& given : options.endpoints) {
+    std::string e = TrimSlashes(given);
+    if (e.empty() || std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end()) continue;
+    endpoints.push_back(std::move(e));
+  }
+  if (endpoints.empty()) endpoints.push_back(TrimSlashes(options.endpoint.empty() ? default_endpoint : options.endpoint));
+  out.configured = endpoints.size();
+  if (const std::string trusted = TrimSlashes(options.trusted_endpoint); !trusted.empty()) {
+    const auto found = std::find(endpoints.begin(), endpoints.end(), trusted);
+    out.trusted = static_cast<size_t>(found - endpoints.begin());
+    if (found == endpoints.end()) endpoints.push_back(trusted);  // metadata only
+  }
+  if (endpoints.size() > kMaxMirrorEndpoints) {
+    out.status = Status::InvalidArgument(std::to_string(endpoints.size()) + " endpoints; at most " +
+                                         std::to_string(kMaxMirrorEndpoints) + " are supported");
+    endpoints.resize(kMaxMirrorEndpoints);
+    out.configured = std::min(out.configured, kMaxMirrorEndpoints);
+    out.trusted.reset();
+  }
+  return out;
+}
 
 MirrorSet::MirrorSet(std::vector<std::string> endpoints, const Clock* clock, const MirrorSetOptions& options)
     : endpoints_(std::move(endpoints)),

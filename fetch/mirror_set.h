@@ -79,6 +79,17 @@ struct Route {
   std::vector<std::pair<size_t, TimePoint>> blocked;
 };
 
+// The endpoints of one HubClient: the configured ones (trailing '/' trimmed,
+// empty and repeated ones dropped; `default_endpoint` when none), then the
+// trusted endpoint when it is not one of them (it answers metadata only).
+struct MountEndpoints {
+  std::vector<std::string> endpoints;
+  size_t configured = 0;          // endpoints[0, configured) serve bytes
+  std::optional<size_t> trusted;  // the trusted endpoint's index, if any
+  Status status;                  // InvalidArgument past kMaxMirrorEndpoints (then cut to it)
+};
+MountEndpoints MakeMountEndpoints(const HubClientOptions& options, const char* default_endpoint);
+
 class MirrorSet {
  public:
   // REQUIRES: 1 <= endpoints.size() <= kMaxMirrorEndpoints. `clock` is
