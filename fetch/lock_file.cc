@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -189,7 +192,8 @@ std::string LockMismatch(const LockedRepo& locked, const std::vector<TreeEntry>&
     }
   }
   if (files != locked.files.size()) {
-    for (const auto& [path, f] : locked.files) {
+    for (const auto& locked_file : locked.files) {
+      const std::string& path = locked_file.first;  // a structured binding cannot be captured before clang 16
       const bool listed = std::any_of(entries.begin(), entries.end(),
                                       [&](const TreeEntry& e) { return !e.is_dir && e.path == path; });
       if (!listed) return "locked file \"" + LogSafe(path) + "\" is not in the listing";
