@@ -17,6 +17,7 @@
 
 #include "cli/cache_commands.h"
 #include "cli/cli_context.h"
+#include "cli/lock.h"
 #include "cli/prefetch.h"
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
@@ -119,6 +120,7 @@ void AddRepoCommands(CLI::App* app, Invocation* in) {
   in->prefetch_cmd->add_option("--include", in->prefetch.include, "only paths matching GLOB (repeatable)");
   in->prefetch_cmd->add_option("--exclude", in->prefetch.exclude, "not paths matching GLOB (repeatable)");
   in->prefetch_cmd->add_option("-j,--parallel", in->prefetch.parallel, "files at once (default 4)");
+  in->prefetch_cmd->add_option("--lock", in->prefetch.lock_file, "only at the commit and hashes of this lock file");
   AddCommonFlags(in->prefetch_cmd, &in->flags);
 
   in->ls_cmd = app->add_subcommand("ls", "list a repo folder at a revision");
@@ -206,6 +208,12 @@ int main(int argc, char** argv) {
   AddRepoCommands(&app, &in);
   AddCacheCommands(&app, &in);
   AddStatusCommand(&app, &in);
+  const auto lock = AddLockCommand(&app);
+  AddCommonFlags(lock->command, &in.flags);
   CLI11_PARSE(app, argc, argv);
+  if (*lock->command) {
+    auto ctx = Context(in.flags);
+    return ctx.ok() ? RunLock(**ctx, *lock, stdout, stderr) : Fail("lock", ctx.status());
+  }
   return RunCommand(in);
 }

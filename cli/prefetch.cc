@@ -7,9 +7,10 @@
 
 #include "cli/progress.h"
 #include "cli/repo_tree.h"
-#include "util/safe_text.h"
+#include "fetch/lock_file.h"
 #include "fs/tree/file_xattrs.h"
 #include "util/mutex.h"
+#include "util/safe_text.h"
 
 namespace hfm::cli {
 namespace {
@@ -63,6 +64,66 @@ class FailureList {
   std::vector<std::string> list_ GUARDED_BY(mu_);
 };
 
+// The spec at the commit the lock file pins its repo to.
+Result<std::string> LockedSpec(const std::string& spec, const LockFile& lock) {
+  auto parsed = ParseRepoSpec(spec);
+  if (!parsed.ok()) return parsed.status();
+  const LockedRepo* locked = lock.Find(parsed->repo);
+  if (!locked) return Status::InvalidArgument(spec + ": not in the lock file");
+  if (!parsed->revision.empty() && parsed->revision != locked->revision && parsed->revision != locked->commit) {
+    return Status::InvalidArgument(spec + ": the lock file pins this repo at \"" + locked->revision + "\"");
+  }
+  return std::string(RepoKindUrlPrefix(parsed->repo.kind)) + parsed->repo.name + "@" + locked->commit;
+}
+
+// OK when the filesystem's listing (the hashes its reads are verified
+// against, from its xattrs) agrees with the lock; else DataLoss naming how.
+Status CheckAgainstLock(HubFilesystem& fs, const std::string& spec, const std::vector<RepoEntry>& entries,
+                        const LockFile& lock) {
+  auto parsed = ParseRepoSpec(spec);
+  if (!parsed.ok()) return parsed.status();
+  std::vector<TreeEntry> listed;
+  for (const RepoEntry& e : entries) {
+    if (e.is_dir) continue;
+    auto x = fs.Xattrs(e.ino);
+    if (!x.ok()) return x.status();
+    const std::optional<std::string> sha256 = FindXattr(*x, "user.hfmirror.sha256");
+    const std::optional<std::string> sha1 = FindXattr(*x, "user.hfmirror.git_sha1");
+    auto hash = sha256 ? ContentHash::FromHex(ContentHash::Kind::kSha256, *sha256)
+                       : ContentHash::FromHex(ContentHash::Kind::kGitSha1, sha1.value_or(""));
+    if (!hash) return Status::DataLoss(e.path + ": no hash to check against the lock file");
+    TreeEntry t;
+    t.path = e.path;
+    t.size = e.size;
+    t.hash = *hash;
+    listed.push_back(std::move(t));
+  }
+  const std::string mismatch = LockMismatch(*lock.Find(parsed->repo), listed);
+  if (mismatch.empty()) return Status::Ok();
+  return Status::DataLoss("the listing disagrees with the lock file: " + mismatch);
+}
+
+// With a lock file: loads it and pins `spec` to the commit it locks.
+Status PinToLock(const std::string& lock_file, std::optional<LockFile>* lock, std::string* spec) {
+  if (lock_file.empty()) return Status::Ok();
+  auto loaded = LockFile::Load(lock_file);
+  if (!loaded.ok()) return loaded.status();
+  auto locked = LockedSpec(*spec, *loaded);
+  if (!locked.ok()) return locked.status();
+  *lock = std::move(*loaded);
+  *spec = *locked;
+  return Status::Ok();
+}
+
+// Every entry below the repo, checked against the lock when there is one.
+Result<std::vector<RepoEntry>> ListChecked(HubFilesystem& fs, const std::string& repo_path, const std::string& spec,
+                                           const std::optional<LockFile>& lock) {
+  auto entries = ListFolder(fs, repo_path, /*recursive=*/true);
+  if (!entries.ok() || !lock) return entries;
+  HFM_RETURN_IF_ERROR(CheckAgainstLock(fs, spec, *entries, *lock));
+  return entries;
+}
+
 }  // namespace
 
 bool Selected(const std::string& path, const std::vector<std::string>& include,
@@ -71,13 +132,19 @@ bool Selected(const std::string& path, const std::vector<std::string>& include,
 }
 
 int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* out, std::FILE* err, bool tty) {
-  auto repo_path = RepoPath(request.spec);
+  std::optional<LockFile> lock;
+  std::string spec = request.spec;
+  if (Status st = PinToLock(request.lock_file, &lock, &spec); !st.ok()) {
+    std::fprintf(err, "hfmirror prefetch: %s\n", st.message().c_str());
+    return 2;
+  }
+  auto repo_path = RepoPath(spec);
   auto fs = repo_path.ok() ? context.filesystem() : Result<HubFilesystem*>(repo_path.status());
   if (!fs.ok()) {
     std::fprintf(err, "hfmirror prefetch: %s\n", EscapeUnsafeText(fs.status().message()).c_str());
     return 2;
   }
-  auto entries = ListFolder(**fs, *repo_path, /*recursive=*/true);
+  auto entries = ListChecked(**fs, *repo_path, spec, lock);
   if (!entries.ok()) {
     std::fprintf(err, "hfmirror prefetch: %s: %s\n", EscapeUnsafeText(request.spec).c_str(),
                  EscapeUnsafeText(entries.status().ToString()).c_str());

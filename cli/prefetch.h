@@ -18,6 +18,10 @@ struct PrefetchRequest {
   std::vector<std::string> include;  // fnmatch on the path in the repo; empty: every file
   std::vector<std::string> exclude;
   int parallel = 4;                  // files at once
+  // --lock FILE: the repo must be in it; its files are fetched at the locked
+  // commit, and only when the listing they are verified against agrees with
+  // the lock on every file's size and hash.
+  std::string lock_file;
 };
 
 // Whether `path` is selected: it matches an include (or there is none) and

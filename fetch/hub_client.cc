@@ -18,6 +18,7 @@
 
 #include "fetch/endpoint_client.h"
 #include "fetch/log_text.h"
+#include "fetch/metadata_trust.h"
 #include "fetch/mirror_set.h"
 #include "fetch/retry_policy.h"
 #include "fetch/url.h"
@@ -40,6 +41,8 @@ std::string CommitKey(const RepoId& repo, std::string_view commit) {
   for (char c : commit) key += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
   return key;
 }
+
+uint64_t Bit(size_t i) { return uint64_t{1} << i; }
 
 std::string FileKey(const FileLocation& file) { return CommitKey(file.repo, file.commit) + "\n" + file.path; }
 
@@ -119,7 +122,8 @@ class FailureLog {
 
 // Where one call stands in Run's loop.
 struct CallState {
-  explicit CallState(size_t endpoints) : tried(endpoints, false), resumes(endpoints, 0) {}
+  CallState(size_t endpoints, int max_retries)
+      : tried(endpoints, false), resumes(endpoints, 0), max_retries(max_retries) {}
 
   // Logs the latest failure, if not yet logged, with what happens next.
   void LogPending(const std::string& next) {
@@ -137,16 +141,22 @@ struct CallState {
   FailureLog failures;
   Status unlogged;  // the latest failure, logged once we know we go on
   int round = 0;
+  const int max_retries;  // rounds after the first, at most
   bool may_heal = false;  // some failure of this round may go away
 };
 
 class MirroredHubClient : public HubClient {
  public:
-  MirroredHubClient(const HubClientOptions& options, std::vector<std::string> endpoints)
+  // `endpoints`: the configured ones, then the trusted endpoint when it is
+  // not one of them (it answers metadata only); `trusted` is its index.
+  MirroredHubClient(const HubClientOptions& options, std::vector<std::string> endpoints,
+                    std::optional<size_t> trusted, size_t configured)
       : transport_(options.transport),
         clock_(options.clock ? options.clock : SystemClock()),
         jitter_(options.jitter_seed == 0 ? 0 : options.jitter_seed + 1),
-        mirrors_(endpoints, clock_, MirrorOptions(options)) {
+        data_endpoints_(configured >= 64 ? ~uint64_t{0} : Bit(configured) - 1),
+        mirrors_(endpoints, clock_, MirrorOptions(options, data_endpoints_)),
+        trust_(trusted, trusted ? endpoints[*trusted] : "", options.trust_fallback, clock_) {
     retry_.max_retries = kMaxRetries;
     retry_.backoff_base = std::max(options.retry_backoff_base, Duration::zero());
     for (const std::string& endpoint : endpoints) {
@@ -169,6 +179,12 @@ class MirroredHubClient : public HubClient {
 
   Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
                                       TimePoint deadline) override {
+    MetadataOrigin origin;
+    return ResolveRevisionFrom(repo, revision, deadline, &origin);
+  }
+
+  Result<std::string> ResolveRevisionFrom(const RepoId& repo, std::string_view revision, TimePoint deadline,
+                                          MetadataOrigin* origin) override {
     HFM_RETURN_IF_ERROR(init_status_);
     // A full commit id that a mirror does not know means the mirror lags;
     // a branch it does not know is taken as the answer (see hub_client.h).
@@ -179,7 +195,7 @@ class MirroredHubClient : public HubClient {
     const std::string context =
         "resolving " + RepoDisplayName(repo) + " revision \"" + LogSafe(revision, 100) + "\"";
     std::string commit;
-    Status s = Run(key, deadline, context, [&](size_t i) {
+    Status s = RunMetadata(key, repo, deadline, context, origin, [&](size_t i) {
       Outcome o;
       auto r = workers_[i]->ResolveRevision(repo, revision, deadline, &o.info);
       if (r.ok()) {
@@ -203,6 +219,7 @@ class MirroredHubClient : public HubClient {
     HFM_RETURN_IF_ERROR(init_status_);
     RouteKey key;
     key.kind = RequestKind::kApi;
+    key.allowed = data_endpoints_;
     const std::string context = "searching " + std::string(RepoKindPlural(kind)) + " for \"" + LogSafe(query, 100) + "\"";
     std::vector<RepoSummary> found;
     Status s = Run(key, deadline, context, [&](size_t i) {
@@ -222,6 +239,12 @@ class MirroredHubClient : public HubClient {
 
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit,
                                           TimePoint deadline) override {
+    MetadataOrigin origin;
+    return ListTreeFrom(repo, commit, deadline, &origin);
+  }
+
+  Result<std::vector<TreeEntry>> ListTreeFrom(const RepoId& repo, std::string_view commit, TimePoint deadline,
+                                              MetadataOrigin* origin) override {
     HFM_RETURN_IF_ERROR(init_status_);
     RouteKey key;
     key.kind = RequestKind::kApi;
@@ -229,7 +252,7 @@ class MirroredHubClient : public HubClient {
     const std::string context = "listing " + RepoDisplayName(repo) + "@" + LogSafe(commit, 64);
     std::vector<ListingProgress> progress(workers_.size());
     std::vector<TreeEntry> entries;
-    Status s = Run(key, deadline, context, [&](size_t i) {
+    Status s = RunMetadata(key, repo, deadline, context, origin, [&](size_t i) {
       Outcome o;
       auto r = workers_[i]->ListTree(repo, commit, deadline, &progress[i], &o.info);
       if (r.ok()) {
@@ -257,6 +280,7 @@ class MirroredHubClient : public HubClient {
     key.kind = RequestKind::kFile;
     key.commit_key = CommitKey(file.repo, file.commit);
     key.file_key = FileKey(file);
+    key.allowed = data_endpoints_;
     const uint64_t end = offset + length;
     const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) +
                                 " \"" + LogSafe(file.path) + "\" bytes [" + std::to_string(offset) + ", " +
@@ -285,6 +309,7 @@ class MirroredHubClient : public HubClient {
   }
 
   const std::string& endpoint() const override { return workers_[0]->endpoint(); }
+  const std::string& trusted_endpoint() const override { return trust_.trusted_endpoint(); }
 
   void ReportCorrupt(const FileLocation& file) override {
     const std::string what = RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) + " \"" +
@@ -299,18 +324,50 @@ class MirroredHubClient : public HubClient {
   std::vector<EndpointStats> Stats() const override { return mirrors_.Stats(); }
 
  private:
-  static MirrorSetOptions MirrorOptions(const HubClientOptions& options) {
+  static MirrorSetOptions MirrorOptions(const HubClientOptions& options, uint64_t data_endpoints) {
     MirrorSetOptions m;
+    m.metadata_only = ~data_endpoints;
     m.backoff_base = std::max(options.endpoint_backoff_base, Duration::zero());
     m.backoff_max = std::max(options.endpoint_backoff_max, m.backoff_base);
     m.jitter_seed = options.jitter_seed;
     return m;
   }
 
+  // A metadata call: on the trusted endpoint alone when there is one (and,
+  // when it cannot be reached, on the mirrors if MetadataTrust allows),
+  // else on every endpoint. `origin` is set to who answered.
+  Status RunMetadata(RouteKey key, const RepoId& repo, TimePoint deadline, const std::string& context,
+                     MetadataOrigin* origin, const std::function<Outcome(size_t)>& attempt) {
+    std::optional<size_t> answered;
+    auto noted = [&](size_t i) {
+      Outcome o = attempt(i);
+      if (o.status.ok()) answered = i;
+      return o;
+    };
+    Status s;
+    if (const std::optional<size_t> trusted = trust_.trusted()) {
+      key.allowed = Bit(*trusted);
+      // With a fallback, a trusted endpoint that is down costs one try, not
+      // rounds of backoff before the mirrors are asked.
+      s = Run(key, deadline, context, noted, trust_.fallback() ? 0 : retry_.max_retries);
+      if (!s.ok() && CommonVerdict(s) == Verdict::kEndpointFailure) {
+        if (std::optional<Status> refused = trust_.OnTrustedUnreachable(RepoDisplayName(repo), context, s)) {
+          return *refused;
+        }
+        key.allowed = data_endpoints_ & ~Bit(*trusted);
+        if (key.allowed != 0) s = Run(key, deadline, context, noted);
+      }
+    } else {
+      s = Run(key, deadline, context, noted);
+    }
+    if (s.ok() && answered) *origin = MetadataOrigin{workers_[*answered]->endpoint(), answered == trust_.trusted()};
+    return s;
+  }
+
   // The failover and retry loop shared by every call (see the file comment).
   Status Run(const RouteKey& key, TimePoint deadline, const std::string& context,
-             const std::function<Outcome(size_t)>& attempt) {
-    CallState call(workers_.size());
+             const std::function<Outcome(size_t)>& attempt, std::optional<int> max_retries = std::nullopt) {
+    CallState call(workers_.size(), max_retries.value_or(retry_.max_retries));
     while (true) {
       const TimePoint now = clock_->Now();
       if (now >= deadline) {
@@ -358,7 +415,7 @@ class MirroredHubClient : public HubClient {
     // Everyone was asked in this round: another round, if it may help,
     // once the backoff has passed and someone may be asked again.
     std::optional<Duration> wait;
-    if (call->may_heal) {
+    if (call->may_heal && call->round < call->max_retries) {
       std::optional<Duration> until_open;
       if (route.order.empty()) {
         for (const auto& [i, until] : route.blocked) {
@@ -414,7 +471,9 @@ class MirroredHubClient : public HubClient {
   Clock* const clock_;
   RetryPolicy retry_;
   JitterSource jitter_;
+  const uint64_t data_endpoints_;  // bit i: endpoint i serves bytes (is configured, not trusted-only)
   MirrorSet mirrors_;
+  MetadataTrust trust_;
   std::vector<std::unique_ptr<EndpointClient>> workers_;
   Status init_status_;
 };
@@ -422,24 +481,9 @@ class MirroredHubClient : public HubClient {
 }  // namespace
 
 std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
-  std::vector<std::string> endpoints;
-  for (std::string e : options.endpoints) {
-    while (!e.empty() && e.back() == '/') e.pop_back();
-    if (e.empty() || std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end()) continue;
-    endpoints.push_back(std::move(e));
-  }
-  if (endpoints.empty()) {
-    std::string e = options.endpoint.empty() ? std::string(kDefaultEndpoint) : options.endpoint;
-    while (!e.empty() && e.back() == '/') e.pop_back();
-    endpoints.push_back(std::move(e));
-  }
-  const size_t configured = endpoints.size();
-  if (configured > kMaxMirrorEndpoints) endpoints.resize(kMaxMirrorEndpoints);
-  auto client = std::make_unique<MirroredHubClient>(options, std::move(endpoints));
-  if (configured > kMaxMirrorEndpoints) {
-    client->set_init_status(Status::InvalidArgument(std::to_string(configured) + " endpoints; at most " +
-                                                    std::to_string(kMaxMirrorEndpoints) + " are supported"));
-  }
+  MountEndpoints e = MakeMountEndpoints(options, kDefaultEndpoint);
+  auto client = std::make_unique<MirroredHubClient>(options, std::move(e.endpoints), e.trusted, e.configured);
+  if (!e.status.ok()) client->set_init_status(std::move(e.status));
   return client;
 }
 

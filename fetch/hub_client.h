@@ -22,6 +22,14 @@
 // exponential backoff, honouring Retry-After and RateLimit, never past the
 // caller's deadline: a wait that would pass it fails the request at once.
 //
+// Trusted metadata. With options.trusted_endpoint set, revision -> commit
+// and listings (and so every hash the bytes are verified against) come only
+// from that endpoint, while file bytes still come from the mirrors; a
+// trusted endpoint not among `endpoints` answers metadata only. When it
+// cannot be reached, metadata calls fail (Unavailable, logged once per
+// repo) unless options.trust_fallback lets the mirrors answer (a warning
+// once per repo); each answer says whether it was the trusted endpoint's.
+//
 // The token is sent to every configured endpoint, each time only to that
 // endpoint's own host: never to a CDN a redirect points to, never to
 // another host a mirror redirects to (even another configured mirror's),
@@ -109,6 +117,11 @@ struct HubClientOptions {
   // Plain-http endpoint hosts that still get the token; loopback always
   // does, other http endpoints never (EndpointClientOptions).
   std::vector<std::string> token_http_hosts;
+  // "" = metadata from any endpoint; else the only endpoint asked for
+  // commits and listings (see the file comment).
+  std::string trusted_endpoint;
+  // With a trusted endpoint that cannot be reached, ask the mirrors instead.
+  bool trust_fallback = false;
   HttpTransport* transport = nullptr;  // borrowed; must outlive the client
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
   // Longest first wait before retrying a 408/429/5xx or a network error
@@ -139,6 +152,13 @@ struct EndpointStats {
   uint64_t bytes = 0;     // file bytes it delivered
   std::string last_error;  // the latest failure's message ("" if none)
   std::string state;       // "healthy", "backing-off" or "rate-limited"
+};
+
+// Who answered a metadata request, for the records kept of the answer.
+struct MetadataOrigin {
+  std::string endpoint;
+  // The client's trusted endpoint answered (never true without one).
+  bool trusted = false;
 };
 
 // One repo found by HubClient::Search.
@@ -184,8 +204,27 @@ class HubClient {
   virtual Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length,
                             RangeSink* sink, TimePoint deadline) = 0;
 
+  // ResolveRevision and ListTree, saying who answered. The defaults are for
+  // clients without a trusted endpoint: the answer is the primary's word.
+  virtual Result<std::string> ResolveRevisionFrom(const RepoId& repo, std::string_view revision,
+                                                  TimePoint deadline, MetadataOrigin* origin) {
+    *origin = MetadataOrigin{endpoint(), false};
+    return ResolveRevision(repo, revision, deadline);
+  }
+  virtual Result<std::vector<TreeEntry>> ListTreeFrom(const RepoId& repo, std::string_view commit,
+                                                      TimePoint deadline, MetadataOrigin* origin) {
+    *origin = MetadataOrigin{endpoint(), false};
+    return ListTree(repo, commit, deadline);
+  }
+
   // The primary (first) endpoint.
   virtual const std::string& endpoint() const = 0;
+
+  // The endpoint metadata must come from; "" when any may answer.
+  virtual const std::string& trusted_endpoint() const {
+    static const std::string kNone;
+    return kNone;
+  }
 
   // The bytes of `file` failed verification. Endpoints that served ranges of
   // it recently are demoted for that file: the next FetchRange prefers one

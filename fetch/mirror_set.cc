@@ -11,7 +11,37 @@ constexpr size_t kMaxLastErrorBytes = 500;
 
 uint64_t Bit(size_t i) { return uint64_t{1} << i; }
 
+std::string TrimSlashes(std::string e) {
+  while (!e.empty() && e.back() == '/') e.pop_back();
+  return e;
+}
+
 }  // namespace
+
+MountEndpoints MakeMountEndpoints(const HubClientOptions& options, const char* default_endpoint) {
+  MountEndpoints out;
+  std::vector<std::string>& endpoints = out.endpoints;
+  for (const std::string& given : options.endpoints) {
+    std::string e = TrimSlashes(given);
+    if (e.empty() || std::find(endpoints.begin(), endpoints.end(), e) != endpoints.end()) continue;
+    endpoints.push_back(std::move(e));
+  }
+  if (endpoints.empty()) endpoints.push_back(TrimSlashes(options.endpoint.empty() ? default_endpoint : options.endpoint));
+  out.configured = endpoints.size();
+  if (const std::string trusted = TrimSlashes(options.trusted_endpoint); !trusted.empty()) {
+    const auto found = std::find(endpoints.begin(), endpoints.end(), trusted);
+    out.trusted = static_cast<size_t>(found - endpoints.begin());
+    if (found == endpoints.end()) endpoints.push_back(trusted);  // metadata only
+  }
+  if (endpoints.size() > kMaxMirrorEndpoints) {
+    out.status = Status::InvalidArgument(std::to_string(endpoints.size()) + " endpoints; at most " +
+                                         std::to_string(kMaxMirrorEndpoints) + " are supported");
+    endpoints.resize(kMaxMirrorEndpoints);
+    out.configured = std::min(out.configured, kMaxMirrorEndpoints);
+    out.trusted.reset();
+  }
+  return out;
+}
 
 MirrorSet::MirrorSet(std::vector<std::string> endpoints, const Clock* clock, const MirrorSetOptions& options)
     : endpoints_(std::move(endpoints)),
@@ -30,6 +60,7 @@ Route MirrorSet::Order(const RouteKey& key) {
   Route route;
   std::vector<size_t> open, fresh;  // not blocked; of those, not skipped
   for (size_t i = 0; i < states_.size(); ++i) {
+    if (!(key.allowed & Bit(i))) continue;
     const TimePoint unblock = states_[i].not_before[kind];
     if (unblock > now) {
       route.blocked.emplace_back(i, unblock);
@@ -103,7 +134,7 @@ std::vector<size_t> MirrorSet::ReportCorrupt(const std::string& file_key, const 
     ++states_[i].failures;
     states_[i].last_error = ("served bytes of " + what + " that failed verification").substr(0, kMaxLastErrorBytes);
   }
-  const uint64_t all = states_.size() >= 64 ? ~uint64_t{0} : Bit(states_.size()) - 1;
+  const uint64_t all = (states_.size() >= 64 ? ~uint64_t{0} : Bit(states_.size()) - 1) & ~options_.metadata_only;
   const uint64_t demoted = demoted_.Get(file_key).value_or(0) | served;
   if ((demoted & all) == all) {
     demoted_.Erase(file_key);  // every endpoint served bad bytes once: start over

@@ -18,6 +18,9 @@
 //    remembered; when the file fails verification they are demoted for that
 //    file (tried last). Once every endpoint has been demoted for it, the
 //    demotions are dropped and the order starts over from the primary.
+//  - Who may answer. A request may be restricted to some endpoints (with a
+//    trusted endpoint, metadata goes only to it, and bytes never go to it
+//    unless it is also a configured mirror).
 //  - A tally per endpoint (attempts, failures, file bytes, last error,
 //    state) for stats.
 //
@@ -53,6 +56,9 @@ struct MirrorSetOptions {
   Duration forget_after = std::chrono::minutes(10);  // lagging commits, missing files, demotions
   size_t memory_capacity = 4096;                     // entries per memory
   uint64_t jitter_seed = 0;                          // 0 = random
+  // Endpoints that answer metadata only and never serve file bytes (bit i =
+  // endpoint i): a file counts as demoted everywhere without them.
+  uint64_t metadata_only = 0;
 };
 
 // What a request touches, for the per-commit and per-file memories.
@@ -60,16 +66,29 @@ struct RouteKey {
   RequestKind kind = RequestKind::kApi;
   std::string commit_key;  // "" = none (resolving a branch)
   std::string file_key;    // "" = not a file
+  uint64_t allowed = ~uint64_t{0};  // bit i set: endpoint i may be asked
 };
 
 struct Route {
   // Endpoints to try, best first: healthy before backing off, demoted (for
   // this file) last, priority order within each. Leaves out endpoints under
-  // a server-requested wait, and skipped ones unless all are skipped.
+  // a server-requested wait, and skipped ones unless all are skipped, and
+  // every endpoint the key does not allow.
   std::vector<size_t> order;
   // The endpoints left out because of a server-requested wait, with its end.
   std::vector<std::pair<size_t, TimePoint>> blocked;
 };
+
+// The endpoints of one HubClient: the configured ones (trailing '/' trimmed,
+// empty and repeated ones dropped; `default_endpoint` when none), then the
+// trusted endpoint when it is not one of them (it answers metadata only).
+struct MountEndpoints {
+  std::vector<std::string> endpoints;
+  size_t configured = 0;          // endpoints[0, configured) serve bytes
+  std::optional<size_t> trusted;  // the trusted endpoint's index, if any
+  Status status;                  // InvalidArgument past kMaxMirrorEndpoints (then cut to it)
+};
+MountEndpoints MakeMountEndpoints(const HubClientOptions& options, const char* default_endpoint);
 
 class MirrorSet {
  public:

@@ -16,10 +16,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "fetch/lock_file.h"
 #include "util/status.h"
 
 namespace hfm {
@@ -43,6 +45,11 @@ struct MountOptions {
   long low_speed_time = 0;    // -o low_speed_time=S: ...after this many seconds (0 = default)
   std::string ca_file;        // -o cafile=PATH: an extra CA bundle
   bool insecure = false;      // -o insecure: skip TLS verification (logged loudly)
+  // -o trusted_endpoint[=URL]: commits and listings only from URL (bare:
+  // https://huggingface.co); "" = from any endpoint.
+  std::string trusted_endpoint;
+  bool trust_fallback = false;  // -o trust_fallback: mirrors' metadata when the trusted one is down
+  std::shared_ptr<const LockFile> lock;  // -o lock=FILE, parsed when the option is
   std::string cache_group;    // -o cache_group=GROUP: cache dir 0750 for that group
   uint64_t max_memory = 32ull << 20;  // -o max_memory=SIZE: fetched bytes in memory at once
   uint64_t fetch_size = 1ull << 20;   // -o fetch_size=SIZE: bytes per ranged GET (whole blocks)

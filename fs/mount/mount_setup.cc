@@ -49,6 +49,8 @@ HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& 
   if (m.low_speed_time > 0) h.low_speed_seconds = m.low_speed_time;
   h.token = token;
   h.token_http_hosts = m.token_http_hosts;
+  h.trusted_endpoint = m.trusted_endpoint;
+  h.trust_fallback = m.trust_fallback;
   h.transport = transport;
   return h;
 }
@@ -60,6 +62,7 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string
   o.snapshots.negative_ttl = std::min(o.snapshots.revision_ttl, Duration(std::chrono::seconds(10)));
   o.snapshots.request_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
   o.snapshots.offline = m.offline;
+  o.snapshots.lock = m.lock;
   o.read_path.strict = m.strict;
   o.read_path.read_timeout = o.snapshots.request_timeout;
   // A fetch gives up when its readers would: retries past that only keep a

@@ -45,6 +45,29 @@ Status ApplyFusePassthrough(const OptionSpec& spec, const std::string&, MountOpt
   return Status::Ok();
 }
 
+// Bare (or empty) means the official Hub: the one source an admin can name
+// without knowing a URL.
+Status ApplyTrustedEndpoint(const OptionSpec&, const std::string& value, MountOptions* out) {
+  std::vector<std::string> urls = SplitEndpoints(value);
+  if (urls.size() > 1) return Status::InvalidArgument("option trusted_endpoint= takes one URL");
+  const std::string url = urls.empty() ? "https://huggingface.co" : urls.front();
+  if (!url.starts_with("https://") && !url.starts_with("http://")) {
+    return Status::InvalidArgument("option trusted_endpoint=" + value + ": expected an http(s) URL");
+  }
+  out->trusted_endpoint = url;
+  return Status::Ok();
+}
+
+// The file is read and checked here, so a bad lock file stops the mount
+// with its error before anything is served.
+Status ApplyLockFile(const OptionSpec&, const std::string& value, MountOptions* out) {
+  if (value.empty()) return Status::InvalidArgument("option lock= needs a file");
+  auto lock = LockFile::Load(value);
+  if (!lock.ok()) return lock.status();
+  out->lock = std::make_shared<const LockFile>(std::move(*lock));
+  return Status::Ok();
+}
+
 Status ApplyEndpoint(const OptionSpec&, const std::string& value, MountOptions* out) {
   out->endpoints = SplitEndpoints(value);
   if (out->endpoints.empty()) return Status::InvalidArgument("option endpoint= needs a URL");
@@ -157,6 +180,16 @@ constexpr OptionSpec kOptions[] = {
      "the Hub or mirrors of it, in priority order (default $HFMIRROR_ENDPOINTS, $HF_ENDPOINT or "
      "https://huggingface.co)",
      ApplyEndpoint},
+    {"trusted_endpoint", "[URL]", "",
+     "commits and listings (every hash) only from URL, bytes from any endpoint; bare: https://huggingface.co "
+     "(default: off, metadata from any endpoint)",
+     ApplyTrustedEndpoint},
+    {"trust_fallback", "", "",
+     "when the trusted endpoint cannot be reached, take metadata from the mirrors (warned once per repo)",
+     ApplyFlag<&MountOptions::trust_fallback>},
+    {"lock", "FILE", "",
+     "serve the repos of this lock file (hfmirror lock) only at their locked commit, with the locked hashes",
+     ApplyLockFile},
     {"cache", "DIR", "",
      "the block cache (default $HFMIRROR_CACHE, /var/cache/hfmirror for root, ~/.cache/hfmirror otherwise)",
      ApplyText<&MountOptions::cache_dir>},

@@ -7,6 +7,19 @@ namespace {
 
 std::string RepoPart(const RepoId& repo) { return std::string(RepoKindPlural(repo.kind)) + "/" + repo.name; }
 
+void PutOrigin(const MetadataOrigin& origin, nlohmann::json* doc) {
+  (*doc)["from"] = origin.endpoint;
+  (*doc)["trusted"] = origin.trusted;
+}
+
+// Absent or mistyped fields (an older version's record) leave it untrusted.
+MetadataOrigin GetOrigin(const nlohmann::json& doc) {
+  MetadataOrigin origin;
+  if (doc.contains("from") && doc["from"].is_string()) origin.endpoint = doc["from"].get<std::string>();
+  origin.trusted = doc.contains("trusted") && doc["trusted"].is_boolean() && doc["trusted"].get<bool>();
+  return origin;
+}
+
 }  // namespace
 
 std::string RevisionMetaKey(const RepoId& repo, const std::string& revision) {
@@ -40,7 +53,9 @@ std::optional<std::pair<RepoId, std::string>> ParseMetaKey(std::string_view key)
 }
 
 std::string EncodeRevisionRecord(const RevisionRecord& record) {
-  return nlohmann::json{{"commit", record.commit}, {"at", record.at}}.dump();
+  nlohmann::json doc{{"commit", record.commit}, {"at", record.at}};
+  PutOrigin(record.origin, &doc);
+  return doc.dump();
 }
 
 std::optional<RevisionRecord> DecodeRevisionRecord(std::string_view text) {
@@ -49,12 +64,12 @@ std::optional<RevisionRecord> DecodeRevisionRecord(std::string_view text) {
       !rec["at"].is_number_integer()) {
     return std::nullopt;
   }
-  RevisionRecord out{rec["commit"].get<std::string>(), rec["at"].get<int64_t>()};
+  RevisionRecord out{rec["commit"].get<std::string>(), rec["at"].get<int64_t>(), GetOrigin(rec)};
   if (!IsCommitId(out.commit)) return std::nullopt;
   return out;
 }
 
-std::string EncodeListing(const Snapshot& snap) {
+std::string EncodeListing(const Snapshot& snap, const MetadataOrigin& origin) {
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& e : snap.ToTreeEntries()) {
     if (e.is_dir) {
@@ -64,6 +79,7 @@ std::string EncodeListing(const Snapshot& snap) {
     }
   }
   nlohmann::json doc = {{"v", 1}, {"first_seen", snap.first_seen()}, {"entries", std::move(entries)}};
+  PutOrigin(origin, &doc);
   return doc.dump();
 }
 
@@ -88,6 +104,7 @@ std::optional<DecodedListing> DecodeListing(std::string_view text) {
       out.entries.push_back(std::move(e));
     }
     out.first_seen = doc.value("first_seen", int64_t{0});
+    out.origin = GetOrigin(doc);
     return out;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -1,7 +1,13 @@
 // What SnapshotSource keeps in the MetaStore, and how the cache commands
 // read it back. Keys, with KINDS "models", "datasets" or "spaces":
-//   rev/KINDS/ORG/NAME@REVISION  -> {"commit": C, "at": UNIX}: a resolution
-//   tree/KINDS/ORG/NAME@COMMIT   -> the listing of that commit
+//   rev/KINDS/ORG/NAME@REVISION  -> {"commit": C, "at": UNIX, "from": URL,
+//                                    "trusted": B}: a resolution
+//   tree/KINDS/ORG/NAME@COMMIT   -> the listing of that commit, with "from"
+//                                    and "trusted" too
+// "from" is the endpoint that answered and "trusted" whether it was the
+// mount's trusted endpoint (hub_client.h). Records written before these
+// fields existed decode with from "" and trusted false: usable, but never as
+// trusted metadata. Older versions ignore the fields.
 //   repo/KINDS/ORG/NAME          -> "": a repo that resolved once
 // ORG and NAME never hold '@', so the first '@' ends the repo part; a
 // REVISION may hold '/' (refs/pr/1).
@@ -37,15 +43,17 @@ std::optional<std::pair<RepoId, std::string>> ParseMetaKey(std::string_view key_
 struct RevisionRecord {
   std::string commit;
   int64_t at = 0;  // Unix seconds of the resolution
+  MetadataOrigin origin;
 };
 std::string EncodeRevisionRecord(const RevisionRecord& record);
 // nullopt if damaged or not naming a full commit id.
 std::optional<RevisionRecord> DecodeRevisionRecord(std::string_view text);
 
-std::string EncodeListing(const Snapshot& snap);
+std::string EncodeListing(const Snapshot& snap, const MetadataOrigin& origin = {});
 struct DecodedListing {
   std::vector<TreeEntry> entries;
   int64_t first_seen = 0;
+  MetadataOrigin origin;
 };
 // nullopt if the record is damaged (then the listing is fetched again rather
 // than trusted).

@@ -19,6 +19,30 @@ SnapshotSource::SnapshotSource(HubClient* hub, MetaStore* meta, Clock* clock,
                                SnapshotSourceOptions options)
     : hub_(hub), meta_(meta), clock_(clock), options_(options) {}
 
+bool SnapshotSource::Trusts(const MetadataOrigin& origin) const {
+  const std::string& trusted = hub_->trusted_endpoint();
+  return trusted.empty() || (origin.trusted && origin.endpoint == trusted);
+}
+
+const LockedRepo* SnapshotSource::LockedAt(const RepoId& repo, const std::string& commit) const {
+  const LockedRepo* locked = options_.lock ? options_.lock->Find(repo) : nullptr;
+  return locked && locked->commit == commit ? locked : nullptr;
+}
+
+Status SnapshotSource::CheckLock(const LockedRepo& locked, const std::vector<TreeEntry>& entries) {
+  const std::string mismatch = LockMismatch(locked, entries);
+  if (mismatch.empty()) return Status::Ok();
+  const std::string message = "refusing " + Describe(locked.repo, locked.commit) +
+                              ": its listing disagrees with the lock file: " + mismatch;
+  bool first = false;
+  {
+    MutexLock lock(&mu_);
+    first = lock_refused_.insert(RepoDisplayName(locked.repo)).second;
+  }
+  if (first) LogError(message);
+  return Status::DataLoss(message);
+}
+
 Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& repo,
                                                                 const std::string& revision) {
   auto commit = ResolveCommit(repo, revision);
@@ -32,7 +56,7 @@ std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(co
   auto stored = meta_->Get(key);
   if (!stored.ok() || !stored->has_value()) return std::nullopt;
   auto rec = DecodeRevisionRecord(**stored);
-  if (!rec) return std::nullopt;
+  if (!rec || !Trusts(rec->origin)) return std::nullopt;
   const std::string commit = rec->commit;
   const int64_t age = clock_->WallSeconds() - rec->at;
   const double ttl = std::chrono::duration<double>(options_.revision_ttl).count();
@@ -43,6 +67,12 @@ std::optional<std::pair<std::string, int64_t>> SnapshotSource::RecordedCommit(co
 void SnapshotSource::WaitForChange() { cv_.Wait(&mu_); }
 
 Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std::string& revision) {
+  if (const LockedRepo* locked = options_.lock ? options_.lock->Find(repo) : nullptr) {
+    // The lock names the commit: no request, and no other revision.
+    if (revision == locked->revision || (IsCommitId(revision) && LockedAt(repo, revision))) return locked->commit;
+    return Status::Unavailable(Describe(repo, revision) + ": the lock file pins this repo at \"" +
+                               locked->revision + "\" (" + locked->commit + ") only");
+  }
   // A commit id names itself: no request, so pinned paths work offline.
   if (IsCommitId(revision)) return revision;
 
@@ -88,15 +118,17 @@ Result<std::string> SnapshotSource::ResolveCommit(const RepoId& repo, const std:
 Result<std::string> SnapshotSource::AskHub(const RepoId& repo, const std::string& revision, const std::string& key,
                                           Resolved* entry) {
   Result<std::string> fresh = Status::Unavailable("offline (HF_HUB_OFFLINE)");
+  MetadataOrigin origin;
   if (!options_.offline) {
-    fresh = hub_->ResolveRevision(repo, revision, clock_->Now() + options_.request_timeout);
+    fresh = hub_->ResolveRevisionFrom(repo, revision, clock_->Now() + options_.request_timeout, &origin);
   }
 
   entry->at = clock_->Now();
   Result<std::string> result = fresh;
   if (fresh.ok()) {
     entry->commit = *fresh;
-    Status st = meta_->Put(key, EncodeRevisionRecord({*fresh, clock_->WallSeconds()}));
+    entry->trusted = Trusts(origin);
+    Status st = meta_->Put(key, EncodeRevisionRecord({*fresh, clock_->WallSeconds(), origin}));
     if (!st.ok()) LogWarning("cannot record revision " + Describe(repo, revision) + ": " + st.ToString());
   } else if (fresh.status().IsNotFound() || fresh.status().IsPermissionDenied()) {
     entry->error = fresh.status();
@@ -122,11 +154,12 @@ Result<std::string> SnapshotSource::AskHub(const RepoId& repo, const std::string
 std::optional<std::string> SnapshotSource::LastKnownCommit(const std::string& key) {
   auto stored = meta_->Get(key);
   if (stored.ok() && stored->has_value()) {
-    if (auto rec = DecodeRevisionRecord(**stored)) return rec->commit;
+    auto rec = DecodeRevisionRecord(**stored);
+    if (rec && Trusts(rec->origin)) return rec->commit;
   }
   MutexLock lock(&mu_);
   auto old = resolved_.find(key);
-  if (old != resolved_.end() && old->second.error.ok()) return old->second.commit;
+  if (old != resolved_.end() && old->second.error.ok() && old->second.trusted) return old->second.commit;
   return std::nullopt;
 }
 
@@ -165,18 +198,31 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
   const std::string key = TreeMetaKey(repo, commit);
   auto stored = meta_->Get(key);
   if (stored.ok() && stored->has_value()) {
-    if (auto decoded = DecodeListing(**stored)) {
+    auto decoded = DecodeListing(**stored);
+    const LockedRepo* locked = LockedAt(repo, commit);
+    // A lock vouches for a listing whoever gave it; without one, the origin must.
+    if (decoded && (locked ? LockMismatch(*locked, decoded->entries).empty() : Trusts(decoded->origin))) {
       return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->entries), decoded->first_seen);
     }
-    LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
+    if (decoded && locked) {
+      LogInfo("cached listing of " + Describe(repo, commit) + " disagrees with the lock file; listing again");
+    } else if (decoded) {
+      const std::string from = decoded->origin.endpoint.empty() ? "an unrecorded endpoint" : decoded->origin.endpoint;
+      LogInfo("cached listing of " + Describe(repo, commit) + " came from " + from + ", not the trusted endpoint " +
+              hub_->trusted_endpoint() + "; listing again from it");
+    } else {
+      LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
+    }
   }
   if (options_.offline) {
     return Status::NotFound("offline and no cached listing for " + Describe(repo, commit));
   }
-  auto listed = hub_->ListTree(repo, commit, clock_->Now() + options_.request_timeout);
+  MetadataOrigin origin;
+  auto listed = hub_->ListTreeFrom(repo, commit, clock_->Now() + options_.request_timeout, &origin);
   if (!listed.ok()) return listed.status();
+  if (const LockedRepo* locked = LockedAt(repo, commit)) HFM_RETURN_IF_ERROR(CheckLock(*locked, *listed));
   auto snap = std::make_shared<const Snapshot>(repo, commit, std::move(*listed), clock_->WallSeconds());
-  Status st = meta_->Put(key, EncodeListing(*snap));
+  Status st = meta_->Put(key, EncodeListing(*snap, origin));
   if (!st.ok()) LogWarning("cannot store listing of " + Describe(repo, commit) + ": " + st.ToString());
   return std::shared_ptr<const Snapshot>(snap);
 }

@@ -6,6 +6,18 @@
 // remount lists a commit-pinned repo with zero requests. When the Hub cannot be
 // reached, the last commit a revision resolved to is used (and said once).
 //
+// With a trusted endpoint (HubClient::trusted_endpoint()), records carry who
+// answered: a resolution or listing the trusted endpoint did not give (an
+// untrusted mirror's, or one cached by an older version) is not used; the
+// trusted endpoint is asked again, and when it cannot answer the revision is
+// refused (Unavailable: EIO).
+//
+// With a lock file (options.lock), a locked repo resolves only its locked
+// revision (or commit), to the locked commit with no request, and its
+// listing, from any endpoint or the cache, must agree with the lock on every
+// file's size and hash; else the repo is refused (DataLoss: EIO, one log
+// line). Repos the lock does not name are served as without it.
+//
 // Repos that resolved once are "known": `ls` of the mount root and of an org
 // shows them.
 //
@@ -23,6 +35,7 @@
 
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
+#include "fetch/lock_file.h"
 #include "fs/tree/snapshot.h"
 #include "util/clock.h"
 #include "util/mutex.h"
@@ -36,6 +49,7 @@ struct SnapshotSourceOptions {
   Duration negative_ttl = std::chrono::seconds(10);
   Duration request_timeout = std::chrono::seconds(30);
   bool offline = false;  // HF_HUB_OFFLINE: never touch the network
+  std::shared_ptr<const LockFile> lock;  // null = no lock file
 };
 
 struct KnownRepo {
@@ -65,7 +79,16 @@ class SnapshotSource {
     std::string commit;  // empty when `error` is set
     Status error;
     TimePoint at;
+    bool trusted = true;  // usable as the trusted endpoint's word (see Trusts)
   };
+
+  // Whether metadata from `origin` may be used as this mount's: any without
+  // a trusted endpoint; with one, only what it said itself.
+  bool Trusts(const MetadataOrigin& origin) const;
+  // The lock entry of `repo` when the lock file pins it at `commit`.
+  const LockedRepo* LockedAt(const RepoId& repo, const std::string& commit) const;
+  // OK when `entries` agree with `locked`; else DataLoss, logged once per repo.
+  Status CheckLock(const LockedRepo& locked, const std::vector<TreeEntry>& entries) EXCLUDES(mu_);
 
   // The commit a recorded resolution of `key` names, and its age in seconds,
   // if younger than revision_ttl.
@@ -100,6 +123,7 @@ class SnapshotSource {
   std::set<std::string> loading_ GUARDED_BY(mu_);
   std::set<KnownRepo> known_ GUARDED_BY(mu_);
   bool known_loaded_ GUARDED_BY(mu_) = false;
+  std::set<std::string> lock_refused_ GUARDED_BY(mu_);  // repos whose refusal was logged
 };
 
 }  // namespace hfm

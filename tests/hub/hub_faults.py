@@ -10,12 +10,14 @@ import json
 import threading
 
 import hub_hostile
+import hub_tampered
 
 MAX_FAULT_TIMES = 10000
 MAX_FAULT_SECONDS = 600
 LOG_LIMIT = 200000
 FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt", "truncate", "ignore_range",
-                 "bad_content_range", "redirect_loop", "big_headers", "hostile_listing")
+                 "bad_content_range", "redirect_loop", "big_headers", "hostile_listing",
+                 "tampered")
 HOSTS = ("hub", "cdn", "any")
 ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "search", "resolve", "raw", "cdn", "other",
           "any")
@@ -62,6 +64,8 @@ class Faults:
                 raise ValueError("big_headers lines must be 1..100000")
         if action == "hostile_listing":
             hub_hostile.validate(rule)
+        if action == "tampered":
+            hub_tampered.validate(rule)
         with self.lock:
             rule["id"], rule["seen"], rule["applied"] = self.next_id, 0, 0
             rule["_cancel"] = threading.Event()

@@ -63,6 +63,8 @@ A fault rule (all keys but "action" optional):
    "redirect_loop": 302 to this same URL ("mode": "self") or back and forth with hfm_loop=1 ("pair")
    "big_headers": add "lines" (default 1) headers of "bytes" (default 200000) in all, named "name"
    "hostile_listing": on the tree route, a crafted listing "case" (see hub_hostile.py)
+   "tampered": on the tree and cdn routes, list the LFS object "sha256" with the hash of its flipped bytes and
+               serve those flipped bytes (a consistent liar; see hub_tampered.py)
 Standard library only (Debian 12's python3 3.11).
 """
 
@@ -85,6 +87,7 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 import hub_hostile  # noqa: E402
+import hub_tampered  # noqa: E402
 from hub_http import (HubError, Response, decode_path, header_value, iso_time, json_response,  # noqa: E402
                       ranged_file, s3_error, truthy)
 from hub_repos import KINDS, Hub  # noqa: E402
@@ -519,6 +522,11 @@ class Handler(BaseHTTPRequestHandler):
                     value = "v" * per_line
                 resp.headers.append((name if int(fault["lines"]) == 1 else "%s-%d" % (name, i), value))
             return resp
+        if action == "tampered" and route == "tree" and resp.status == 200:
+            entries = hub_tampered.tamper_listing(json.loads(resp.body), fault["sha256"], self.hub.lfs_objects)
+            return Response(200, resp.headers, json.dumps(entries).encode())
+        if action == "tampered" and route == "cdn":
+            return hub_tampered.tamper_bytes(resp, raw_path.rstrip("/").rpartition("/")[2], fault["sha256"])
         if action == "hostile_listing" and route == "tree":
             if resp.status != 200:
                 return resp
