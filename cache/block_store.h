@@ -8,6 +8,14 @@
 // caller verified its whole hash; MarkComplete checks in the same transaction
 // that every block is present.
 //
+// Several writers (a mount and `hfmirror prefetch`, each fed by its own
+// mirror) may share one store, so a writer must only certify the bytes it
+// hashed. Two rules make that checkable: a stored block is immutable (a
+// PutBlock with other bytes is refused, not applied), and each file has an
+// epoch that changes whenever any of its blocks is deleted. A writer that
+// stored or read every block it hashed under one epoch, and finds that epoch
+// still current when it marks the file complete, hashed the stored bytes.
+//
 // Thread safety: all methods are thread-safe; readers never block each other.
 #pragma once
 
@@ -62,12 +70,25 @@ class BlockStore {
 
   // Stores one block (at most block_size() bytes). ResourceExhausted when the
   // cache is full and nothing can be evicted: the caller serves uncached.
-  virtual Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) = 0;
+  // Blocks are immutable: if the block is stored already, equal bytes are OK
+  // (nothing is written) and other bytes are refused with DataLoss (no other
+  // PutBlock failure is DataLoss), leaving the stored block as it was. If
+  // `epoch` is set it receives FileEpoch(file) as of this write.
+  virtual Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data,
+                          uint64_t* epoch = nullptr) = 0;
+
+  // The epoch of `file`'s blocks: never 0 while the file has a block, and
+  // changed (to a value never used before) whenever any of its blocks is
+  // deleted. 0 if the store has no record of the file.
+  virtual Result<uint64_t> FileEpoch(const ContentHash& file) = 0;
 
   // Records `file` (of `size` bytes) as verified and complete, in one write
-  // transaction that first checks every block is present (else DataLoss and
-  // nothing changes).
-  virtual Status MarkComplete(const ContentHash& file, uint64_t size) = 0;
+  // transaction that first checks that the file's epoch is still `epoch`
+  // (the one the caller stored or read every hashed block under) and that
+  // blocks 0..n-1 are present with exactly the lengths `size` gives, no more
+  // (else DataLoss and nothing changes). An empty file has no blocks to
+  // certify: its epoch is not checked.
+  virtual Status MarkComplete(const ContentHash& file, uint64_t size, uint64_t epoch) = 0;
   virtual Result<bool> IsComplete(const ContentHash& file) = 0;
 
   // Removes every block of `file` (of `size` bytes) and its complete mark.

@@ -91,24 +91,41 @@ class LmdbBlockStore : public BlockStore {
     return bytes;
   }
 
-  Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) override {
+  Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data,
+                  uint64_t* epoch) override {
     if (data.empty() || data.size() > block_size_) {
       return Status::InvalidArgument("block of " + std::to_string(data.size()) +
                                      " bytes; want 1.." + std::to_string(block_size_));
     }
     const BlockKey key(file, index);
     const int64_t now = clock_->WallSeconds();
-    return evictor_->Write(
+    uint64_t stored_epoch = 0;
+    Status s = evictor_->Write(
         [&](MDB_txn* txn) -> Status {
           MDB_val k = ToVal(key.view()), v = ToVal(data);
-          HFM_RETURN_IF_ERROR(LmdbStatus(mdb_put(txn, env_->blocks(), &k, &v, 0), "write block"));
+          // Never replace a stored block: a writer that hashed the stored
+          // bytes must find them unchanged when it marks the file complete.
+          const int rc = mdb_put(txn, env_->blocks(), &k, &v, MDB_NOOVERWRITE);
+          if (rc == MDB_KEYEXIST && !SameBytes(v, data)) return BlockConflict(file, index);
+          if (rc != MDB_KEYEXIST) HFM_RETURN_IF_ERROR(LmdbStatus(rc, "write block"));
           // Every file with blocks has a record, so eviction can find it.
-          return StampInTxn(txn, key.file_prefix(), now, /*create=*/true);
+          auto e = StampForPutInTxn(txn, key.file_prefix(), now);
+          if (!e.ok()) return e.status();
+          stored_epoch = *e;
+          return Status::Ok();
         },
         &file, LmdbEvictor::Growth::kAddsData);
+    if (s.ok() && epoch != nullptr) *epoch = stored_epoch;
+    return s;
   }
 
-  Status MarkComplete(const ContentHash& file, uint64_t size) override {
+  Result<uint64_t> FileEpoch(const ContentHash& file) override {
+    auto record = ReadRecord(file);
+    if (!record.ok()) return record.status();
+    return record->has_value() ? (*record)->epoch : 0;
+  }
+
+  Status MarkComplete(const ContentHash& file, uint64_t size, uint64_t epoch) override {
     const uint64_t blocks = BlockCount(size, block_size_);
     if (blocks > uint64_t{UINT32_MAX} + 1) {
       return Status::InvalidArgument("file of " + std::to_string(size) + " bytes has too many blocks");
@@ -117,6 +134,7 @@ class LmdbBlockStore : public BlockStore {
     const int64_t now = clock_->WallSeconds();
     return evictor_->Write(
         [&](MDB_txn* txn) -> Status {
+          HFM_RETURN_IF_ERROR(CheckEpoch(txn, file, key.view(), size, epoch));
           HFM_RETURN_IF_ERROR(CheckBlocks(txn, file, key.view(), size, blocks));
           // A malformed record is replaced; the blocks were just checked.
           return UpdateRecordInTxn(txn, key.view(), [&](FileRecord* r) {
@@ -145,11 +163,14 @@ class LmdbBlockStore : public BlockStore {
     const FileKey key(file);
     const int64_t now = clock_->WallSeconds();
     return evictor_->Write(
-        [&](MDB_txn* txn) {
+        [&](MDB_txn* txn) -> Status {
+          auto fresh = NextFileEpoch(txn, *env_);
+          if (!fresh.ok()) return fresh.status();
           return UpdateRecordInTxn(txn, key.view(), [&](FileRecord* r) {
             r->complete = false;
             r->failed_verification = true;
             r->last_access = now;
+            if (r->epoch == 0) r->epoch = *fresh;
           });
         },
         &file, LmdbEvictor::Growth::kSmall);
@@ -244,7 +265,7 @@ class LmdbBlockStore : public BlockStore {
       if (!record.ok() || !record->has_value() || !StampDue((*record)->last_access, now)) return;
     }
     Status s = evictor_->Write(
-        [&](MDB_txn* txn) { return StampInTxn(txn, key.view(), now, /*create=*/false); }, &file,
+        [&](MDB_txn* txn) { return StampInTxn(txn, key.view(), now); }, &file,
         LmdbEvictor::Growth::kSmall);
     if (!s.ok()) LogDebug("cache: touch " + file.ToString() + ": " + s.ToString());
   }
@@ -276,21 +297,59 @@ class LmdbBlockStore : public BlockStore {
     return PutFileRecord(txn, *env_, file_key, r);
   }
 
-  // Stamps `now` on the record of `file_key` if due; creates the record if
-  // missing and `create`.
-  Status StampInTxn(MDB_txn* txn, std::string_view file_key, int64_t now, bool create) {
+  // Stamps `now` on the record of `file_key` if due; no record, no stamp.
+  Status StampInTxn(MDB_txn* txn, std::string_view file_key, int64_t now) {
     auto record = GetFileRecord(txn, *env_, file_key);
     // A malformed record is replaced: it only loses a stale stamp.
     if (!record.ok() && !record.status().IsDataLoss()) return record.status();
-    std::optional<FileRecord> r = record.ok() ? *record : std::nullopt;
-    if (!r) {
-      if (!create) return Status::Ok();
-      r = FileRecord{};
-    } else if (!StampDue(r->last_access, now)) {
+    if (!record.ok() || !record->has_value() || !StampDue((*record)->last_access, now)) {
       return Status::Ok();
     }
-    r->last_access = now;
-    return PutFileRecord(txn, *env_, file_key, *r);
+    FileRecord r = **record;
+    r.last_access = now;
+    return PutFileRecord(txn, *env_, file_key, r);
+  }
+
+  // For a block just stored: the file's record (created with a fresh epoch
+  // if missing, malformed or a legacy one without an epoch), stamped if due.
+  // Returns its epoch.
+  Result<uint64_t> StampForPutInTxn(MDB_txn* txn, std::string_view file_key, int64_t now) {
+    auto record = GetFileRecord(txn, *env_, file_key);
+    if (!record.ok() && !record.status().IsDataLoss()) return record.status();
+    FileRecord r = record.ok() ? record->value_or(FileRecord{}) : FileRecord{};
+    const bool needs_epoch = r.epoch == 0;
+    if (!needs_epoch && !StampDue(r.last_access, now)) return r.epoch;
+    if (needs_epoch) {
+      auto fresh = NextFileEpoch(txn, *env_);
+      if (!fresh.ok()) return fresh.status();
+      r.epoch = *fresh;
+    }
+    r.last_access = now;
+    HFM_RETURN_IF_ERROR(PutFileRecord(txn, *env_, file_key, r));
+    return r.epoch;
+  }
+
+  // The record's epoch is still the one the caller hashed the blocks under.
+  Status CheckEpoch(MDB_txn* txn, const ContentHash& file, std::string_view file_key, uint64_t size,
+                    uint64_t epoch) {
+    auto record = GetFileRecord(txn, *env_, file_key);
+    if (!record.ok()) return record.status();
+    const uint64_t current = record->has_value() ? (*record)->epoch : 0;
+    if (size != 0 && (epoch == 0 || current != epoch)) {
+      return Status::DataLoss("cannot mark " + file.ToString() + " of " + std::to_string(size) +
+                              " bytes complete: its blocks changed since they were hashed (epoch " +
+                              std::to_string(current) + ", hashed under " + std::to_string(epoch) + ")");
+    }
+    return Status::Ok();
+  }
+
+  static bool SameBytes(const MDB_val& stored, std::string_view data) {
+    return stored.mv_size == data.size() && std::memcmp(stored.mv_data, data.data(), data.size()) == 0;
+  }
+
+  static Status BlockConflict(const ContentHash& file, uint32_t index) {
+    return Status::DataLoss("block " + std::to_string(index) + " of " + file.ToString() +
+                            " is stored already with other bytes; kept the stored block");
   }
 
   // Blocks 0..blocks-1 of the file present with the right lengths, no more.

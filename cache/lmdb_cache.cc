@@ -55,7 +55,8 @@ Result<Cache> OpenLmdbCache(const CacheOptions& options, const LmdbCacheTuning& 
   if (!(tuning.low_water > 0 && tuning.low_water < tuning.high_water && tuning.high_water <= 1)) {
     return Status::InvalidArgument("cache water marks must satisfy 0 < low < high <= 1");
   }
-  auto env = LmdbEnv::Open({options.directory, options.max_bytes, tuning.sync_interval});
+  auto env = LmdbEnv::Open(
+      {options.directory, options.max_bytes, tuning.sync_interval, tuning.clock, tuning.write_lock_timeout});
   if (!env.ok()) return env.status();
   HFM_RETURN_IF_ERROR(CheckOrRecord(**env, "format", kCacheFormatVersion));
   HFM_RETURN_IF_ERROR(CheckOrRecord(**env, "block_size", options.block_size));

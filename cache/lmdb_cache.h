@@ -29,6 +29,10 @@ struct LmdbCacheTuning {
   // How often commits are flushed to disk (see cache/lmdb_env.h for why
   // commits themselves do not sync).
   std::chrono::milliseconds sync_interval{5000};
+  // How long a write waits for another process's write (cache/write_lock.h)
+  // before it is skipped, on `clock`. Well under a read's timeout, so a
+  // stopped writer elsewhere never makes a read here time out.
+  Duration write_lock_timeout = std::chrono::seconds(2);
 };
 
 Result<Cache> OpenLmdbCache(const CacheOptions& options, const LmdbCacheTuning& tuning);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 
+#include "cache/cache_directory.h"
 #include "util/log.h"
 #include "util/mutex.h"
 
@@ -30,34 +31,12 @@ std::string Errno(std::string_view what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
 }
 
-Status PrepareDirectory(const std::string& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      return Status::InvalidArgument("cache directory " + dir + " exists and is not a directory");
-    }
-    return Status::Ok();
-  }
-  if (errno != ENOENT) return Status::PermissionDenied(Errno("cannot stat cache directory", dir));
-  std::error_code ec;
-  const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  // 0700: cached model bytes and metadata of gated repos are private.
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::PermissionDenied(Errno("cannot create cache directory", dir));
-  }
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("cache directory " + dir + " is not a directory");
-  }
-  return Status::Ok();
-}
-
 // Serializes opens (marker inspection, wipe, mdb_env_open) between processes.
 // Held only while opening, so it never keeps a second process out.
 class OpenLock {
  public:
   explicit OpenLock(const std::string& dir) {
-    fd_ = ::open((dir + kOpenLockName).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = OpenInCacheDirectory(dir + kOpenLockName, O_RDWR | O_CREAT);
     if (fd_ >= 0) {
       while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
       }
@@ -139,7 +118,8 @@ Status LmdbStatus(int rc, std::string_view what) {
 Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
   const std::string& dir = options.directory;
   if (dir.empty()) return Status::InvalidArgument("cache directory is empty");
-  HFM_RETURN_IF_ERROR(PrepareDirectory(dir));
+  uid_t owner = 0;
+  HFM_RETURN_IF_ERROR(PrepareCacheDirectory(dir, &owner));
 
   const std::string canonical = Canonical(dir);
   {
@@ -168,6 +148,10 @@ Result<std::shared_ptr<LmdbEnv>> LmdbEnv::Open(const LmdbEnvOptions& options) {
     scan.dead_this_boot.clear();
   }
 
+  // LMDB opens data.mdb and lock.mdb by name, following symlinks. The
+  // directory is ours (or root's) and not writable by others, so no other
+  // user can put a symlink there between this check and LMDB's open.
+  HFM_RETURN_IF_ERROR(CheckLmdbFiles(dir, owner));
   auto opened = OpenMdbEnv(dir, options.map_size);
   if (!opened.ok()) return opened.status();
   MDB_env* env = *opened;
@@ -194,7 +178,8 @@ LmdbEnv::LmdbEnv(const LmdbEnvOptions& options, std::string canonical, MDB_env* 
       canonical_(std::move(canonical)),
       sync_interval_(options.sync_interval),
       env_(env),
-      marker_(options.directory) {
+      marker_(options.directory),
+      write_lock_(options.directory, options.clock, options.write_lock_timeout) {
   MDB_stat st;
   if (mdb_env_stat(env_, &st) == 0) page_size_ = st.ms_psize;
   FindDataMapping();
@@ -256,6 +241,40 @@ LmdbEnv::ReadTxn::~ReadTxn() {
   if (txn_ != nullptr) env_->ReleaseRead(txn_);
 }
 
+int LmdbEnv::BeginTxn(unsigned flags, MDB_txn** txn) {
+  // Read transactions come from the pool when it has one: renewing skips the
+  // allocation and the reader-table mutex of a new txn.
+  for (int attempt = 0;; ++attempt) {
+    map_mu_.ReaderLock();
+    int rc;
+    if (*txn != nullptr) {
+      rc = mdb_txn_renew(*txn);
+    } else {
+      rc = mdb_txn_begin(env_, nullptr, flags, txn);
+    }
+    if (rc == 0) return 0;  // map_mu_ stays shared until the txn ends
+    map_mu_.ReaderUnlock();
+    if (rc != MDB_MAP_RESIZED || attempt > 0) return rc;
+    AdoptGrownMap();
+  }
+}
+
+void LmdbEnv::AdoptGrownMap() {
+  WriterMutexLock lock(&map_mu_);
+  const uint64_t before = MapSize();
+  int rc = mdb_env_set_mapsize(env_, 0);
+  if (rc != 0) {
+    LogWarning("cache: cannot adopt the map size another process set for " + directory_ + ": " +
+               mdb_strerror(rc));
+    return;
+  }
+  map_base_ = nullptr;  // the map moved: find it again
+  map_length_ = 0;
+  FindDataMapping();
+  LogInfo("cache: another process grew " + directory_ + "; map " + std::to_string(before) + " -> " +
+          std::to_string(MapSize()) + " bytes");
+}
+
 Result<LmdbEnv::ReadTxn> LmdbEnv::BeginRead() {
   MDB_txn* txn = nullptr;
   {
@@ -265,22 +284,18 @@ Result<LmdbEnv::ReadTxn> LmdbEnv::BeginRead() {
       pool_.pop_back();
     }
   }
-  // Renewing skips the allocation and the reader-table mutex of a new txn.
-  if (txn != nullptr) {
-    int rc = mdb_txn_renew(txn);
-    if (rc != 0) {
-      mdb_txn_abort(txn);
-      return LmdbStatus(rc, "renew read transaction");
-    }
-  } else {
-    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-    if (rc != 0) return LmdbStatus(rc, "begin read transaction");
+  const bool renewing = txn != nullptr;
+  int rc = BeginTxn(MDB_RDONLY, &txn);
+  if (rc != 0) {
+    if (renewing) mdb_txn_abort(txn);
+    return LmdbStatus(rc, renewing ? "renew read transaction" : "begin read transaction");
   }
   return ReadTxn(this, txn);
 }
 
 void LmdbEnv::ReleaseRead(MDB_txn* txn) {
   mdb_txn_reset(txn);  // releases the snapshot now, keeps the reader slot
+  map_mu_.ReaderUnlock();
   {
     MutexLock lock(&pool_mu_);
     if (pool_.size() < kMaxPooledReaders) {
@@ -292,10 +307,13 @@ void LmdbEnv::ReleaseRead(MDB_txn* txn) {
 }
 
 Status LmdbEnv::Write(const std::function<Status(MDB_txn*)>& body, uint64_t* used_bytes) {
+  if (!write_lock_.Acquire()) {
+    return Status::Unavailable("cache " + directory_ + " is busy: another process holds its write lock");
+  }
   const bool marked = marker_.BeginWrite();
   MDB_txn* txn = nullptr;
   Status s;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  int rc = BeginTxn(0, &txn);
   if (rc != 0) {
     s = LmdbStatus(rc, "begin write transaction");
   } else {
@@ -307,8 +325,10 @@ Status LmdbEnv::Write(const std::function<Status(MDB_txn*)>& body, uint64_t* use
     } else {
       mdb_txn_abort(txn);
     }
+    map_mu_.ReaderUnlock();
   }
   marker_.EndWrite();
+  write_lock_.Release();
   if (!marked && s.ok()) mdb_env_sync(env_, 1);  // no marker: durable now instead
   return s;
 }

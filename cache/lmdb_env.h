@@ -19,8 +19,14 @@
 // Databases: "blocks" and "files" (see lmdb_format.h), "meta" (MetaStore),
 // "internal" (format version and block size of the directory).
 //
+// Another process may open the directory with a larger map size and grow the
+// data file past this process's map: LMDB then refuses new transactions with
+// MDB_MAP_RESIZED until the map is redone, which needs every transaction of
+// this process ended; map_mu_ (shared by each transaction) provides that.
+//
 // Thread safety: thread-safe. A ReadTxn is used by one thread at a time. Write
-// transactions are serialized by LMDB's writer lock, across processes too.
+// transactions are serialized by WriteLock (bounded wait) and then LMDB's
+// writer lock, across processes too.
 #pragma once
 
 #include <lmdb.h>
@@ -36,6 +42,8 @@
 #include <vector>
 
 #include "cache/unsynced_marker.h"
+#include "cache/write_lock.h"
+#include "util/clock.h"
 #include "util/mutex.h"
 #include "util/status.h"
 
@@ -56,6 +64,9 @@ struct LmdbEnvOptions {
   std::string directory;
   uint64_t map_size = 0;
   std::chrono::milliseconds sync_interval{5000};
+  // The write lock's wait (see cache/write_lock.h), on `clock` (not owned).
+  Clock* clock = SystemClock();
+  Duration write_lock_timeout = std::chrono::seconds(2);
 };
 
 class LmdbEnv {
@@ -95,9 +106,12 @@ class LmdbEnv {
 
   // Runs `body` in one write transaction and commits if it returns OK, else
   // aborts so nothing changes. MDB_MAP_FULL, in the body or at commit, comes
-  // back as ResourceExhausted. If `used_bytes` is set it receives UsedBytes()
+  // back as ResourceExhausted. Unavailable, with nothing run, if another
+  // process holds the write lock past its timeout (WriteLock). If `used_bytes` is set it receives UsedBytes()
   // as of the commit. Must not be called from inside another Write's body.
-  Status Write(const std::function<Status(MDB_txn*)>& body, uint64_t* used_bytes = nullptr);
+  // (Holds map_mu_ shared across the body: the analysis cannot follow it.)
+  Status Write(const std::function<Status(MDB_txn*)>& body, uint64_t* used_bytes = nullptr)
+      NO_THREAD_SAFETY_ANALYSIS;
 
   // Bytes in pages that hold data: every tree (the free list's own too) and the
   // two meta pages, but not free pages. Unlike the data file's high-water mark
@@ -125,7 +139,13 @@ class LmdbEnv {
  private:
   LmdbEnv(const LmdbEnvOptions& options, std::string canonical, MDB_env* env);
   Status OpenDatabases();
-  void ReleaseRead(MDB_txn* txn);
+  void ReleaseRead(MDB_txn* txn) NO_THREAD_SAFETY_ANALYSIS;
+  // Begins (or renews) a transaction under a shared hold of map_mu_, kept
+  // on success; adopts a map another process grew (MDB_MAP_RESIZED) first.
+  int BeginTxn(unsigned flags, MDB_txn** txn) NO_THREAD_SAFETY_ANALYSIS;
+  // mdb_env_set_mapsize(env, 0): takes the size another process recorded.
+  // LMDB allows it only while no transaction of this process is active.
+  void AdoptGrownMap();
   void SyncLoop();
   void FindDataMapping();
   void SyncIfDirty();
@@ -142,6 +162,12 @@ class LmdbEnv {
   int data_fd_ = -1;
   MDB_dbi blocks_ = 0, files_ = 0, meta_ = 0, internal_ = 0;
   UnsyncedMarker marker_;
+
+  WriteLock write_lock_;
+  // Shared by every live transaction (read or write), exclusive to remap
+  // (AdoptGrownMap); also guards map_base_ and map_length_, which a remap
+  // moves and which CopyOut reads inside a live transaction.
+  SharedMutex map_mu_;
 
   Mutex pool_mu_;
   std::vector<MDB_txn*> pool_ GUARDED_BY(pool_mu_);  // reset read txns

@@ -1,6 +1,27 @@
 #include "cache/lmdb_file_ops.h"
 
+#include <cstring>
+
 namespace hfm {
+namespace {
+constexpr std::string_view kFileEpochKey = "file_epoch";
+}  // namespace
+
+Result<uint64_t> NextFileEpoch(MDB_txn* txn, const LmdbEnv& env) {
+  MDB_val k = ToVal(kFileEpochKey), v;
+  uint64_t last = 0;
+  int rc = mdb_get(txn, env.internal(), &k, &v);
+  if (rc == 0 && v.mv_size == sizeof(last)) {
+    std::memcpy(&last, v.mv_data, sizeof(last));
+  } else if (rc != 0 && rc != MDB_NOTFOUND) {
+    return LmdbStatus(rc, "read file epoch");
+  }
+  if (last >= kMaxFileEpoch) return Status::ResourceExhausted("file epochs exhausted");
+  const uint64_t next = last + 1;
+  MDB_val nv{sizeof(next), const_cast<uint64_t*>(&next)};
+  HFM_RETURN_IF_ERROR(LmdbStatus(mdb_put(txn, env.internal(), &k, &nv, 0), "write file epoch"));
+  return next;
+}
 
 Result<std::optional<FileRecord>> GetFileRecord(MDB_txn* txn, const LmdbEnv& env,
                                                 std::string_view file_key) {
@@ -24,11 +45,16 @@ Result<bool> DeleteFileStep(MDB_txn* txn, const LmdbEnv& env, std::string_view f
                             uint64_t max_pages) {
   // The complete mark goes first (in the first step), so a file that is partly
   // deleted, by a crash or by a reader looking between steps, is never complete.
+  // Every step gives the record a new epoch: blocks stored after it cannot be
+  // vouched for by a writer that saw the blocks before it.
   auto record = GetFileRecord(txn, env, file_key);
-  if (record.ok() && record->has_value() && (*record)->complete) {
-    FileRecord incomplete = **record;
-    incomplete.complete = false;
-    HFM_RETURN_IF_ERROR(PutFileRecord(txn, env, file_key, incomplete));
+  if (record.ok() && record->has_value()) {
+    FileRecord changed = **record;
+    changed.complete = false;
+    auto epoch = NextFileEpoch(txn, env);
+    if (!epoch.ok()) return epoch.status();
+    changed.epoch = *epoch;
+    HFM_RETURN_IF_ERROR(PutFileRecord(txn, env, file_key, changed));
   }
 
   MDB_cursor* cursor = nullptr;

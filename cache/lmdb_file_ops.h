@@ -23,7 +23,13 @@ Result<std::optional<FileRecord>> GetFileRecord(MDB_txn* txn, const LmdbEnv& env
 Status PutFileRecord(MDB_txn* txn, const LmdbEnv& env, std::string_view file_key,
                      const FileRecord& record);
 
-// One step of deleting a file: clears its complete mark, deletes its blocks
+// A fresh file epoch (see FileRecord::epoch) from the directory's counter
+// in the "internal" database, never handed out before in this directory.
+Result<uint64_t> NextFileEpoch(MDB_txn* txn, const LmdbEnv& env);
+
+// One step of deleting a file: clears its complete mark, gives its record a
+// fresh epoch (so a writer that stored or read blocks before cannot mark it
+// complete from blocks deleted and stored again since), deletes its blocks
 // in index order until about `max_pages` pages are freed (at least one
 // block), and deletes its record once no block is left. Returns true once the
 // file is gone. Callers commit each step and repeat.

@@ -52,7 +52,9 @@ std::string EncodeFileRecord(const FileRecord& record) {
   PutLe64(out.data() + 8, static_cast<uint64_t>(record.last_access));
   out[16] = static_cast<char>((record.complete ? kCompleteFlag : 0) |
                               (record.failed_verification ? kFailedVerificationFlag : 0));
-  return out;  // bytes 17..23 reserved, zero
+  // Bytes 17..23: the epoch, little-endian (reserved and zero before it).
+  for (int i = 0; i < 7; ++i) out[17 + i] = static_cast<char>((record.epoch & kMaxFileEpoch) >> (8 * i));
+  return out;
 }
 
 std::optional<FileRecord> DecodeFileRecord(std::string_view bytes) {
@@ -62,6 +64,7 @@ std::optional<FileRecord> DecodeFileRecord(std::string_view bytes) {
   r.last_access = static_cast<int64_t>(GetLe64(bytes.data() + 8));
   r.complete = (static_cast<uint8_t>(bytes[16]) & kCompleteFlag) != 0;
   r.failed_verification = (static_cast<uint8_t>(bytes[16]) & kFailedVerificationFlag) != 0;
+  for (int i = 0; i < 7; ++i) r.epoch |= uint64_t{static_cast<uint8_t>(bytes[17 + i])} << (8 * i);
   return r;
 }
 

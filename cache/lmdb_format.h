@@ -60,7 +60,13 @@ struct FileRecord {
   int64_t last_access = 0;  // Unix seconds: the LRU order for eviction
   bool complete = false;
   bool failed_verification = false;  // see BlockStore::MarkFailedVerification
+  // BlockStore::FileEpoch: a fresh value from the directory's epoch counter
+  // whenever the record is created or any of the file's blocks is deleted.
+  // Stored in 56 bits that format 1 left reserved (zero): 0 reads as "legacy
+  // record, no epoch yet", which PutBlock replaces and MarkComplete refuses.
+  uint64_t epoch = 0;
 };
+inline constexpr uint64_t kMaxFileEpoch = (uint64_t{1} << 56) - 1;
 inline constexpr size_t kFileRecordSize = 24;
 
 std::string EncodeFileRecord(const FileRecord& record);

@@ -31,6 +31,16 @@ struct MemoryState {
   std::map<std::pair<ContentHash, uint32_t>, std::string> blocks GUARDED_BY(mu);
   std::map<ContentHash, uint64_t> complete_sizes GUARDED_BY(mu);
   std::set<ContentHash> failed_verification GUARDED_BY(mu);
+  // BlockStore::FileEpoch of each file with a block or a mark; a file gets a
+  // fresh one from last_epoch when it gains its first, and loses it when dropped.
+  std::map<ContentHash, uint64_t> epochs GUARDED_BY(mu);
+  uint64_t last_epoch GUARDED_BY(mu) = 0;
+
+  uint64_t EpochOf(const ContentHash& file) REQUIRES(mu) {
+    auto [it, inserted] = epochs.try_emplace(file, 0);
+    if (inserted) it->second = ++last_epoch;
+    return it->second;
+  }
   std::map<std::string, std::string, std::less<>> meta GUARDED_BY(mu);
   uint64_t block_bytes GUARDED_BY(mu) = 0;
   uint64_t used_bytes GUARDED_BY(mu) = 0;  // blocks + meta keys and values
@@ -89,29 +99,53 @@ class MemoryBlockStore : public BlockStore {
     return bytes;
   }
 
-  Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data) override {
+  Status PutBlock(const ContentHash& file, uint32_t index, std::string_view data,
+                  uint64_t* epoch) override {
     if (data.empty() || data.size() > block_size_) {
       return Status::InvalidArgument("block of " + std::to_string(data.size()) +
                                      " bytes; want 1.." + std::to_string(block_size_));
     }
     WriterMutexLock lock(&state_->mu);
-    std::string& slot = state_->blocks[{file, index}];
-    Status s = state_->Reserve(data.size(), slot.size());
-    if (!s.ok()) {
-      if (slot.empty()) state_->blocks.erase({file, index});
-      return s;
+    auto [it, inserted] = state_->blocks.try_emplace(std::make_pair(file, index));
+    if (!inserted) {
+      // Stored blocks are immutable (see BlockStore::PutBlock).
+      if (it->second != data) {
+        return Status::DataLoss("block " + std::to_string(index) + " of " + file.ToString() +
+                                " is stored already with other bytes; kept the stored block");
+      }
+    } else {
+      Status s = state_->Reserve(data.size(), 0);
+      if (!s.ok()) {
+        state_->blocks.erase(it);
+        return s;
+      }
+      state_->block_bytes += data.size();
+      it->second.assign(data);
     }
-    state_->block_bytes = state_->block_bytes - slot.size() + data.size();
-    slot.assign(data);
+    const uint64_t e = state_->EpochOf(file);
+    if (epoch != nullptr) *epoch = e;
     return Status::Ok();
   }
 
-  Status MarkComplete(const ContentHash& file, uint64_t size) override {
+  Result<uint64_t> FileEpoch(const ContentHash& file) override {
+    ReaderMutexLock lock(&state_->mu);
+    auto it = state_->epochs.find(file);
+    return it == state_->epochs.end() ? 0 : it->second;
+  }
+
+  Status MarkComplete(const ContentHash& file, uint64_t size, uint64_t epoch) override {
     const uint64_t count = BlockCount(size, block_size_);
     if (count > uint64_t{UINT32_MAX} + 1) {
       return Status::InvalidArgument("file of " + std::to_string(size) + " bytes has too many blocks");
     }
     WriterMutexLock lock(&state_->mu);
+    auto current = state_->epochs.find(file);
+    const uint64_t current_epoch = current == state_->epochs.end() ? 0 : current->second;
+    if (size != 0 && (epoch == 0 || current_epoch != epoch)) {
+      return Status::DataLoss("cannot mark " + file.ToString() + " of " + std::to_string(size) +
+                              " bytes complete: its blocks changed since they were hashed (epoch " +
+                              std::to_string(current_epoch) + ", hashed under " + std::to_string(epoch) + ")");
+    }
     auto it = state_->blocks.lower_bound({file, 0});
     for (uint64_t i = 0; i < count; ++i, ++it) {
       if (it == state_->blocks.end() || it->first.first != file || it->first.second != i) {
@@ -150,11 +184,13 @@ class MemoryBlockStore : public BlockStore {
     }
     state_->complete_sizes.erase(file);
     state_->failed_verification.erase(file);
+    state_->epochs.erase(file);
     return Status::Ok();
   }
 
   Status MarkFailedVerification(const ContentHash& file) override {
     WriterMutexLock lock(&state_->mu);
+    state_->EpochOf(file);
     state_->complete_sizes.erase(file);
     state_->failed_verification.insert(file);
     return Status::Ok();

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "cache/cache_directory.h"
 #include "util/log.h"
 
 namespace hfm {
@@ -19,9 +20,15 @@ namespace {
 constexpr std::string_view kMarkerPrefix = "unsynced.";
 
 std::string ReadTrimmed(const std::string& path) {
-  std::ifstream in(path);
+  // Markers live in the cache directory: never follow a symlink there.
   std::string s;
-  std::getline(in, s);
+  int fd = OpenInCacheDirectory(path, O_RDONLY);
+  if (fd < 0) return s;
+  char buf[128];
+  const ssize_t n = ::read(fd, buf, sizeof(buf));
+  ::close(fd);
+  if (n > 0) s.assign(buf, static_cast<size_t>(n));
+  s = s.substr(0, s.find('\n'));
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -32,7 +39,7 @@ bool ProcessAlive(pid_t pid) {
 }
 
 bool FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  int fd = OpenInCacheDirectory(path, flags);
   if (fd < 0) return false;
   bool ok = ::fsync(fd) == 0;
   ::close(fd);
@@ -77,7 +84,7 @@ UnsyncedMarker::UnsyncedMarker(const std::string& directory)
       boot_id_(CurrentBootId()) {}
 
 bool UnsyncedMarker::CreateDurably() {
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = OpenInCacheDirectory(path_, O_WRONLY | O_CREAT | O_TRUNC);
   if (fd < 0) return false;
   const std::string line = boot_id_ + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&

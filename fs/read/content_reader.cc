@@ -22,19 +22,20 @@ Result<size_t> ContentReader::Read(const FileLocation& location, uint64_t offset
   const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
   const uint32_t first = static_cast<uint32_t>(offset / block_size);
   const uint32_t last = static_cast<uint32_t>((offset + n - 1) / block_size);
+  // One deadline for the whole read, verification (verify=strict) included.
+  const TimePoint deadline = env_.clock->Now() + env_.options.read_timeout;
 
   if (!verifier_->complete() && verifier_->MustVerifyBeforeServing()) {
-    HFM_RETURN_IF_ERROR(verifier_->EnsureVerified(location));
+    HFM_RETURN_IF_ERROR(verifier_->EnsureVerified(location, deadline));
   }
   const bool complete = verifier_->complete();
   if (complete && readahead.blocks > 0) HintDiskReadahead(offset, n);
   if (!complete) {
     // Backpressure: past the budget, fetched blocks are waiting for the
     // cache writer; fetching more for this reader would only add to them.
-    env_.budget->WaitForRoom(env_.clock->Now() + env_.options.read_timeout / 2);
+    env_.budget->WaitForRoom(std::min(deadline, env_.clock->Now() + env_.options.read_timeout / 2));
   }
   const uint64_t round = scheduler_->round();
-  const TimePoint deadline = env_.clock->Now() + env_.options.read_timeout;
   const bool alone_in_block = readahead.alone && first == last && last != block_count - 1 && !complete;
   // Tried once: if it declined or its GET failed, the block is fetched.
   const bool first_touch = alone_in_block && FirstStandaloneTouch(first);
@@ -62,7 +63,7 @@ Result<size_t> ContentReader::Read(const FileLocation& location, uint64_t offset
     copied += len;
   }
   if (last == block_count - 1 && !verifier_->complete()) {
-    HFM_RETURN_IF_ERROR(verifier_->CheckAtEnd(location));
+    HFM_RETURN_IF_ERROR(verifier_->CheckAtEnd(location, deadline));
   }
   return n;
 }
@@ -120,7 +121,7 @@ Status ContentReader::CopyBlock(const FileLocation& location, uint64_t round, ui
       LogInfo("cache: " + hash_.ToString() + " (" + location.path +
               ") lost blocks to another process; fetching and verifying it again");
       verifier_->ForgetVerified();
-      HFM_RETURN_IF_ERROR(verifier_->EnsureVerified(location));
+      HFM_RETURN_IF_ERROR(verifier_->EnsureVerified(location, deadline));
       continue;
     }
     scheduler_->NoteMissing(index);

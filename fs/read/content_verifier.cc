@@ -43,15 +43,14 @@ ContentVerifier::ContentVerifier(ContentHash hash, uint64_t size, FetchScheduler
   // No lock: nothing else sees this object yet (and the registry's lock is
   // held around this constructor, which must not order it before mu_).
   must_verify_ = must_verify;
-  auto complete = env_.store->IsComplete(hash_);
-  if (complete.ok() && *complete) {
+  if (CompleteInStore()) {
     complete_ = true;
     verified_ = true;
   } else if (size_ == 0) {
     // Nothing to fetch: the hash of no bytes decides at once.
     if (hasher_->Finish() == hash_) {
       verified_ = true;
-      complete_ = env_.store->MarkComplete(hash_, 0).ok();
+      complete_ = env_.store->MarkComplete(hash_, 0, /*epoch=*/0).ok();
     } else {
       failure_ = Status::DataLoss("empty file does not match its hash " + hash_.ToString());
       must_verify_ = true;
@@ -71,13 +70,42 @@ ContentVerifier::ContentVerifier(ContentHash hash, uint64_t size, FetchScheduler
   }
 }
 
+bool ContentVerifier::CompleteInStore() {
+  auto complete = env_.store->IsComplete(hash_);
+  if (!complete.ok() || !*complete) return false;
+  // Complete for the size it was verified at. A listing that gives this hash
+  // another size is wrong, and its reads must fail, not end early.
+  auto stored = env_.store->CachedBytes(hash_);
+  if (stored.ok() && *stored == size_) return true;
+  LogWarning("cache: " + hash_.ToString() + " is complete with " +
+             (stored.ok() ? std::to_string(*stored) : stored.status().ToString()) +
+             " bytes but listed with " + std::to_string(size_) + "; not serving it from the cache unverified");
+  must_verify_ = true;
+  return false;
+}
+
 bool ContentVerifier::MustVerifyBeforeServing() const {
   return env_.options.strict || scheduler_->block_count() <= 1 || must_verify_.load();
 }
 
 void ContentVerifier::MarkCompleteInCache(uint64_t round, const std::string& where) {
   if (round != scheduler_->round()) return;
-  Status st = env_.store->MarkComplete(hash_, size_);
+  const FetchScheduler::RoundCertificate certificate = scheduler_->Certificate(round);
+  if (certificate.conflict) {
+    // These bytes verified, so the other bytes another writer stored for
+    // some block are wrong: drop them rather than leave them to be served.
+    LogWarning("verified but not cached: " + where + ": the cache holds other bytes for " + hash_.ToString() +
+               " stored by another writer; dropping them");
+    Status dropped = env_.store->DropFile(hash_, size_);
+    if (!dropped.ok()) LogError("cannot drop foreign blocks of " + hash_.ToString() + ": " + dropped.ToString());
+    return;
+  }
+  if (certificate.epoch == 0) {
+    LogInfo("verified but not marked complete: " + where +
+            ": not every hashed block is stored as hashed (cache full, or replaced meanwhile)");
+    return;
+  }
+  Status st = env_.store->MarkComplete(hash_, size_, certificate.epoch);
   if (st.ok()) {
     complete_ = true;
   } else {
@@ -143,6 +171,9 @@ bool ContentVerifier::HashFrontierBlock(uint64_t round, uint32_t hint_index,
   std::string read_back;  // or the block as the cache has it
   if (!data) {
     if (!scheduler_->IsStored(index)) return false;
+    // The epoch first: if it is still current when the file is marked
+    // complete, no block was deleted (so none replaced) since this read.
+    auto epoch = env_.store->FileEpoch(hash_);
     // Into a pooled buffer: a fresh one would cost page faults and resident
     // memory for every block the stash turned away.
     read_back = env_.buffers->TakeSized(scheduler_->BlockLength(index));
@@ -151,6 +182,7 @@ bool ContentVerifier::HashFrontierBlock(uint64_t round, uint32_t hint_index,
       env_.buffers->Give(std::move(read_back));
       return false;
     }
+    scheduler_->NoteHashedFromStore(round, epoch.ok() ? *epoch : 0);
   }
   const std::string_view bytes = data ? std::string_view(*data) : std::string_view(read_back);
   if (bytes.size() != scheduler_->BlockLength(index)) return false;
@@ -200,7 +232,7 @@ uint64_t ContentVerifier::OnMismatch(const ContentHash& actual, const std::strin
   });
 }
 
-Status ContentVerifier::EnsureVerified(const FileLocation& location) {
+Status ContentVerifier::EnsureVerified(const FileLocation& location, TimePoint deadline) {
   // A few rounds at most: a block evicted or discarded between the fetch and
   // the hash leaves a gap that one more pass fills.
   const uint32_t block_count = scheduler_->block_count();
@@ -211,12 +243,11 @@ Status ContentVerifier::EnsureVerified(const FileLocation& location) {
     const uint64_t round = scheduler_->round();
     scheduler_->Schedule(location, round, 0, block_count - 1, /*demand_last=*/0);
     for (uint32_t i = 0; i < block_count; ++i) {
-      const TimePoint deadline = env_.clock->Now() + env_.options.read_timeout;
       Status waited = scheduler_->WaitForBlock(location, round, i, deadline);
       if (scheduler_->round() != round) return CurrentFailure();
       HFM_RETURN_IF_ERROR(waited);
     }
-    HFM_RETURN_IF_ERROR(FlushWrites(env_.clock->Now() + env_.options.read_timeout));
+    HFM_RETURN_IF_ERROR(FlushWrites(deadline));
     AdvanceHash(&location, scheduler_->round(), block_count, nullptr);
     if (verified_.load()) return Status::Ok();
     if (scheduler_->round() != round) return CurrentFailure();
@@ -233,6 +264,7 @@ void ContentVerifier::ForgetVerified() {
   complete_ = false;
   // Whatever this process knew of the store may be stale too: ask it again.
   scheduler_->ForgetStored();
+  scheduler_->RestartCertificate();
 }
 
 Status ContentVerifier::CurrentFailure() {
@@ -246,8 +278,7 @@ Status ContentVerifier::EmptyFileFailure() {
   return size_ == 0 ? failure_ : Status::Ok();
 }
 
-Status ContentVerifier::CheckAtEnd(const FileLocation& location) {
-  const TimePoint deadline = env_.clock->Now() + env_.options.read_timeout;
+Status ContentVerifier::CheckAtEnd(const FileLocation& location, TimePoint deadline) {
   const uint64_t round = scheduler_->round();
   for (;;) {
     HFM_RETURN_IF_ERROR(FlushWrites(deadline));
@@ -279,7 +310,7 @@ Status ContentVerifier::CheckAtEnd(const FileLocation& location) {
   // The hash has a gap (the reader skipped ahead): serve the bytes now and
   // verify once every block has arrived, unless this file must be verified.
   if (!must_verify_.load()) return Status::Ok();
-  return EnsureVerified(location);
+  return EnsureVerified(location, deadline);
 }
 
 }  // namespace hfm

@@ -67,11 +67,13 @@ class ContentVerifier {
   // look for blocks only). `location` names the file in log lines.
   void AdvanceHash(const FileLocation* location, uint64_t hint_round, uint32_t hint_index,
                    const std::shared_ptr<const std::string>& hint) EXCLUDES(mu_);
-  // Fetches and hashes every block; OK once the file is verified.
-  Status EnsureVerified(const FileLocation& location) EXCLUDES(mu_);
+  // Fetches and hashes every block; OK once the file is verified, else
+  // DeadlineExceeded at `deadline` (the reader's: one for the whole read,
+  // however many blocks the file has).
+  Status EnsureVerified(const FileLocation& location, TimePoint deadline) EXCLUDES(mu_);
   // After a read touched the last block: the verdict, if the hash can reach
-  // it with the blocks fetched or in flight (it waits for those).
-  Status CheckAtEnd(const FileLocation& location) EXCLUDES(mu_);
+  // it with the blocks fetched or in flight (it waits for those) by `deadline`.
+  Status CheckAtEnd(const FileLocation& location, TimePoint deadline) EXCLUDES(mu_);
   // A block of a verified file is gone from the store (another process
   // evicted it): what is fetched again is verified again before serving.
   void ForgetVerified() EXCLUDES(mu_);
@@ -91,7 +93,11 @@ class ContentVerifier {
   // The frontier reached the end: the verdict. Returns budget bytes to release.
   uint64_t Conclude() REQUIRES(mu_);
   uint64_t OnMismatch(const ContentHash& actual, const std::string& endpoint) REQUIRES(mu_);
-  // On the writer thread, after the hash matched: records the file complete.
+  // Whether the store holds the file complete, at the listed size.
+  // Constructor only: sets must_verify_ without the lock.
+  bool CompleteInStore();
+  // On the writer thread, after the hash matched: records the file complete
+  // if this round's certificate vouches for the stored bytes.
   void MarkCompleteInCache(uint64_t round, const std::string& where);
   // Waits until every block published so far is stored and hashed.
   Status FlushWrites(TimePoint deadline);

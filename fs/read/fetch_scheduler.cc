@@ -222,8 +222,12 @@ void FetchScheduler::Persist(uint64_t round, uint32_t index, const std::shared_p
   {
     MutexLock persist_lock(&persist_mu_);
     if (round != round_.load()) return;  // its round failed verification meanwhile
-    const Status put = env_.store->PutBlock(hash_, index, *data);
+    uint64_t epoch = 0;
+    const Status put = env_.store->PutBlock(hash_, index, *data, &epoch);
     MutexLock lock(&mu_);
+    VouchLocked(put.ok() ? epoch : 0);
+    // DataLoss: another writer stored other bytes for this block first.
+    if (put.IsDataLoss()) certificate_.conflict = true;
     if (!put.ok() && !warned_uncached_) {
       warned_uncached_ = true;
       LogWarning("cache cannot store " + hash_.ToString() + " (" + put.ToString() +
@@ -238,6 +242,32 @@ void FetchScheduler::Persist(uint64_t round, uint32_t index, const std::shared_p
     }
   }
   if (released) env_.budget->Release(released);
+}
+
+void FetchScheduler::VouchLocked(uint64_t epoch) {
+  if (!certificate_started_) {
+    certificate_started_ = true;
+    certificate_.epoch = epoch;
+  } else if (certificate_.epoch != epoch) {
+    certificate_.epoch = 0;  // blocks seen under two epochs: some were replaced between
+  }
+}
+
+void FetchScheduler::NoteHashedFromStore(uint64_t round, uint64_t epoch) {
+  MutexLock lock(&mu_);
+  if (round == round_.load()) VouchLocked(epoch);
+}
+
+void FetchScheduler::RestartCertificate() {
+  MutexLock lock(&mu_);
+  certificate_ = RoundCertificate{};
+  certificate_started_ = false;
+}
+
+FetchScheduler::RoundCertificate FetchScheduler::Certificate(uint64_t round) {
+  MutexLock lock(&mu_);
+  if (round != round_.load()) return RoundCertificate{0, false};
+  return certificate_;
 }
 
 void FetchScheduler::FailFetch(uint64_t round, uint32_t index, const Status& status) {
@@ -415,6 +445,8 @@ uint64_t FetchScheduler::StartNewRound(const Status& failure, const std::functio
     drop_from_store();
     MutexLock lock(&mu_);
     round_++;
+    certificate_ = RoundCertificate{};
+    certificate_started_ = false;
     uncached_small_.reset();
     for (auto& b : blocks_) b = BlockState::kAbsent;
     for (auto& entry : fetches_) {

@@ -124,6 +124,24 @@ class FetchScheduler {
   // Whether any GET of this file failed in this mount.
   bool any_fetch_failed() const { return fetch_failed_.load(); }
 
+  // Which stored bytes the verifier may certify. Every block this round
+  // stored (or found stored with equal bytes) and every block the hash read
+  // back from the store must be vouched for under one store epoch (see
+  // BlockStore::FileEpoch); a block that could not be stored, or was stored
+  // with other bytes by another writer (a conflict), leaves the round
+  // uncertifiable.
+  struct RoundCertificate {
+    uint64_t epoch = 0;     // 0: nothing this round can be certified
+    bool conflict = false;  // the store holds other bytes for a block of ours
+  };
+  RoundCertificate Certificate(uint64_t round) EXCLUDES(mu_);
+  // The verifier hashes the file again (a block of it was evicted): only
+  // what is stored or read from now on counts.
+  void RestartCertificate() EXCLUDES(mu_);
+  // The hash read block bytes back from the store after seeing `epoch`
+  // (0 if the store could not say).
+  void NoteHashedFromStore(uint64_t round, uint64_t epoch) EXCLUDES(mu_);
+
   // Ends the round: runs `drop_from_store` before any block of the next
   // round can be stored, fails every fetch in flight with `failure`, and
   // forgets every block. Returns the budget bytes to release.
@@ -147,6 +165,8 @@ class FetchScheduler {
   // Removes a fetch from the table; returns the budget bytes to release
   // once mu_ is dropped.
   uint64_t EraseFetchLocked(std::map<uint32_t, std::shared_ptr<BlockFetch>>::iterator it) REQUIRES(mu_);
+  // Adds one block's epoch to this round's certificate.
+  void VouchLocked(uint64_t epoch) REQUIRES(mu_);
   // How long a reader may wait on `fetch`: its own deadline, but never past
   // one read timeout after the fetch was scheduled.
   TimePoint WaitLimit(const BlockFetch& fetch, TimePoint deadline) const;
@@ -176,6 +196,8 @@ class FetchScheduler {
   bool warned_uncached_ GUARDED_BY(mu_) = false;
   std::set<std::string> round_sources_ GUARDED_BY(mu_);  // endpoints of this round's bytes
   std::set<std::string> sources_ GUARDED_BY(mu_);        // endpoints of any bytes, every round
+  RoundCertificate certificate_ GUARDED_BY(mu_);  // of the current round
+  bool certificate_started_ GUARDED_BY(mu_) = false;
   // Written under persist_mu_ and mu_; read without either.
   std::atomic<uint64_t> round_{0};
   std::atomic<bool> fetch_failed_{false};

@@ -69,7 +69,9 @@ Status WriteFile(BlockStore& store, uint32_t n, uint64_t bytes, std::string& blo
     Status s = store.PutBlock(Hash(n), static_cast<uint32_t>(i), std::string_view(block.data(), len));
     if (!s.ok()) return s.WithContext("block " + std::to_string(i));
   }
-  return store.MarkComplete(Hash(n), bytes);
+  auto epoch = store.FileEpoch(Hash(n));
+  if (!epoch.ok()) return epoch.status();
+  return store.MarkComplete(Hash(n), bytes, *epoch);
 }
 
 // Reads [off, off+len) of file `n` through ReadBlock, block by block.

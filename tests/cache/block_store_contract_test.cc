@@ -145,15 +145,63 @@ TYPED_TEST(CacheContractTest, RefusesEmptyAndOversizedBlocks) {
   EXPECT_FALSE(this->Has(Sha256(1), 0));
 }
 
-TYPED_TEST(CacheContractTest, LatestPutOfABlockWins) {
+TYPED_TEST(CacheContractTest, AStoredBlockIsNeverReplacedByOtherBytes) {
+  // Another writer's bytes for a block already stored are refused, so a
+  // writer that hashed the stored block can rely on it staying as hashed.
   const ContentHash f = Sha256(1);
-  ASSERT_TRUE(this->blocks().PutBlock(f, 0, "first").ok());
-  ASSERT_TRUE(this->blocks().PutBlock(f, 0, "second!").ok());
+  uint64_t first_epoch = 0, again_epoch = 0;
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, "first", &first_epoch).ok());
+  Status other = this->blocks().PutBlock(f, 0, "second!");
+  EXPECT_TRUE(other.IsDataLoss()) << other.ToString();
   auto got = this->blocks().GetBlock(f, 0);
   ASSERT_TRUE(got.ok() && got->has_value());
-  EXPECT_EQ(**got, "second!");
+  EXPECT_EQ(**got, "first");
   EXPECT_EQ(this->blocks().Stats().blocks, 1u);
-  EXPECT_EQ(this->blocks().Stats().block_bytes, 7u);
+  EXPECT_EQ(this->blocks().Stats().block_bytes, 5u);
+  // The same bytes again are fine, under the same epoch.
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, "first", &again_epoch).ok());
+  EXPECT_NE(first_epoch, 0u);
+  EXPECT_EQ(again_epoch, first_epoch);
+}
+
+TYPED_TEST(CacheContractTest, TheEpochChangesWhenTheFileIsDroppedOrStartedAgain) {
+  const ContentHash f = Sha256(1), g = Sha256(2);
+  EXPECT_EQ(*this->blocks().FileEpoch(f), 0u);
+  uint64_t put_epoch = 0;
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, BlockBytes(1, 0, kBlock), &put_epoch).ok());
+  EXPECT_EQ(*this->blocks().FileEpoch(f), put_epoch);
+  ASSERT_TRUE(this->blocks().PutBlock(f, 1, BlockBytes(1, 1, kBlock)).ok());
+  EXPECT_EQ(*this->blocks().FileEpoch(f), put_epoch);  // stable while blocks are only added
+  ASSERT_TRUE(this->blocks().PutBlock(g, 0, BlockBytes(2, 0, kBlock)).ok());
+  EXPECT_NE(*this->blocks().FileEpoch(g), put_epoch);
+
+  ASSERT_TRUE(this->blocks().DropFile(f, 2 * kBlock).ok());
+  uint64_t again = 0;
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, BlockBytes(1, 0, kBlock), &again).ok());
+  EXPECT_NE(again, 0u);
+  EXPECT_NE(again, put_epoch);
+}
+
+TYPED_TEST(CacheContractTest, ADropAndRestoreBetweenHashAndMarkCompleteIsCaught) {
+  // Probe 5: this writer stored (and hashed) good blocks; another writer
+  // dropped the file and stored its own bytes before this writer's
+  // MarkComplete. Those bytes were never hashed: the mark must be refused.
+  const ContentHash f = Sha256(1);
+  const uint64_t size = 2 * kBlock;
+  uint64_t hashed_under = 0;
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, BlockBytes(1, 0, kBlock), &hashed_under).ok());
+  ASSERT_TRUE(this->blocks().PutBlock(f, 1, BlockBytes(1, 1, kBlock)).ok());
+
+  ASSERT_TRUE(this->blocks().DropFile(f, size).ok());
+  std::string flipped = BlockBytes(1, 0, kBlock);
+  flipped[7] ^= 1;
+  ASSERT_TRUE(this->blocks().PutBlock(f, 0, flipped).ok());
+  ASSERT_TRUE(this->blocks().PutBlock(f, 1, BlockBytes(1, 1, kBlock)).ok());
+
+  Status s = this->blocks().MarkComplete(f, size, hashed_under);
+  EXPECT_TRUE(s.IsDataLoss()) << s.ToString();
+  EXPECT_FALSE(this->Complete(f));
+  EXPECT_TRUE(this->blocks().MarkComplete(f, size, 0).IsDataLoss());  // no epoch, no mark
 }
 
 TYPED_TEST(CacheContractTest, MarkCompleteNeedsEveryBlock) {
@@ -162,14 +210,14 @@ TYPED_TEST(CacheContractTest, MarkCompleteNeedsEveryBlock) {
   // Blocks 0, 2, 3 present; 1 missing.
   for (uint32_t i : {0u, 2u}) ASSERT_TRUE(this->blocks().PutBlock(f, i, BlockBytes(1, i, kBlock)).ok());
   ASSERT_TRUE(this->blocks().PutBlock(f, 3, BlockBytes(1, 3, 17)).ok());
-  Status s = this->blocks().MarkComplete(f, size);
+  Status s = testing::MarkCompleteAsStored(this->blocks(), f, size);
   EXPECT_TRUE(s.IsDataLoss()) << s.ToString();
   EXPECT_FALSE(this->Complete(f));
 
   // The last block missing.
   const ContentHash g = Sha256(2);
   for (uint32_t i : {0u, 1u, 2u}) ASSERT_TRUE(this->blocks().PutBlock(g, i, BlockBytes(2, i, kBlock)).ok());
-  EXPECT_TRUE(this->blocks().MarkComplete(g, size).IsDataLoss());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(this->blocks(), g, size).IsDataLoss());
   EXPECT_FALSE(this->Complete(g));
 }
 
@@ -177,21 +225,22 @@ TYPED_TEST(CacheContractTest, MarkCompleteChecksBlockLengths) {
   const uint64_t size = 2 * kBlock + 17;
   // The last block too long.
   const ContentHash f = Sha256(1);
-  this->PutFile(f, 1, size);
+  this->PutFile(f, 1, 2 * kBlock);
   ASSERT_TRUE(this->blocks().PutBlock(f, 2, BlockBytes(1, 2, 18)).ok());
-  EXPECT_TRUE(this->blocks().MarkComplete(f, size).IsDataLoss());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(this->blocks(), f, size).IsDataLoss());
   EXPECT_FALSE(this->Complete(f));
   // A middle block short.
   const ContentHash g = Sha256(2);
-  this->PutFile(g, 2, size);
+  this->PutFile(g, 2, kBlock);
   ASSERT_TRUE(this->blocks().PutBlock(g, 1, BlockBytes(2, 1, kBlock - 1)).ok());
-  EXPECT_TRUE(this->blocks().MarkComplete(g, size).IsDataLoss());
+  ASSERT_TRUE(this->blocks().PutBlock(g, 2, BlockBytes(2, 2, 17)).ok());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(this->blocks(), g, size).IsDataLoss());
   EXPECT_FALSE(this->Complete(g));
   // A block past the end.
   const ContentHash h = Sha256(3);
   this->PutFile(h, 3, size);
   ASSERT_TRUE(this->blocks().PutBlock(h, 3, BlockBytes(3, 3, 5)).ok());
-  EXPECT_TRUE(this->blocks().MarkComplete(h, size).IsDataLoss());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(this->blocks(), h, size).IsDataLoss());
   EXPECT_FALSE(this->Complete(h));
 }
 
@@ -200,8 +249,8 @@ TYPED_TEST(CacheContractTest, MarkCompleteSucceedsWithAllBlocks) {
   this->PutFile(f, 1, 2 * kBlock + 1);
   this->PutFile(g, 2, 3 * kBlock);  // an exact multiple: the last block is full
   EXPECT_FALSE(this->Complete(f));
-  ASSERT_TRUE(this->blocks().MarkComplete(f, 2 * kBlock + 1).ok());
-  ASSERT_TRUE(this->blocks().MarkComplete(g, 3 * kBlock).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), f, 2 * kBlock + 1).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), g, 3 * kBlock).ok());
   EXPECT_TRUE(this->Complete(f));
   EXPECT_TRUE(this->Complete(g));
   EXPECT_FALSE(this->Complete(Sha256(3)));
@@ -210,13 +259,13 @@ TYPED_TEST(CacheContractTest, MarkCompleteSucceedsWithAllBlocks) {
 
 TYPED_TEST(CacheContractTest, EmptyFileIsCompleteWithNoBlocks) {
   const ContentHash f = Sha256(1);
-  ASSERT_TRUE(this->blocks().MarkComplete(f, 0).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), f, 0).ok());
   EXPECT_TRUE(this->Complete(f));
   EXPECT_EQ(this->blocks().Stats().blocks, 0u);
   // But a stray block makes "0 bytes" a lie.
   const ContentHash g = Sha256(2);
   ASSERT_TRUE(this->blocks().PutBlock(g, 0, "x").ok());
-  EXPECT_TRUE(this->blocks().MarkComplete(g, 0).IsDataLoss());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(this->blocks(), g, 0).IsDataLoss());
 }
 
 TYPED_TEST(CacheContractTest, CachedBytesCountsOnlyThatFilesBlocks) {
@@ -246,8 +295,8 @@ TYPED_TEST(CacheContractTest, DropFileRemovesOnlyThatFile) {
   this->PutFile(f, 1, size);
   this->PutFile(g, 2, size);
   this->PutFile(h, 3, size);
-  ASSERT_TRUE(this->blocks().MarkComplete(f, size).ok());
-  ASSERT_TRUE(this->blocks().MarkComplete(g, size).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), f, size).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), g, size).ok());
 
   ASSERT_TRUE(this->blocks().DropFile(f, size).ok());
   for (uint32_t i = 0; i < 4; ++i) {
@@ -283,7 +332,7 @@ TYPED_TEST(CacheContractTest, AFailedVerificationMarkStaysUntilTheFileCompletesO
   EXPECT_TRUE((*listed)[0].failed_verification);
   EXPECT_EQ((*listed)[0].blocks, 2u);
 
-  ASSERT_TRUE(this->blocks().MarkComplete(f, size).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), f, size).ok());
   EXPECT_FALSE(failed(f)) << "the file verified since";
   EXPECT_TRUE(this->Complete(f));
 
@@ -311,7 +360,7 @@ TYPED_TEST(CacheContractTest, SameContentIsStoredOnce) {
 TYPED_TEST(CacheContractTest, StatsCountBlocksAndBytes) {
   this->PutFile(Sha256(1), 1, 2 * kBlock + 5);
   this->PutFile(Sha256(2), 2, kBlock);
-  ASSERT_TRUE(this->blocks().MarkComplete(Sha256(2), kBlock).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), Sha256(2), kBlock).ok());
   const BlockStoreStats s = this->blocks().Stats();
   EXPECT_EQ(s.blocks, 4u);
   EXPECT_EQ(s.block_bytes, 3 * kBlock + 5);
@@ -384,7 +433,7 @@ TYPED_TEST(CacheContractTest, ConcurrentReadersAndWritersSeeTheirBytes) {
   constexpr uint32_t kBlocksPerFile = 40;
   const ContentHash shared = FileHash(1000);
   this->PutFile(shared, 1000, kBlocksPerFile * kBlock);
-  ASSERT_TRUE(this->blocks().MarkComplete(shared, kBlocksPerFile * kBlock).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), shared, kBlocksPerFile * kBlock).ok());
 
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -404,7 +453,7 @@ TYPED_TEST(CacheContractTest, ConcurrentReadersAndWritersSeeTheirBytes) {
         if (!r.ok() || !*r || buf != BlockBytes(1000, s, kBlock)) ++failures;
         if (!this->meta().Put("thread/" + std::to_string(t), std::to_string(i)).ok()) ++failures;
       }
-      if (!store.MarkComplete(mine, kBlocksPerFile * kBlock).ok()) ++failures;
+      if (!testing::MarkCompleteAsStored(store, mine, kBlocksPerFile * kBlock).ok()) ++failures;
     });
   }
   for (auto& th : threads) th.join();
@@ -419,7 +468,7 @@ TYPED_TEST(CacheContractTest, ConcurrentReadersAndWritersSeeTheirBytes) {
 TYPED_TEST(CacheContractTest, ListFilesSaysWhatIsStoredOfEachFile) {
   const ContentHash partial = FileHash(1), whole = FileHash(2);
   this->PutFile(whole, 2, 2 * kBlock + 10);
-  ASSERT_TRUE(this->blocks().MarkComplete(whole, 2 * kBlock + 10).ok());
+  ASSERT_TRUE(testing::MarkCompleteAsStored(this->blocks(), whole, 2 * kBlock + 10).ok());
   ASSERT_TRUE(this->blocks().PutBlock(partial, 3, BlockBytes(1, 3, kBlock)).ok());
   auto files = this->blocks().ListFiles();
   ASSERT_TRUE(files.ok()) << files.status().ToString();

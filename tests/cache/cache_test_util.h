@@ -45,6 +45,14 @@ inline Result<Cache> OpenLmdbForTest(const std::string& directory, uint64_t quot
   return OpenLmdbCache(o, t);
 }
 
+// Marks `file` complete under its current epoch: for tests whose blocks were
+// all stored by the test itself, so nothing can have replaced them.
+inline Status MarkCompleteAsStored(BlockStore& store, const ContentHash& file, uint64_t size) {
+  auto epoch = store.FileEpoch(file);
+  if (!epoch.ok()) return epoch.status();
+  return store.MarkComplete(file, size, *epoch);
+}
+
 // A sha256 hash whose digest is all `fill` except the last byte, `last`; two
 // hashes that differ only in `last` share a 32-byte key prefix.
 inline ContentHash Sha256(uint8_t last, uint8_t fill = 0xab) {

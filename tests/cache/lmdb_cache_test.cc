@@ -118,7 +118,7 @@ TEST_F(LmdbCacheTest, BlocksCompleteMarksAndMetaSurviveReopen) {
     Cache c = Open();
     ASSERT_TRUE(c.blocks->PutBlock(f, 0, BlockBytes(1, 0, kBlock)).ok());
     ASSERT_TRUE(c.blocks->PutBlock(f, 1, BlockBytes(1, 1, 10)).ok());
-    ASSERT_TRUE(c.blocks->MarkComplete(f, kBlock + 10).ok());
+    ASSERT_TRUE(testing::MarkCompleteAsStored(*c.blocks, f, kBlock + 10).ok());
     ASSERT_TRUE(c.blocks->MarkFailedVerification(g).ok());
     ASSERT_TRUE(c.blocks->PutBlock(g, 0, BlockBytes(2, 0, kBlock)).ok());
     ASSERT_TRUE(c.meta->Put("rev/x", "sha").ok());

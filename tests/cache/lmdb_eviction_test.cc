@@ -40,7 +40,7 @@ class LmdbEvictionTest : public ::testing::Test {
     for (uint32_t i = 0; i < count; ++i) {
       HFM_RETURN_IF_ERROR(blocks().PutBlock(FileHash(n), i, BlockBytes(n, i, kBlock)));
     }
-    return blocks().MarkComplete(FileHash(n), uint64_t{count} * kBlock);
+    return testing::MarkCompleteAsStored(blocks(), FileHash(n), uint64_t{count} * kBlock);
   }
   // True if every block of file `n` is there with its bytes, and it is complete.
   bool Intact(int n, uint32_t count) {
@@ -146,7 +146,7 @@ TEST_F(LmdbEvictionTest, FullOfPinnedFilesIsResourceExhausted) {
   for (int m = 0; m < n; ++m) EXPECT_TRUE(Intact(m, 4)) << m;  // nothing lost
   // Room was kept for deletes: LMDB needs free pages even to delete.
   EXPECT_TRUE(blocks().DropFile(FileHash(0), 4 * kBlock).ok());
-  EXPECT_TRUE(blocks().MarkComplete(FileHash(1), 4 * kBlock).ok());
+  EXPECT_TRUE(testing::MarkCompleteAsStored(blocks(), FileHash(1), 4 * kBlock).ok());
   // Unpinning lets writes go on.
   for (int m = 0; m <= n; ++m) blocks().Unpin(FileHash(m));
   EXPECT_TRUE(WriteFile(1000, 4).ok());

@@ -74,6 +74,23 @@ TEST(LmdbFormatTest, TheFailedVerificationMarkIsABitFormatOneLeftZero) {
   EXPECT_EQ(static_cast<uint8_t>(bytes[16]), 2);
 }
 
+TEST(LmdbFormatTest, TheEpochLivesInBytesFormatOneLeftZero) {
+  // A record written before epochs existed reads as epoch 0 ("none yet"),
+  // and the flags and fields an older daemon reads are where they were.
+  FileRecord r;
+  r.size = 77;
+  r.complete = true;
+  std::string legacy = EncodeFileRecord(r);
+  EXPECT_EQ(DecodeFileRecord(legacy)->epoch, 0u);
+  r.epoch = kMaxFileEpoch;
+  const std::string bytes = EncodeFileRecord(r);
+  EXPECT_EQ(bytes.size(), kFileRecordSize);
+  EXPECT_EQ(bytes.substr(0, 17), legacy.substr(0, 17));
+  EXPECT_EQ(DecodeFileRecord(bytes)->epoch, kMaxFileEpoch);
+  r.epoch = 0x0102030405;
+  EXPECT_EQ(DecodeFileRecord(EncodeFileRecord(r))->epoch, 0x0102030405u);
+}
+
 TEST(LmdbFormatTest, BlockCountAndLengths) {
   EXPECT_EQ(BlockCount(0, 10), 0u);
   EXPECT_EQ(BlockCount(1, 10), 1u);

@@ -26,13 +26,16 @@ class StoreMaintenanceTest : public ::testing::Test {
   }
   BlockStore& blocks() { return *cache_.blocks; }
 
-  // Stores `bytes` as a complete file and returns its hash.
-  ContentHash StoreComplete(const std::string& bytes) {
+  // Stores `bytes` as a complete file and returns its hash; with `stored`,
+  // those bytes are what the store holds instead (as if they rotted on disk:
+  // stored blocks are never rewritten).
+  ContentHash StoreComplete(const std::string& bytes, const std::string* stored = nullptr) {
     const ContentHash hash = HashBytes(ContentHash::Kind::kSha256, bytes);
+    const std::string_view held = stored ? *stored : bytes;
     for (uint64_t i = 0; i * kBlock < bytes.size(); ++i) {
-      EXPECT_TRUE(blocks().PutBlock(hash, i, std::string_view(bytes).substr(i * kBlock, kBlock)).ok());
+      EXPECT_TRUE(blocks().PutBlock(hash, i, held.substr(i * kBlock, kBlock)).ok());
     }
-    EXPECT_TRUE(blocks().MarkComplete(hash, bytes.size()).ok());
+    EXPECT_TRUE(testing::MarkCompleteAsStored(blocks(), hash, bytes.size()).ok());
     return hash;
   }
 
@@ -50,9 +53,10 @@ TEST_F(StoreMaintenanceTest, VerifyDropsOnlyTheFileWhoseBytesChanged) {
   const std::string a = testing::BlockBytes(1, 0, 3 * kBlock + 5);
   const std::string b = testing::BlockBytes(2, 0, 2 * kBlock);
   const ContentHash good = StoreComplete(a);
-  const ContentHash damaged = StoreComplete(b);
   // Block 1 of the second file rots on disk: same length, other bytes.
-  ASSERT_TRUE(blocks().PutBlock(damaged, 1, testing::BlockBytes(3, 1, kBlock)).ok());
+  std::string rotten = b;
+  rotten.replace(kBlock, kBlock, testing::BlockBytes(3, 1, kBlock));
+  const ContentHash damaged = StoreComplete(b, &rotten);
   const ContentHash partial = testing::FileHash(9);
   ASSERT_TRUE(blocks().PutBlock(partial, 0, testing::BlockBytes(9, 0, kBlock)).ok());
 

@@ -63,7 +63,9 @@ class CacheInventoryTest : public ::testing::Test {
       ASSERT_TRUE(cache_.blocks->PutBlock(Hash(bytes), i, std::string_view(bytes).substr(i * kBlock, kBlock)).ok());
     }
     if (i * kBlock >= bytes.size()) {
-      ASSERT_TRUE(cache_.blocks->MarkComplete(Hash(bytes), bytes.size()).ok());
+      auto epoch = cache_.blocks->FileEpoch(Hash(bytes));
+      ASSERT_TRUE(epoch.ok());
+      ASSERT_TRUE(cache_.blocks->MarkComplete(Hash(bytes), bytes.size(), *epoch).ok());
     }
   }
   bool Stored(const std::string& bytes) {

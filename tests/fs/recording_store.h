@@ -24,8 +24,13 @@ class RecordingStore : public BlockStore {
   }
   Result<bool> HasBlock(const ContentHash& f, uint32_t i) override { return base_->HasBlock(f, i); }
   Result<uint64_t> CachedBytes(const ContentHash& f) override { return base_->CachedBytes(f); }
-  Status PutBlock(const ContentHash& f, uint32_t i, std::string_view d) override { return base_->PutBlock(f, i, d); }
-  Status MarkComplete(const ContentHash& f, uint64_t size) override { return base_->MarkComplete(f, size); }
+  Status PutBlock(const ContentHash& f, uint32_t i, std::string_view d, uint64_t* epoch) override {
+    return base_->PutBlock(f, i, d, epoch);
+  }
+  Result<uint64_t> FileEpoch(const ContentHash& f) override { return base_->FileEpoch(f); }
+  Status MarkComplete(const ContentHash& f, uint64_t size, uint64_t epoch) override {
+    return base_->MarkComplete(f, size, epoch);
+  }
   Result<bool> IsComplete(const ContentHash& f) override { return base_->IsComplete(f); }
   Status DropFile(const ContentHash& f, uint64_t size) override { return base_->DropFile(f, size); }
   Status MarkFailedVerification(const ContentHash& f) override { return base_->MarkFailedVerification(f); }

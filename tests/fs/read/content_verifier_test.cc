@@ -66,7 +66,7 @@ TEST(ContentVerifierTest, AMismatchStartsANewRoundAndMarksTheStore) {
   const ContentHash hash = HashBytes(ContentHash::Kind::kSha256, bytes);
   RecordingVerdicts verdicts;
   auto units = std::make_shared<Units>(rig, hash, bytes.size(), &verdicts);
-  Status st = units->verifier.EnsureVerified(where);
+  Status st = units->verifier.EnsureVerified(where, rig.env.clock->Now() + rig.env.options.read_timeout);
   EXPECT_EQ(st.code(), Status::Code::kDataLoss);
   EXPECT_EQ(verdicts.mismatched.load(), 1);
   EXPECT_EQ(units->scheduler.round(), 1u);
@@ -91,7 +91,7 @@ TEST(ContentVerifierTest, AFileMarkedFailedDropsItsBlocksAndVerifiesBeforeServin
   EXPECT_TRUE(units->verifier.MustVerifyBeforeServing());
   auto has = rig.cache.blocks->HasBlock(hash, 0);
   EXPECT_TRUE(has.ok() && !*has) << "a block stored under the mark was kept";
-  ASSERT_TRUE(units->verifier.EnsureVerified(where).ok());
+  ASSERT_TRUE(units->verifier.EnsureVerified(where, rig.env.clock->Now() + rig.env.options.read_timeout).ok());
   rig.Drain();
   EXPECT_TRUE(units->verifier.complete());
   auto marked = rig.cache.blocks->FailedVerification(hash);
