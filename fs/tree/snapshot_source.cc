@@ -166,7 +166,7 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
   auto stored = meta_->Get(key);
   if (stored.ok() && stored->has_value()) {
     if (auto decoded = DecodeListing(**stored)) {
-      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->entries), decoded->first_seen);
+      return MakeSnapshot(repo, commit, std::move(decoded->entries), decoded->first_seen);
     }
     LogWarning("cached listing of " + Describe(repo, commit) + " is damaged; listing again");
   }
@@ -175,10 +175,34 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
   }
   auto listed = hub_->ListTree(repo, commit, clock_->Now() + options_.request_timeout);
   if (!listed.ok()) return listed.status();
-  auto snap = std::make_shared<const Snapshot>(repo, commit, std::move(*listed), clock_->WallSeconds());
-  Status st = meta_->Put(key, EncodeListing(*snap));
+  auto snap = MakeSnapshot(repo, commit, std::move(*listed), clock_->WallSeconds());
+  if (!snap.ok()) return snap.status();
+  Status st = meta_->Put(key, EncodeListing(**snap));
   if (!st.ok()) LogWarning("cannot store listing of " + Describe(repo, commit) + ": " + st.ToString());
-  return std::shared_ptr<const Snapshot>(snap);
+  return snap;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::MakeSnapshot(const RepoId& repo, const std::string& commit,
+                                                                     std::vector<TreeEntry> entries,
+                                                                     int64_t first_seen) {
+  ListingMemory* const budget = options_.listing_memory;
+  if (budget != nullptr) {
+    uint64_t needed = 0;
+    for (const TreeEntry& e : entries) needed += ListedPathFootprint(e.path.size());
+    for (;;) {
+      std::shared_ptr<const Snapshot> oldest;
+      {
+        MutexLock lock(&mu_);
+        if (recent_.empty() || budget->limit() - std::min(budget->used(), budget->limit()) >= needed) break;
+        oldest = std::move(recent_.front());
+        recent_.pop_front();
+      }
+      // `oldest` ends here, outside the lock: its charge returns to the
+      // budget unless a node still holds it (then it stays reachable
+      // through snapshots_ for as long as it lives).
+    }
+  }
+  return Snapshot::Make(repo, commit, std::move(entries), first_seen, budget, options_.listing_cap);
 }
 
 void SnapshotSource::RememberRepo(const RepoId& repo) {
