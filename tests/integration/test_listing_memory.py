@@ -36,13 +36,14 @@ def test_hostile_listing_is_eio_within_bounded_memory(hub, mount, case, request)
     m = mount(extra_options=["timeout=%d" % TIMEOUT_S])
     base = m.path / "hfm-test" / "tiny-model"
     err, names = list_errno(base)
-    assert err == errno.EIO, "ls gave %s, names %r" % (errno.errorcode.get(err), (names or [])[:10])
-    refusals = [line for line in m.stderr_text().splitlines() if "refused" in line or "listing is broken" in line]
-    assert len(refusals) == 1, refusals  # one line per failed listing, not one per entry
     hwm = m.vm_hwm_kib()
     if not hasattr(request.config, "_hfm_reports"):
         request.config._hfm_reports = []
-    request.config._hfm_reports.append(("listing memory", "%s: daemon VmHWM %s KiB" % (case, hwm)))
+    request.config._hfm_reports.append(("listing memory", "%s: ls errno %s, daemon VmHWM %s KiB" % (
+        case, errno.errorcode.get(err, err), hwm)))
+    assert err == errno.EIO, "ls gave %s, names %r" % (errno.errorcode.get(err), (names or [])[:10])
+    refusals = [line for line in m.stderr_text().splitlines() if "refused" in line or "listing is broken" in line]
+    assert len(refusals) == 1, refusals  # one line per failed listing, not one per entry
     assert hwm is not None and hwm < MAX_HWM_KIB, "daemon peak memory %s KiB" % hwm
     # A second try is refused the same way, not served as an empty directory.
     assert list_errno(base)[0] == errno.EIO
