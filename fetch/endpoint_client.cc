@@ -27,10 +27,11 @@ namespace {
 
 constexpr size_t kMaxApiBodyBytes = 64u << 20;
 constexpr int kMaxTreePages = 10000;
-// A whole listing is held in memory (and stored in the cache) as one value,
-// at roughly 1 KiB per entry at its peak: a hostile mirror must not be able
-// to make it unbounded. 500k files / 64 MiB of JSON is beyond all but a
-// handful of Hub repos; those fail to list with a clear error.
+// A whole listing is held in memory (and stored in the cache) as one value:
+// its memory is charged entry by entry (ListingCharge, so a listing is
+// bounded in bytes whatever its entries look like); these bound the work.
+// 500k files / 64 MiB of JSON is beyond all but a handful of Hub repos;
+// those fail to list with a clear error.
 constexpr size_t kMaxTreeEntries = 500'000;
 constexpr size_t kMaxTreeBytes = 64u << 20;
 constexpr size_t kMaxRevisionBytes = 1024;
@@ -77,6 +78,8 @@ EndpointClient::EndpointClient(const EndpointClientOptions& options)
       low_speed_seconds_(std::max(options.low_speed_seconds, 0L)),
       api_speed_floor_(options.api_speed_floor),
       connect_timeout_(std::max(options.connect_timeout, Duration::zero())),
+      listing_memory_(options.listing_memory),
+      listing_cap_(options.listing_cap),
       signed_urls_(kSignedUrlCapacity, kSignedUrlMaxAge, clock_) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
   endpoint_for_log_ = StripQuery(endpoint_);
@@ -183,6 +186,7 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
     p = ListingProgress();
     p.next_url = TreeUrl(endpoint_, repo, commit);
     p.seen.insert(p.next_url);
+    p.charge = ListingCharge(listing_memory_, listing_cap_, context);
   }
   while (true) {
     const int page = p.pages + 1;
@@ -195,7 +199,7 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
       return Status::DataLoss(context + ": listing larger than " + std::to_string(kMaxTreeBytes >> 20) +
                               " MiB in all");
     }
-    auto parsed = ParseTreePage(response->body, context);
+    auto parsed = ParseTreePage(response->body, context, &p.charge);
     if (!parsed.ok()) return parsed.status();
     if (p.entries.size() + parsed->size() > kMaxTreeEntries) {
       return Status::DataLoss(context + ": more than " + std::to_string(kMaxTreeEntries) + " entries");
@@ -212,8 +216,10 @@ Result<std::vector<TreeEntry>> EndpointClient::ListTree(const RepoId& repo, std:
     p.next_url = std::move(*next_url);
   }
   std::vector<TreeEntry> entries = std::move(p.entries);
+  ListingCharge charge = std::move(p.charge);
   p = ListingProgress();
-  return ValidateListing(std::move(entries), context);
+  // The charge ends with this call: the caller charges what it keeps.
+  return ValidateListing(std::move(entries), context, &charge);
 }
 
 // Where the page after `response` (page number `page`) is, "" after the last

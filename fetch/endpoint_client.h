@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fetch/http_transport.h"
+#include "fetch/listing_memory.h"
 #include "fetch/hub_client.h"
 #include "fetch/signed_url_cache.h"
 #include "fetch/single_flight.h"
@@ -48,6 +49,10 @@ struct EndpointClientOptions {
   long low_speed_seconds = 0;
   bool api_speed_floor = false;
   Duration connect_timeout = Duration::zero();
+  // Listings are charged to this daemon-wide budget (borrowed; null: none)
+  // and each to at most `listing_cap` bytes (listing_memory.h).
+  ListingMemory* listing_memory = nullptr;
+  uint64_t listing_cap = kDefaultListingCap;
 };
 
 // What a failed attempt tells the caller deciding where to go next.
@@ -73,6 +78,7 @@ struct ListingProgress {
   size_t bytes = 0;  // JSON bytes of the pages accepted so far
   std::unordered_set<std::string> seen;  // page URLs requested: a repeat is a loop
   std::vector<TreeEntry> entries;
+  ListingCharge charge;  // what `entries` (and the parents they imply) cost
 };
 
 class EndpointClient {
@@ -146,6 +152,8 @@ class EndpointClient {
   const bool api_speed_floor_;
   const Duration connect_timeout_;
   Status init_status_;
+  ListingMemory* const listing_memory_;
+  const uint64_t listing_cap_;
   SignedUrlCache signed_urls_;
   SingleFlight resolving_;  // keyed like signed_urls_: one /resolve per file at a time
 };

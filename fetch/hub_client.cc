@@ -170,6 +170,8 @@ class MirroredHubClient : public HubClient {
       o.low_speed_seconds = options.low_speed_seconds;
       o.api_speed_floor = endpoints.size() > 1;
       o.connect_timeout = options.connect_timeout;
+      o.listing_memory = options.listing_memory;
+      o.listing_cap = options.listing_cap;
       workers_.push_back(std::make_unique<EndpointClient>(o));
       if (init_status_.ok()) init_status_ = workers_.back()->init_status();
     }

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "fetch/http_transport.h"
+#include "fetch/listing_memory.h"
 #include "util/clock.h"
 #include "util/content_hash.h"
 #include "util/status.h"
@@ -142,6 +143,10 @@ struct HubClientOptions {
   Duration endpoint_backoff_max = std::chrono::seconds(60);
   // Seeds the jitter of every backoff; 0 = random. Tests fix it.
   uint64_t jitter_seed = 0;
+  // The daemon-wide budget for listings in memory (borrowed, must outlive
+  // the client; null: none) and the cap of each one (listing_memory.h).
+  ListingMemory* listing_memory = nullptr;
+  uint64_t listing_cap = kDefaultListingCap;
 };
 
 // One endpoint's tally, for stats.

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <exception>
 #include <string>
-#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "fetch/listing_memory.h"
 #include "fetch/log_text.h"
 #include "fetch/repo_path.h"
 #include "util/log.h"
@@ -18,6 +18,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int kMaxWarningsPerCall = 100;
+// A page with more unusable entries than this is broken, not merely odd.
+constexpr size_t kMaxSkippedEntriesPerPage = 1000;
 
 // One warning per skipped entry, up to a cap; the rest are counted and
 // reported in one line when the call ends.
@@ -48,14 +50,14 @@ class SkipLogger {
 std::string_view ReadSize(const Json& v, uint64_t* out) {
   if (v.is_number_unsigned()) {
     const uint64_t size = v.get<uint64_t>();
-    if (size > kMaxTreeEntrySize) return "size over 2^50";
+    if (size > kMaxTreeEntrySize) return "size over 2 TiB";
     *out = size;
     return {};
   }
   if (v.is_number_integer()) {
     const int64_t size = v.get<int64_t>();
     if (size < 0) return "negative size";
-    if (static_cast<uint64_t>(size) > kMaxTreeEntrySize) return "size over 2^50";
+    if (static_cast<uint64_t>(size) > kMaxTreeEntrySize) return "size over 2 TiB";
     *out = static_cast<uint64_t>(size);
     return {};
   }
@@ -117,140 +119,245 @@ std::string_view ParseEntry(const Json& entry, TreeEntry* out) {
   return {};
 }
 
-std::string_view PathPreview(const Json& entry) {
-  if (!entry.is_object()) return "?";
-  const std::string* path = StringField(entry, "path");
-  return path ? std::string_view(*path) : std::string_view("?");
-}
+// Decides, event by event, what of a page nlohmann's parser may build: one
+// entry at a time, and of an entry only the members ParseEntry reads
+// (nested values keep their type but lose their contents), so that memory
+// follows the entries kept, not the JSON. Depths as the parser counts them:
+// 0 the page, 1 an entry, 2 an entry's members, 3 inside lfs.
+class PageFilter {
+ public:
+  PageFilter(std::string_view context, ListingCharge* charge, std::vector<TreeEntry>* out)
+      : context_(context), skips_(context), charge_(charge), out_(out) {}
 
-// ValidateListing's steps. Those after DropUnsafePaths hold views into the
-// paths of its result, which must stay unchanged while they are in use.
+  bool OnEvent(int depth, nlohmann::json::parse_event_t event, Json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (!stopped_.ok()) return false;  // the rest of the page is only scanned
+    if (depth == 0) {
+      if (event == Event::array_start) is_array_ = true;
+      return event == Event::array_start || event == Event::array_end;
+    }
+    if (depth == 1) return OnEntryEvent(event, parsed);
+    if (depth == 2) {
+      // A member's value starts after its key. A skipped member's value
+      // reports its start but not its end, so the flag resets here.
+      if (event == Event::key) {
+        in_member_array_ = false;
+        return IsEntryKey(parsed);
+      }
+      if (event == Event::array_start) in_member_array_ = true;
+      if (event == Event::array_end) in_member_array_ = false;
+      return true;
+    }
+    if (depth == 3 && !in_member_array_) {
+      if (event == Event::key) return parsed == "oid" || parsed == "size";
+      return true;  // lfs.oid, lfs.size, or an empty shell of a nested value
+    }
+    return false;
+  }
 
-// The entries whose paths are safe (see repo_path.h); the others are skipped.
-std::vector<TreeEntry> DropUnsafePaths(std::vector<TreeEntry> entries, SkipLogger* skips) {
-  std::vector<TreeEntry> safe;
-  safe.reserve(entries.size());
-  for (TreeEntry& e : entries) {
-    const std::string_view problem = RepoPathProblem(e.path);
-    if (problem.empty()) {
-      safe.push_back(std::move(e));
+  // What the page amounts to once the parser is done.
+  Status Finish(bool syntax_error) {
+    if (syntax_error) return Status::DataLoss(std::string(context_) + ": tree page is not valid JSON");
+    if (!is_array_) return Status::DataLoss(std::string(context_) + ": tree page is not a JSON array");
+    if (!stopped_.ok()) return stopped_;
+    if (skipped_ > 0 && out_->empty()) {
+      return Status::DataLoss(std::string(context_) + ": every one of the " + std::to_string(skipped_) +
+                              " entries of a tree page was unusable");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static bool IsEntryKey(const Json& key) {
+    return key == "type" || key == "path" || key == "size" || key == "oid" || key == "lfs";
+  }
+
+  bool OnEntryEvent(nlohmann::json::parse_event_t event, const Json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) return true;
+    if (event == Event::key) return true;
+    if (event == Event::object_end) {
+      TreeEntry entry;
+      const std::string_view why = ParseEntry(parsed, &entry);
+      if (why.empty()) {
+        Keep(std::move(entry));
+      } else {
+        const std::string* path = StringField(parsed, "path");
+        Skip(path ? std::string_view(*path) : std::string_view("?"), why);
+      }
     } else {
-      skips->Skip(e.path, problem);
+      Skip("?", "entry is not a JSON object");  // an array (not built) or a scalar
+    }
+    return false;  // the entry's JSON is dropped either way
+  }
+
+  void Keep(TreeEntry entry) {
+    Status st = charge_->AddPath(entry.path.size());
+    if (!st.ok()) {
+      stopped_ = std::move(st);
+      return;
+    }
+    out_->push_back(std::move(entry));
+  }
+
+  void Skip(std::string_view path, std::string_view why) {
+    skips_.Skip(path, why);
+    if (++skipped_ > kMaxSkippedEntriesPerPage) {
+      stopped_ = Status::DataLoss(std::string(context_) + ": more than " +
+                                  std::to_string(kMaxSkippedEntriesPerPage) +
+                                  " unusable entries in one tree page; the listing is broken");
+      LogWarning(stopped_.message());
     }
   }
-  return safe;
-}
 
-struct ListedDirectories {
-  std::unordered_set<std::string_view> listed;  // directory entries
-  // Every proper parent of every entry.
-  std::unordered_set<std::string_view> parents;
+  std::string_view context_;
+  SkipLogger skips_;
+  ListingCharge* charge_;
+  std::vector<TreeEntry>* out_;
+  bool is_array_ = false;
+  bool in_member_array_ = false;
+  size_t skipped_ = 0;
+  Status stopped_;
 };
 
-ListedDirectories CollectDirectories(const std::vector<TreeEntry>& entries) {
-  ListedDirectories dirs;
-  for (const TreeEntry& e : entries) {
-    const std::string_view path = e.path;
-    if (e.is_dir) dirs.listed.insert(path);
-    // A parent enters only together with all of its own parents, so a walk
-    // can stop at the first one already present: shared prefixes are
-    // visited once.
-    for (size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > 0;
-         slash = path.rfind('/', slash - 1)) {
-      if (!dirs.parents.insert(path.substr(0, slash)).second) break;
-    }
+// ValidateListing's steps.
+
+// Orders paths segment by segment ('/' below every other byte), so that a
+// directory's whole subtree follows it without a gap; at one path a
+// directory comes before files.
+bool SegmentOrder(const TreeEntry& a, const TreeEntry& b) {
+  const auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c) + 1; };
+  const size_t n = std::min(a.path.size(), b.path.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a.path[i] != b.path[i]) return rank(a.path[i]) < rank(b.path[i]);
   }
-  return dirs;
+  if (a.path.size() != b.path.size()) return a.path.size() < b.path.size();
+  return a.is_dir && !b.is_dir;
 }
 
-// The indices of the entries to keep, in order: not a file where a directory
-// is, not a later duplicate of a path. Their paths go into *kept_paths.
-std::vector<size_t> KeepConsistent(const std::vector<TreeEntry>& entries, const ListedDirectories& dirs,
-                                   SkipLogger* skips, std::unordered_set<std::string_view>* kept_paths) {
-  std::vector<size_t> kept;
-  kept.reserve(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const TreeEntry& e = entries[i];
-    if (!e.is_dir && (dirs.listed.count(e.path) || dirs.parents.count(e.path))) {
-      skips->Skip(e.path, "a file at a path that is also a directory");
-      continue;
-    }
-    if (!kept_paths->insert(e.path).second) {
-      skips->Skip(e.path, "duplicate path");
-      continue;
-    }
-    kept.push_back(i);
-  }
-  return kept;
+std::string_view ParentPath(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
 }
 
-// Appends a directory entry for each parent the listing left out.
-void AddMissingParents(const std::unordered_set<std::string_view>& parents,
-                       const std::unordered_set<std::string_view>& kept_paths, std::string_view log_context,
-                       std::vector<TreeEntry>* out) {
-  size_t synthesized = 0;
-  for (const std::string_view parent : parents) {
-    if (kept_paths.count(parent)) continue;
-    TreeEntry dir;
-    dir.path = std::string(parent);
-    dir.is_dir = true;
-    out->push_back(std::move(dir));
-    ++synthesized;
-  }
-  if (synthesized > 0) {
-    LogWarning(std::string(log_context) + ": listing lacked " + std::to_string(synthesized) +
-               " parent directories; added them");
-  }
+// True when `dir` ("" = the root) is `path` or one of its ancestors.
+bool Encloses(std::string_view dir, std::string_view path) {
+  if (dir.empty()) return true;
+  return path.substr(0, dir.size()) == dir && (path.size() == dir.size() || path[dir.size()] == '/');
 }
+
+// Drops the entries whose paths are unsafe (see repo_path.h), in place.
+void DropUnsafePaths(std::vector<TreeEntry>* entries, SkipLogger* skips) {
+  const auto unsafe = std::remove_if(entries->begin(), entries->end(), [skips](const TreeEntry& e) {
+    const std::string_view problem = RepoPathProblem(e.path);
+    if (!problem.empty()) skips->Skip(e.path, problem);
+    return !problem.empty();
+  });
+  entries->erase(unsafe, entries->end());
+}
+
+// Walks a listing in SegmentOrder and emits what the listing keeps, with the
+// parents it lacks made just before their first descendant. `open_dir_` is
+// the deepest directory emitted whose subtree the walk is still in.
+class ListingWalk {
+ public:
+  ListingWalk(ListingCharge* charge, SkipLogger* skips) : charge_(charge), skips_(skips) {}
+
+  // `next` is the entry after `e` in SegmentOrder, if any.
+  Status Visit(TreeEntry* e, const TreeEntry* next, std::vector<TreeEntry>* out) {
+    if (!out->empty() && out->back().path == e->path) {
+      skips_->Skip(e->path, out->back().is_dir && !e->is_dir ? "a file at a path that is also a directory"
+                                                              : "duplicate path");
+      return Status::Ok();
+    }
+    if (!e->is_dir && next != nullptr && next->path.size() > e->path.size() && Encloses(e->path, next->path)) {
+      skips_->Skip(e->path, "a file at a path that is also a directory");
+      return Status::Ok();
+    }
+    const std::string_view parent = ParentPath(e->path);
+    while (!Encloses(open_dir_, parent)) open_dir_.resize(ParentPath(open_dir_).size());
+    HFM_RETURN_IF_ERROR(AddMissingParents(parent, out));
+    open_dir_ = e->is_dir ? e->path : std::string(parent);
+    out->push_back(std::move(*e));
+    return Status::Ok();
+  }
+
+  size_t synthesized() const { return synthesized_; }
+
+ private:
+  // Emits every ancestor-or-self of `parent` deeper than open_dir_,
+  // shallowest first, each charged before it is made.
+  Status AddMissingParents(std::string_view parent, std::vector<TreeEntry>* out) {
+    size_t from = open_dir_.empty() ? 0 : open_dir_.size() + 1;
+    while (from < parent.size() + 1 && !parent.empty()) {
+      size_t end = parent.find('/', from);
+      if (end == std::string_view::npos) end = parent.size();
+      HFM_RETURN_IF_ERROR(charge_->AddPath(end));
+      TreeEntry dir;
+      dir.path = std::string(parent.substr(0, end));
+      dir.is_dir = true;
+      out->push_back(std::move(dir));
+      ++synthesized_;
+      from = end + 1;
+    }
+    return Status::Ok();
+  }
+
+  ListingCharge* charge_;
+  SkipLogger* skips_;
+  std::string open_dir_;
+  size_t synthesized_ = 0;
+};
 
 }  // namespace
 
-Result<std::vector<TreeEntry>> ParseTreePage(std::string_view json_text, std::string_view log_context) {
+Result<std::vector<TreeEntry>> ParseTreePage(std::string_view json_text, std::string_view log_context,
+                                             ListingCharge* charge) {
+  ListingCharge own_charge(nullptr, kDefaultListingCap, std::string(log_context));
+  if (charge == nullptr) charge = &own_charge;
+  std::vector<TreeEntry> out;
+  PageFilter filter(log_context, charge, &out);
   // nlohmann throws on allocation failure and type misuse; nothing may
   // escape this layer as an exception.
   try {
-    const Json doc = Json::parse(json_text.begin(), json_text.end(), /*cb=*/nullptr,
-                                 /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
-      return Status::DataLoss(std::string(log_context) + ": tree page is not valid JSON");
-    }
-    if (!doc.is_array()) {
-      return Status::DataLoss(std::string(log_context) + ": tree page is not a JSON array");
-    }
-    std::vector<TreeEntry> out;
-    out.reserve(doc.size());
-    SkipLogger skips(log_context);
-    for (const Json& item : doc) {
-      TreeEntry entry;
-      const std::string_view why = ParseEntry(item, &entry);
-      if (why.empty()) {
-        out.push_back(std::move(entry));
-      } else {
-        skips.Skip(PathPreview(item), why);
-      }
-    }
+    const Json doc = Json::parse(
+        json_text.begin(), json_text.end(),
+        [&filter](int depth, nlohmann::json::parse_event_t event, Json& parsed) {
+          return filter.OnEvent(depth, event, parsed);
+        },
+        /*allow_exceptions=*/false);
+    HFM_RETURN_IF_ERROR(filter.Finish(doc.is_discarded()));
     return out;
   } catch (const std::exception& e) {
     return Status::DataLoss(std::string(log_context) + ": tree page could not be parsed: " + e.what());
   }
 }
 
-std::vector<TreeEntry> ValidateListing(std::vector<TreeEntry> entries, std::string_view log_context) {
-  SkipLogger skips(log_context);
-  std::vector<TreeEntry> safe = DropUnsafePaths(std::move(entries), &skips);
-  // From here on `safe` is not resized, so views into its paths stay valid.
-  const ListedDirectories dirs = CollectDirectories(safe);
-  std::unordered_set<std::string_view> kept_paths;
-  const std::vector<size_t> kept = KeepConsistent(safe, dirs, &skips, &kept_paths);
 
+Result<std::vector<TreeEntry>> ValidateListing(std::vector<TreeEntry> entries, std::string_view log_context,
+                                               ListingCharge* charge) {
+  ListingCharge own_charge(nullptr, kDefaultListingCap, std::string(log_context));
+  if (charge == nullptr) charge = &own_charge;
+  SkipLogger skips(log_context);
+  DropUnsafePaths(&entries, &skips);
+  // Stable: of two files at one path the first listed wins.
+  std::stable_sort(entries.begin(), entries.end(), SegmentOrder);
   std::vector<TreeEntry> out;
-  out.reserve(kept.size());
-  AddMissingParents(dirs.parents, kept_paths, log_context, &out);
-  // Moving paths out of `safe` ends the views above: the sets are not used
-  // after this point.
-  for (const size_t i : kept) out.push_back(std::move(safe[i]));
-  std::sort(out.begin(), out.end(),
-            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  out.reserve(entries.size());
+  ListingWalk walk(charge, &skips);
+  size_t next = 0;  // the first entry after entries[i] with another path
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (next <= i) {
+      next = i + 1;
+      while (next < entries.size() && entries[next].path == entries[i].path) ++next;
+    }
+    HFM_RETURN_IF_ERROR(walk.Visit(&entries[i], next < entries.size() ? &entries[next] : nullptr, &out));
+  }
+  if (walk.synthesized() > 0) {
+    LogWarning(std::string(log_context) + ": listing lacked " + std::to_string(walk.synthesized()) +
+               " parent directories; added them");
+  }
+  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
   return out;
 }
 

@@ -148,9 +148,11 @@ int RunSessionLoop(fuse_session* se) {
 // through `se` until unmounted.
 int Serve(const MountOptions& m, const std::string& token, Cache* cache, fuse_session* se, FuseContext* context) {
   auto transport = NewCurlTransport(MakeTransportOptions(m));
-  auto hub = NewHubClient(MakeHubClientOptions(m, token, transport.get()));
+  // Every listing and snapshot of this mount is charged to one budget.
+  ListingMemory listing_memory(m.max_listing_memory);
+  auto hub = NewHubClient(MakeHubClientOptions(m, token, transport.get(), &listing_memory));
   auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
-                                            MakeFilesystemOptions(m, HFM_VERSION));
+                                            MakeFilesystemOptions(m, HFM_VERSION, &listing_memory));
   ConnectPageCache(fs.get(), se);
   context->fs = fs.get();
   LogMounted(m);

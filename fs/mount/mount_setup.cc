@@ -41,8 +41,11 @@ CurlTransportOptions MakeTransportOptions(const MountOptions& m) {
   return t;
 }
 
-HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& token, HttpTransport* transport) {
+HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& token, HttpTransport* transport,
+                                      ListingMemory* listing_memory) {
   HubClientOptions h;
+  h.listing_memory = listing_memory;
+  h.listing_cap = m.max_listing_memory / 2;
   h.endpoint = m.endpoints.front();
   h.endpoints = m.endpoints;
   if (m.low_speed > 0) h.low_speed_bytes_per_second = m.low_speed;
@@ -55,8 +58,11 @@ HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& 
   return h;
 }
 
-FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string& version) {
+FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string& version,
+                                        ListingMemory* listing_memory) {
   FilesystemOptions o;
+  o.snapshots.listing_memory = listing_memory;
+  o.snapshots.listing_cap = m.max_listing_memory / 2;
   o.version = version;
   o.snapshots.revision_ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.revision_ttl));
   o.snapshots.negative_ttl = std::min(o.snapshots.revision_ttl, Duration(std::chrono::seconds(10)));

@@ -24,7 +24,11 @@ uint64_t DefaultCacheSize(const std::string& dir);
 CacheOptions MakeCacheOptions(const MountOptions& m);
 CurlTransportOptions MakeTransportOptions(const MountOptions& m);
 // `transport` is borrowed by the client and must outlive it.
-HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& token, HttpTransport* transport);
-FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string& version);
+// `listing_memory` (borrowed, may be null) is the daemon-wide budget that
+// max_listing_memory sizes; each listing is capped at half of it.
+HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& token, HttpTransport* transport,
+                                      ListingMemory* listing_memory = nullptr);
+FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string& version,
+                                        ListingMemory* listing_memory = nullptr);
 
 }  // namespace hfm

@@ -113,6 +113,14 @@ Status ApplyMaxMemory(const OptionSpec&, const std::string& value, MountOptions*
   return Status::Ok();
 }
 
+Status ApplyMaxListingMemory(const OptionSpec&, const std::string& value, MountOptions* out) {
+  auto size = ParseSize(value);
+  if (!size.ok()) return size.status();
+  if (*size < (4ull << 20)) return Status::InvalidArgument("max_listing_memory must be at least 4M");
+  out->max_listing_memory = *size;
+  return Status::Ok();
+}
+
 Status ApplyFetchSize(const OptionSpec&, const std::string& value, MountOptions* out) {
   auto size = ParseSize(value);
   if (!size.ok()) return size.status();
@@ -217,6 +225,9 @@ constexpr OptionSpec kOptions[] = {
     {"cache_group", "GROUP", "", "cache directory 0750 for GROUP instead of 0700",
      ApplyText<&MountOptions::cache_group>},
     {"max_memory", "SIZE", "32M", "fetched data held in memory at once, all files", ApplyMaxMemory},
+    {"max_listing_memory", "SIZE", "128M",
+     "repo listings held in memory at once, all repos; one listing gets half; past it: EIO",
+     ApplyMaxListingMemory},
     {"prefetch", "GLOB[;GLOB...]", "*.safetensors;*.bin;*.gguf;*.onnx;*.pt;*.pth;*.h5;*.msgpack",
      "fetch matching files whole in the background on open; none: never", ApplyPrefetch},
     {"fetch_size", "SIZE", "1M", "bytes per ranged GET, rounded to whole 1 MiB blocks", ApplyFetchSize},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "fetch/tree_parser.h"
+
 namespace hfm {
 namespace {
 
@@ -15,63 +17,74 @@ std::string_view NameOf(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+bool PathLess(const SnapshotEntry& e, std::string_view path) { return e.path < path; }
+
 }  // namespace
 
-Snapshot::Snapshot(RepoId repo, std::string commit, std::vector<TreeEntry> entries,
-                   int64_t first_seen)
-    : repo_(std::move(repo)), commit_(std::move(commit)), first_seen_(first_seen) {
+Result<std::shared_ptr<const Snapshot>> Snapshot::Make(RepoId repo, std::string commit,
+                                                       std::vector<TreeEntry> entries, int64_t first_seen,
+                                                       ListingMemory* budget, uint64_t cap) {
+  const std::string context = "snapshot of " + RepoDisplayName(repo) + "@" + commit;
+  ListingCharge charge(budget, cap, context);
+  auto validated = ValidateListing(std::move(entries), context, &charge);
+  if (!validated.ok()) return validated.status();
+  // Every entry is charged once more for the snapshot's own structures; a
+  // parent the validation had to add is thus charged twice, which errs on
+  // the safe side and only for a listing that lacked it.
+  for (const TreeEntry& e : *validated) HFM_RETURN_IF_ERROR(charge.AddPath(e.path.size()));
+  return std::shared_ptr<const Snapshot>(std::make_shared<const Snapshot>(
+      std::move(repo), std::move(commit), std::move(*validated), first_seen, std::move(charge)));
+}
+
+Snapshot::Snapshot(RepoId repo, std::string commit, std::vector<TreeEntry> entries, int64_t first_seen,
+                   ListingCharge charge)
+    : repo_(std::move(repo)), commit_(std::move(commit)), first_seen_(first_seen), charge_(std::move(charge)) {
   root_.is_dir = true;
-  for (auto& e : entries) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  entries_.reserve(entries.size());
+  for (TreeEntry& e : entries) {
     if (e.path.empty()) continue;
+    // The parser already dropped duplicates; keep the first if any remain.
+    if (!entries_.empty() && entries_.back().path == e.path) continue;
     SnapshotEntry s;
-    s.path = e.path;
     s.name = std::string(NameOf(e.path));
+    s.path = std::move(e.path);
     s.is_dir = e.is_dir;
     s.size = e.is_dir ? 0 : e.size;
     s.hash = e.hash;
     s.is_lfs = e.is_lfs;
-    // The parser already dropped duplicates; keep the first if any remain.
-    entries_.emplace(e.path, std::move(s));
+    entries_.push_back(std::move(s));
   }
-  // Synthesize missing parents so every entry is reachable from the root.
-  std::vector<std::string> missing;
-  for (const auto& [path, entry] : entries_) {
-    for (std::string_view p = ParentOf(path); !p.empty(); p = ParentOf(p)) {
-      auto it = entries_.find(p);
-      if (it != entries_.end()) break;
-      missing.emplace_back(p);
-    }
-  }
-  for (auto& p : missing) {
-    SnapshotEntry s;
-    s.path = p;
-    s.name = std::string(NameOf(p));
-    s.is_dir = true;
-    entries_.emplace(p, std::move(s));
-  }
-  children_[""];
-  for (auto& [path, entry] : entries_) {
-    std::string_view parent = ParentOf(path);
-    auto pit = parent.empty() ? entries_.end() : entries_.find(parent);
-    if (!parent.empty() && (pit == entries_.end() || !pit->second.is_dir)) continue;  // file as parent
-    children_[std::string(parent)].push_back(&entry);
+  entries.clear();
+  entries.shrink_to_fit();
+  // From here on entries_ is not resized, so pointers into it stay valid.
+  children_.resize(entries_.size() + 1);
+  for (SnapshotEntry& entry : entries_) {
+    const std::string_view parent = ParentOf(entry.path);
+    SnapshotEntry* dir = parent.empty() ? &root_ : const_cast<SnapshotEntry*>(Find(parent));
+    if (dir == nullptr || !dir->is_dir) continue;  // unreachable: not validated
+    children_[IndexOf(*dir)].push_back(&entry);
     if (entry.is_dir) {
-      children_[path];
-      (parent.empty() ? root_ : pit->second).subdirs++;
+      dir->subdirs++;
     } else {
       ++file_count_;
     }
   }
-  for (auto& [dir, list] : children_) {
+  for (auto& list : children_) {
     std::sort(list.begin(), list.end(),
               [](const SnapshotEntry* a, const SnapshotEntry* b) { return a->name < b->name; });
   }
 }
 
+size_t Snapshot::IndexOf(const SnapshotEntry& e) const {
+  return &e == &root_ ? entries_.size() : static_cast<size_t>(&e - entries_.data());
+}
+
 const SnapshotEntry* Snapshot::Find(std::string_view path) const {
   if (path.empty()) return &root_;
-  auto it = entries_.find(path);
-  return it == entries_.end() ? nullptr : &it->second;
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), path, PathLess);
+  return it == entries_.end() || it->path != path ? nullptr : &*it;
 }
 
 const SnapshotEntry* Snapshot::FindChild(const SnapshotEntry& dir, std::string_view name) const {
@@ -85,16 +98,20 @@ const SnapshotEntry* Snapshot::FindChild(const SnapshotEntry& dir, std::string_v
 
 const std::vector<const SnapshotEntry*>& Snapshot::Children(const SnapshotEntry& dir) const {
   static const std::vector<const SnapshotEntry*> kNone;
-  auto it = children_.find(dir.path);
-  return it == children_.end() ? kNone : it->second;
+  const SnapshotEntry* own = &dir;
+  if (own != &root_ && (own < entries_.data() || own >= entries_.data() + entries_.size())) {
+    own = Find(dir.path);  // a copy, not one of ours: find ours by path
+    if (own == nullptr) return kNone;
+  }
+  return children_[IndexOf(*own)];
 }
 
 std::vector<TreeEntry> Snapshot::ToTreeEntries() const {
   std::vector<TreeEntry> out;
   out.reserve(entries_.size());
-  for (const auto& [path, e] : entries_) {
+  for (const SnapshotEntry& e : entries_) {
     TreeEntry t;
-    t.path = path;
+    t.path = e.path;
     t.is_dir = e.is_dir;
     t.size = e.size;
     t.hash = e.hash;
@@ -105,7 +122,7 @@ std::vector<TreeEntry> Snapshot::ToTreeEntries() const {
 }
 
 const SnapshotEntry* Snapshot::FindFileWithHash(const ContentHash& hash) const {
-  for (const auto& [path, entry] : entries_) {
+  for (const SnapshotEntry& entry : entries_) {
     if (!entry.is_dir && entry.hash == hash) return &entry;
   }
   return nullptr;

@@ -202,7 +202,7 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
     const LockedRepo* locked = LockedAt(repo, commit);
     // A lock vouches for a listing whoever gave it; without one, the origin must.
     if (decoded && (locked ? LockMismatch(*locked, decoded->entries).empty() : Trusts(decoded->origin))) {
-      return std::make_shared<const Snapshot>(repo, commit, std::move(decoded->entries), decoded->first_seen);
+      return MakeSnapshot(repo, commit, std::move(decoded->entries), decoded->first_seen);
     }
     if (decoded && locked) {
       LogInfo("cached listing of " + Describe(repo, commit) + " disagrees with the lock file; listing again");
@@ -221,10 +221,34 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::LoadSnapshotUncached(
   auto listed = hub_->ListTreeFrom(repo, commit, clock_->Now() + options_.request_timeout, &origin);
   if (!listed.ok()) return listed.status();
   if (const LockedRepo* locked = LockedAt(repo, commit)) HFM_RETURN_IF_ERROR(CheckLock(*locked, *listed));
-  auto snap = std::make_shared<const Snapshot>(repo, commit, std::move(*listed), clock_->WallSeconds());
-  Status st = meta_->Put(key, EncodeListing(*snap, origin));
+  auto snap = MakeSnapshot(repo, commit, std::move(*listed), clock_->WallSeconds());
+  if (!snap.ok()) return snap.status();
+  Status st = meta_->Put(key, EncodeListing(**snap, origin));
   if (!st.ok()) LogWarning("cannot store listing of " + Describe(repo, commit) + ": " + st.ToString());
-  return std::shared_ptr<const Snapshot>(snap);
+  return snap;
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotSource::MakeSnapshot(const RepoId& repo, const std::string& commit,
+                                                                     std::vector<TreeEntry> entries,
+                                                                     int64_t first_seen) {
+  ListingMemory* const budget = options_.listing_memory;
+  if (budget != nullptr) {
+    uint64_t needed = 0;
+    for (const TreeEntry& e : entries) needed += ListedPathFootprint(e.path.size());
+    for (;;) {
+      std::shared_ptr<const Snapshot> oldest;
+      {
+        MutexLock lock(&mu_);
+        if (recent_.empty() || budget->limit() - std::min(budget->used(), budget->limit()) >= needed) break;
+        oldest = std::move(recent_.front());
+        recent_.pop_front();
+      }
+      // `oldest` ends here, outside the lock: its charge returns to the
+      // budget unless a node still holds it (then it stays reachable
+      // through snapshots_ for as long as it lives).
+    }
+  }
+  return Snapshot::Make(repo, commit, std::move(entries), first_seen, budget, options_.listing_cap);
 }
 
 void SnapshotSource::RememberRepo(const RepoId& repo) {

@@ -50,6 +50,12 @@ struct SnapshotSourceOptions {
   Duration request_timeout = std::chrono::seconds(30);
   bool offline = false;  // HF_HUB_OFFLINE: never touch the network
   std::shared_ptr<const LockFile> lock;  // null = no lock file
+  // Snapshots in memory are charged to this daemon-wide budget (borrowed,
+  // must outlive the source; null: none), each capped at `listing_cap`. A
+  // snapshot that would not fit first pushes the recently used ones out of
+  // memory, then is refused (EIO).
+  ListingMemory* listing_memory = nullptr;
+  uint64_t listing_cap = kDefaultListingCap;
 };
 
 struct KnownRepo {
@@ -107,6 +113,11 @@ class SnapshotSource {
   Result<std::shared_ptr<const Snapshot>> LoadSnapshot(const RepoId& repo, const std::string& commit);
   Result<std::shared_ptr<const Snapshot>> LoadSnapshotUncached(const RepoId& repo,
                                                               const std::string& commit);
+  // Snapshot::Make within the budget, after dropping the recently used
+  // snapshots kept alive only by recent_ when the budget lacks room.
+  Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const RepoId& repo, const std::string& commit,
+                                                      std::vector<TreeEntry> entries, int64_t first_seen)
+      EXCLUDES(mu_);
   void RememberRepo(const RepoId& repo);
 
   HubClient* const hub_;

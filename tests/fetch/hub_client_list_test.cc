@@ -105,3 +105,44 @@ TEST_F(HubClientTest, ListingNeedsACommit) {
 
 }  // namespace
 }  // namespace hfm
+
+namespace hfm {
+namespace {
+
+// A listing is charged to the daemon's budget page by page, so one too
+// big for it fails (and gives the budget back) whatever its entry count.
+TEST_F(HubClientTest, ListingPastTheDaemonsBudgetIsResourceExhausted) {
+  const std::string page2 = kTreeUrl + "&cursor=p2";
+  std::string first = "[", second = "[";
+  for (int i = 0; i < 200; ++i) {
+    first += (i ? "," : "") + File("a/" + std::to_string(i) + std::string(200, 'x'));
+    second += (i ? "," : "") + File("b/" + std::to_string(i) + std::string(200, 'x'));
+  }
+  transport_.On(kTreeUrl, Reply(200, first + "]").Header("link", "<" + page2 + ">; rel=\"next\""));
+  transport_.On(page2, Reply(200, second + "]"));
+  ListingMemory budget(200 * ListedPathFootprint(202) * 3 / 2);  // one page fits, not two
+  HubClientOptions options;
+  options.endpoint = kEndpoint;
+  options.transport = &transport_;
+  options.clock = &clock_;
+  options.retry_backoff_base = Duration::zero();
+  options.listing_memory = &budget;
+  options.listing_cap = 64 << 20;  // the daemon's budget is what stops it
+  auto r = NewHubClient(options)->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("ns/name"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(kEndpoint), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("max_listing_memory="), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(budget.used(), 0u);
+  // Within a budget it fits, the same listing is fine and held by nobody after.
+  ListingMemory roomy(64 << 20);
+  options.listing_memory = &roomy;
+  auto ok = NewHubClient(options)->ListTree(kRepo, kCommit, Deadline());
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 402u);
+  EXPECT_EQ(roomy.used(), 0u);
+}
+
+}  // namespace
+}  // namespace hfm

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "fetch/listing_memory.h"
 #include "fetch/repo_path.h"
 
 namespace hfm {
@@ -54,9 +55,9 @@ TEST(TreeParserTest, LfsSizeWinsAndTopSizeIsOptional) {
 TEST(TreeParserTest, AcceptsUpperCaseHexAndLargeSizes) {
   std::string upper = kSha1;
   for (char& c : upper) c = static_cast<char>(toupper(c));
-  auto entries = ParseOk("[" + FileJson("a", "1125899906842624", upper) + "]");  // 2^50
+  auto entries = ParseOk("[" + FileJson("a", "2199023255552", upper) + "]");  // 2^41 = 2 TiB
   ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(entries[0].size, uint64_t{1} << 50);
+  EXPECT_EQ(entries[0].size, uint64_t{1} << 41);
   EXPECT_EQ(entries[0].hash.ToHex(), kSha1);
 }
 
@@ -82,7 +83,7 @@ TEST(TreeParserTest, SkipsHostileEntries) {
       FileJson("a/./b"), FileJson("."), FileJson("a//b"), FileJson("a/"), FileJson("a\\u0000b"),
       FileJson(std::string(256, 'x')), FileJson("d/" + std::string(256, 'y')),
       FileJson("a", "-1"), FileJson("a", "1.5"), FileJson("a", "1e3"), FileJson("a", "\"10\""),
-      FileJson("a", "1125899906842625"), FileJson("a", "18446744073709551615"),
+      FileJson("a", "2199023255553"), FileJson("a", "1125899906842624"), FileJson("a", "18446744073709551615"),
       FileJson("a", "99999999999999999999999"), FileJson("a", "true"),
       R"({"type":"file","path":"a","oid":")" + kSha1 + R"("})",
       FileJson("a", "1", "xyz"), FileJson("a", "1", kSha1 + "00"), FileJson("a", "1", kSha256),
@@ -106,11 +107,12 @@ TEST(TreeParserTest, DeepAndHugeInputsStayBounded) {
   // A deeply nested document must not overflow the stack.
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
   (void)ParseTreePage(deep, "test");
-  // Many invalid entries: the log is capped, the call finishes.
+  // Many invalid entries: the log is capped, the call finishes, and the
+  // page is broken rather than a listing of the one good entry.
   std::string many = "[";
   for (int i = 0; i < 5000; ++i) many += FileJson("../x" + std::to_string(i)) + ",";
   many += FileJson("ok") + "]";
-  EXPECT_EQ(ParseOk(many).size(), 1u);
+  EXPECT_TRUE(ParseTreePage(many, "test").status().IsDataLoss());
 }
 
 TEST(TreeParserTest, SurvivesRandomMutations) {
@@ -143,6 +145,12 @@ TreeEntry Dir(std::string path) {
   return e;
 }
 
+std::vector<TreeEntry> Validated(std::vector<TreeEntry> entries, std::string_view context) {
+  auto r = ValidateListing(std::move(entries), context);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : std::vector<TreeEntry>{};
+}
+
 std::vector<std::string> Paths(const std::vector<TreeEntry>& entries) {
   std::vector<std::string> out;
   for (const auto& e : entries) out.push_back((e.is_dir ? "d:" : "f:") + e.path);
@@ -150,7 +158,7 @@ std::vector<std::string> Paths(const std::vector<TreeEntry>& entries) {
 }
 
 TEST(ValidateListingTest, SortsAndKeepsAConsistentListing) {
-  auto out = ValidateListing({File("b/c"), Dir("b"), File("a")}, "test");
+  auto out = Validated({File("b/c"), Dir("b"), File("a")}, "test");
   EXPECT_EQ(Paths(out), (std::vector<std::string>{"f:a", "d:b", "f:b/c"}));
 }
 
@@ -159,7 +167,7 @@ TEST(ValidateListingTest, DropsDuplicatesKeepingTheFirst) {
   first.size = 1;
   TreeEntry second = File("a");
   second.size = 2;
-  auto out = ValidateListing({first, second, Dir("d"), Dir("d")}, "test");
+  auto out = Validated({first, second, Dir("d"), Dir("d")}, "test");
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].path, "a");
   EXPECT_EQ(out[0].size, 1u);
@@ -168,29 +176,85 @@ TEST(ValidateListingTest, DropsDuplicatesKeepingTheFirst) {
 
 TEST(ValidateListingTest, DropsAFileWhereADirectoryIs) {
   // Listed as both.
-  EXPECT_EQ(Paths(ValidateListing({File("x"), Dir("x")}, "test")), (std::vector<std::string>{"d:x"}));
-  EXPECT_EQ(Paths(ValidateListing({Dir("x"), File("x")}, "test")), (std::vector<std::string>{"d:x"}));
+  EXPECT_EQ(Paths(Validated({File("x"), Dir("x")}, "test")), (std::vector<std::string>{"d:x"}));
+  EXPECT_EQ(Paths(Validated({Dir("x"), File("x")}, "test")), (std::vector<std::string>{"d:x"}));
   // A file that is the parent of another entry.
-  EXPECT_EQ(Paths(ValidateListing({File("x"), File("x/y")}, "test")),
+  EXPECT_EQ(Paths(Validated({File("x"), File("x/y")}, "test")),
             (std::vector<std::string>{"d:x", "f:x/y"}));
 }
 
 TEST(ValidateListingTest, SynthesizesMissingParents) {
-  auto out = ValidateListing({File("a/b/c/d.txt"), File("a/b/e.txt"), Dir("a/x")}, "test");
+  auto out = Validated({File("a/b/c/d.txt"), File("a/b/e.txt"), Dir("a/x")}, "test");
   EXPECT_EQ(Paths(out), (std::vector<std::string>{"d:a", "d:a/b", "d:a/b/c", "f:a/b/c/d.txt", "f:a/b/e.txt",
                                                   "d:a/x"}));
 }
 
 TEST(ValidateListingTest, DropsUnsafePaths) {
-  EXPECT_EQ(Paths(ValidateListing({File("../x"), File("/abs"), File(""), File("ok")}, "test")),
+  EXPECT_EQ(Paths(Validated({File("../x"), File("/abs"), File(""), File("ok")}, "test")),
             (std::vector<std::string>{"f:ok"}));
 }
 
 TEST(ValidateListingTest, DeepPathsAreBounded) {
   std::string deep;
   for (size_t i = 0; i < kMaxRepoPathDepth; ++i) deep += (i ? "/" : "") + std::string("d");
-  auto out = ValidateListing({File(deep), File(deep + "/too-deep")}, "test");
+  auto out = Validated({File(deep), File(deep + "/too-deep")}, "test");
   EXPECT_EQ(out.size(), kMaxRepoPathDepth);  // 127 parents + the file
+}
+
+TEST(ValidateListingTest, AddsNoParentPastTheListingsCap) {
+  // 20 files 100 segments deep imply ~2000 parents of ~100 bytes each:
+  // they are charged before they exist, so a 64 KiB cap refuses them.
+  std::vector<TreeEntry> deep;
+  for (int f = 0; f < 20; ++f) {
+    std::string path = "f" + std::to_string(f);
+    for (int i = 0; i < 99; ++i) path += "/s" + std::to_string(i);
+    deep.push_back(File(path));
+  }
+  ListingCharge charge(nullptr, 64 << 10, "test");
+  auto r = ValidateListing(deep, "test", &charge);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("64 KiB"), std::string::npos) << r.status().ToString();
+  // The same listing within a cap it fits: every parent is there.
+  ListingCharge roomy(nullptr, 4 << 20, "test");
+  auto ok = ValidateListing(deep, "test", &roomy);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 20u * 100u);
+}
+
+TEST(TreeParserTest, APageOverTheListingsCapIsResourceExhausted) {
+  std::string page = "[";
+  for (int i = 0; i < 1000; ++i) page += (i ? "," : "") + FileJson("file-" + std::to_string(i));
+  page += "]";
+  ListingCharge charge(nullptr, 32 << 10, "test");
+  auto r = ParseTreePage(page, "test", &charge);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted) << r.status().ToString();
+  EXPECT_LE(charge.bytes(), 32u << 10);
+}
+
+TEST(TreeParserTest, APageOfOnlyUnusableEntriesIsBroken) {
+  for (const char* page : {"[{}]", "[{},{},{}]", "[1,2]", R"([{"type":"file"}])"}) {
+    auto r = ParseTreePage(page, "test");
+    ASSERT_FALSE(r.ok()) << page;
+    EXPECT_TRUE(r.status().IsDataLoss()) << page;
+  }
+  EXPECT_TRUE(ParseOk("[]").empty());  // an empty repo is not a broken one
+}
+
+TEST(TreeParserTest, MembersNobodyReadsAreNotKept) {
+  // A page whose entries carry large unknown members still parses to the
+  // same entries, and costs only what the entries cost.
+  std::string junk = "[";
+  for (int i = 0; i < 2000; ++i) junk += (i ? "," : "") + std::to_string(i);
+  junk += "]";
+  const std::string entry = R"({"type":"file","path":"a","size":1,"oid":")" + kSha1 +
+                            R"(","junk":)" + junk + R"(,"lfs":null,"x":{"y":)" + junk + "}}";
+  ListingCharge charge(nullptr, 1 << 20, "test");
+  auto r = ParseTreePage("[" + entry + "]", "test", &charge);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(charge.bytes(), ListedPathFootprint(1));
 }
 
 TEST(RepoPathTest, NamesTheProblem) {

@@ -13,6 +13,10 @@
 // ValidateListing's output must be exactly the model's: the safe paths plus
 // their parents, sorted, no duplicates, a directory wherever a path is also a
 // parent, the first file of each remaining path.
+// Both run under a ListingCharge of kFuzzListingCap, and the heap they hold
+// at their peak (peak_memory.h) must stay under kPeakPerInputByte times the
+// input plus kPeakConstant: a parser that builds the whole page as a DOM, or
+// parents made before they are charged, fail it.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,7 +29,9 @@
 
 #include "fetch/repo_path.h"
 #include "fetch/tree_parser.h"
+#include "fetch/listing_memory.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/peak_memory.h"
 #include "util/log.h"
 
 namespace hfm {
@@ -35,6 +41,13 @@ using Json = nlohmann::json;
 using hfm_fuzz::Escape;
 
 constexpr std::string_view kContext = "fuzz/repo@0000000000000000000000000000000000000000";
+constexpr uint64_t kFuzzListingCap = 64 << 10;
+// The entries kept (a TreeEntry per ~30 input bytes, vector slack, the
+// validation's copy and sort buffer) stay within a multiple of the input;
+// the parents a listing implies are bounded by the charge, not the input.
+constexpr size_t kPeakPerInputByte = 16;
+constexpr size_t kPeakConstant = 4 * kFuzzListingCap;
+constexpr size_t kMaxSkippedEntriesPerPage = 1000;  // tree_parser.h
 
 std::string Describe(const TreeEntry& e) {
   std::string out = Escape(e.path) + (e.is_dir ? " dir" : " file");
@@ -128,12 +141,24 @@ void CheckPage(std::string_view text, const Result<std::vector<TreeEntry>>& pars
     FUZZ_CHECK(parsed.status().IsDataLoss(), "not DataLoss: " + parsed.status().ToString());
     return;
   }
-  FUZZ_CHECK(parsed.ok(), "a JSON array was refused: " + parsed.status().ToString());
   std::vector<TreeEntry> expected;
+  size_t skipped = 0;
   for (const Json& item : doc) {
     TreeEntry e;
-    if (ReferenceAccepts(item, &e)) expected.push_back(std::move(e));
+    if (ReferenceAccepts(item, &e)) {
+      expected.push_back(std::move(e));
+    } else {
+      ++skipped;
+    }
   }
+  if (!parsed.ok() && parsed.status().code() == Status::Code::kResourceExhausted) return;  // over the cap
+  if (skipped > kMaxSkippedEntriesPerPage || (skipped > 0 && expected.empty())) {
+    FUZZ_CHECK(!parsed.ok() && parsed.status().IsDataLoss(),
+               "a page with " + std::to_string(skipped) + " unusable entries of " +
+                   std::to_string(skipped + expected.size()) + " was not refused as DataLoss");
+    return;
+  }
+  FUZZ_CHECK(parsed.ok(), "a JSON array was refused: " + parsed.status().ToString());
   const std::vector<TreeEntry>& got = *parsed;
   bool same = got.size() == expected.size();
   for (size_t i = 0; same && i < got.size(); ++i) same = SameEntry(got[i], expected[i]);
@@ -252,16 +277,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const bool lines = data[0] & 1;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  // A listing given as lines holds an entry per two bytes: its bound grows
+  // with the entries, a page's with its JSON.
+  const size_t per_byte = lines ? sizeof(hfm::TreeEntry) : hfm::kPeakPerInputByte;
+  const size_t bound = per_byte * size + hfm::kPeakConstant;
+  hfm::ListingCharge charge(nullptr, hfm::kFuzzListingCap, std::string(hfm::kContext));
   std::vector<hfm::TreeEntry> input;
   if (lines) {
     input = hfm::LinesToEntries(text);
   } else {
-    const auto parsed = hfm::ParseTreePage(text, hfm::kContext);
+    hfm_fuzz::PeakMemory::Start();
+    const auto parsed = hfm::ParseTreePage(text, hfm::kContext, &charge);
+    const size_t peak = hfm_fuzz::PeakMemory::PeakSinceStart();
+    FUZZ_CHECK(peak <= bound, "ParseTreePage held " + std::to_string(peak) + " bytes at its peak for " +
+                                  std::to_string(size) + " input bytes");
     hfm::CheckPage(text, parsed);
     if (!parsed.ok()) return 0;
     input = *parsed;
   }
-  const std::vector<hfm::TreeEntry> validated = hfm::ValidateListing(input, hfm::kContext);
-  hfm::CheckListing(input, validated);
+  std::vector<hfm::TreeEntry> listing = input;  // the model's copy of the input stays untouched
+  // The input is already held: what counts is what validating it adds.
+  hfm_fuzz::PeakMemory::Start();
+  const auto validated = hfm::ValidateListing(std::move(listing), hfm::kContext, &charge);
+  const size_t peak = hfm_fuzz::PeakMemory::PeakSinceStart();
+  FUZZ_CHECK(peak <= bound, "ValidateListing added " + std::to_string(peak) + " bytes at its peak for " +
+                                std::to_string(size) + " input bytes");
+  if (!validated.ok()) {
+    FUZZ_CHECK(validated.status().code() == hfm::Status::Code::kResourceExhausted,
+               "ValidateListing failed: " + validated.status().ToString());
+    return 0;
+  }
+  hfm::CheckListing(input, *validated);
   return 0;
 }

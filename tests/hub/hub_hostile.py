@@ -107,6 +107,9 @@ _RESPONSE_CASES = {
     "pagination_offsite": "Link rel=next pointing to another host (127.0.0.3, nothing listening)",
     "oversized_link": "valid entries with a `header_bytes` (default 200 KB) Link rel=next header",
     "many_headers": "valid entries with `header_lines` (default 4000) extra header lines of 200 bytes",
+    "deep": "`entries` (default 15000) directory entries 121 segments deep, each with its own 120 parents "
+            "(55 MB, streamed): 1.8 million implied parent directories",
+    "empty_objects": "one page of `mb` MB (default 60) of `{}` entries, streamed",
 }
 
 CASES = {}
@@ -156,6 +159,8 @@ def validate(spec):
         raise ValueError("pages must be 1..1000")
     if not 0 < int(spec.get("header_bytes", 200000)) <= 16 << 20:
         raise ValueError("header_bytes must be 1..16 MiB")
+    if not 0 < int(spec.get("entries", 15000)) <= 1000000:
+        raise ValueError("entries must be 1..1000000")
     if not 0 < int(spec.get("header_lines", 4000)) <= 100000:
         raise ValueError("header_lines must be 1..100000")
 
@@ -227,6 +232,43 @@ def _huge_stream(mb, page, pages):
     return length, chunks
 
 
+_DEEP_SEGMENTS = 121
+_DEEP_SEGMENT = "s%03d" + "x" * 26  # 30 bytes: 121 of them (with slashes) stay under the 4096-byte path cap
+
+
+def _deep_stream(count):
+    """`count` directory entries, each _DEEP_SEGMENTS segments deep under its own top folder, so that no two
+    share a parent: -> (length, factory). About 3.7 KB each."""
+    tail = "/".join(_DEEP_SEGMENT % i for i in range(1, _DEEP_SEGMENTS))
+
+    def entry(n):
+        return '{"type":"directory","oid":"%s","size":0,"path":"%s/%s"}' % (OID, "e%06d" % n + "x" * 23, tail)
+    width = len(entry(0))  # every entry has the same width
+    length = 2 + count * width + (count - 1)
+
+    def chunks():
+        yield b"["
+        for n in range(count):
+            yield (entry(n) + ("," if n + 1 < count else "")).encode()
+        yield b"]"
+    return length, chunks
+
+
+def _empty_objects_stream(mb):
+    """`[{},{},...]` of about mb MB: -> (length, factory)."""
+    count = max(1, int(mb * 1000 * 1000) // 3)
+    length = 2 + count * 2 + (count - 1)
+
+    def chunks():
+        yield b"["
+        batch = 65536
+        for start in range(0, count, batch):
+            n = min(batch, count - start)
+            yield (",".join(["{}"] * n) + ("," if start + n < count else "")).encode()
+        yield b"]"
+    return length, chunks
+
+
 def build(case, real_entries, ctx, spec):
     """-> Built for `case`, given the real entries of the listing asked for."""
     if case in _ENTRY_CASES:
@@ -258,6 +300,10 @@ def build(case, real_entries, ctx, spec):
         if page + 1 < pages:
             headers.append(_link(ctx.url_with(cursor=_cursor(page + 1))))
         return Built(200, headers, stream=_huge_stream(float(spec.get("mb", 100)), page, pages))
+    if case == "deep":
+        return Built(200, JSON_HEADERS, stream=_deep_stream(int(spec.get("entries", 15000))))
+    if case == "empty_objects":
+        return Built(200, JSON_HEADERS, stream=_empty_objects_stream(float(spec.get("mb", 60))))
     if case == "pagination_loop":
         token = _cursor_token(ctx.params.get("cursor"))
         nxt = {None: "c1", "c1": "c2", "c2": "c1"}.get(token, "c1")

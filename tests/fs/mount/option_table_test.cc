@@ -136,11 +136,13 @@ TEST(OptionTableTest, ThePrintedDefaultsAreTheDefaults) {
   // An option that gains a printed default needs a line below.
   EXPECT_EQ(with_default, (std::set<std::string>{"revision_ttl", "timeout", "low_speed", "low_speed_time",
                                                  "max_memory", "prefetch", "fetch_size", "fetch_threads",
-                                                 "log_level"}));
+                                                 "log_level", "max_listing_memory"}));
   const MountOptions defaults;
   EXPECT_EQ(o.revision_ttl, defaults.revision_ttl);
   EXPECT_EQ(o.timeout, defaults.timeout);
   EXPECT_EQ(o.max_memory, defaults.max_memory);
+  EXPECT_EQ(o.max_listing_memory, defaults.max_listing_memory);
+  EXPECT_EQ(defaults.max_listing_memory, kDefaultListingMemory);
   EXPECT_EQ(o.fetch_size, defaults.fetch_size);
   EXPECT_EQ(o.fetch_threads, defaults.fetch_threads);
   EXPECT_EQ(o.log_level, defaults.log_level);
