@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fs/fuse/errno_map.h"
+#include "fs/fuse/read_dispatcher.h"
 #include "fs/tree/file_xattrs.h"
 #include "fs/tree/hub_filesystem.h"
 
@@ -164,18 +165,30 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+// On a read thread: the read itself, and its one reply.
+void ReadAndReply(fuse_req_t req, HubFilesystem* fs, uint64_t fh, size_t size, off_t offset) {
   // Reused buffers: a fresh 1 MiB allocation per read stays in glibc's
   // per-thread arenas (see fs/buffer_pool.h).
-  BufferPool& pool = Fs(req)->buffers();
+  BufferPool& pool = fs->buffers();
   std::string buf = pool.TakeSized(size);
-  auto n = Fs(req)->Read(fi->fh, static_cast<uint64_t>(offset), std::span<char>(buf.data(), size));
+  auto n = fs->Read(fh, static_cast<uint64_t>(offset), std::span<char>(buf.data(), size));
   if (!n.ok()) {
     fuse_reply_err(req, ErrnoFor(n.status()));
   } else {
     fuse_reply_buf(req, buf.data(), *n);
   }
   pool.Give(std::move(buf));
+}
+
+// Hands the read to the read threads (ReadDispatcher): a read stalled on a
+// mirror must not hold a FUSE worker that a lookup needs.
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  HubFilesystem* fs = Fs(req);
+  const uint64_t fh = fi->fh;  // fi is gone once this handler returns
+  ReadDispatcher* reads = static_cast<FuseContext*>(fuse_req_userdata(req))->reads.load();
+  if (!reads) return ReadAndReply(req, fs, fh, size, offset);
+  reads->Submit(ReadDispatcher::Job{[=] { ReadAndReply(req, fs, fh, size, offset); },
+                                    [req](const Status& status) { fuse_reply_err(req, ErrnoFor(status)); }});
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
