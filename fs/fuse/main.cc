@@ -147,6 +147,9 @@ ReadDispatcher::Options MakeReadDispatcherOptions(const MountOptions& m) {
   o.queue_capacity = 1024;
   o.max_waiting_submitters = kMaxReadSubmittersWaiting;
   o.queue_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
+  // The read path's own EIO normally comes first (and says why); this one
+  // holds when it does not, as under many reads on a stalled mirror.
+  o.run_timeout = o.queue_timeout + std::chrono::seconds(1);
   return o;
 }
 

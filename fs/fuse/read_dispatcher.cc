@@ -1,5 +1,6 @@
 #include "fs/fuse/read_dispatcher.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -60,7 +61,7 @@ void ReadDispatcher::Submit(Job job) {
 
 ReadDispatcher::Load ReadDispatcher::load() {
   MutexLock lock(&mu_);
-  return Load{running_, queue_.size(), waiting_submitters_};
+  return Load{static_cast<int>(running_.size()), queue_.size(), waiting_submitters_};
 }
 
 void ReadDispatcher::RunThread() {
@@ -71,41 +72,70 @@ void ReadDispatcher::RunThread() {
     Queued next = std::move(queue_.front());
     queue_.pop_front();
     room_.Signal();
-    expire_.Signal();  // a new oldest job, or none
-    const bool stale = clock_->Now() - next.admitted > options_.queue_timeout;
-    ++running_;
-    lock.Unlock();
-    if (stale) {
+    const TimePoint now = clock_->Now();
+    if (now - next.admitted > options_.queue_timeout) {
+      lock.Unlock();
       next.job.refuse(Status::DeadlineExceeded("the read waited in the queue past the read timeout"));
-    } else {
-      next.job.run();
+      next = Queued{};  // the job's captures go before the lock is taken again
+      lock.Lock();
+      continue;
     }
-    next = Queued{};  // the job's captures go before the lock is taken again
+    auto answer = std::make_shared<Answer>();
+    auto running = running_.insert(running_.end(), Running{now + options_.run_timeout, answer, next.job.refuse});
+    expire_.Signal();  // a new oldest job or none, and a new running one
+    lock.Unlock();
+    next.job.run([&answer] { return answer->Claim(); });
+    next = Queued{};
     lock.Lock();
-    --running_;
+    running_.erase(running);
   }
 }
 
 void ReadDispatcher::ExpireThread() {
   MutexLock lock(&mu_);
   while (!stopping_) {
-    if (queue_.empty()) {
+    const TimePoint due = NextDueLocked();
+    if (due == TimePoint::max()) {
       expire_.Wait(&mu_);
       continue;
     }
-    const TimePoint due = queue_.front().admitted + options_.queue_timeout;
-    if (clock_->Now() <= due) {
+    const TimePoint now = clock_->Now();
+    if (now <= due) {
       clock_->WaitUntil(&expire_, &mu_, due);
       continue;
     }
-    Queued stale = std::move(queue_.front());
-    queue_.pop_front();
-    room_.Signal();
+    std::function<void()> answer = TakeDueLocked(now);
     lock.Unlock();
-    stale.job.refuse(Status::DeadlineExceeded("the read waited in the queue past the read timeout"));
-    stale = Queued{};
+    answer();
+    answer = nullptr;  // its captures go before the lock is taken again
     lock.Lock();
   }
+}
+
+TimePoint ReadDispatcher::NextDueLocked() {
+  TimePoint due = TimePoint::max();
+  if (!queue_.empty()) due = queue_.front().admitted + options_.queue_timeout;
+  for (const Running& r : running_) due = std::min(due, r.due);  // at most `threads` of them
+  return due;
+}
+
+std::function<void()> ReadDispatcher::TakeDueLocked(TimePoint now) {
+  if (!queue_.empty() && now > queue_.front().admitted + options_.queue_timeout) {
+    auto refuse = std::move(queue_.front().job.refuse);
+    queue_.pop_front();
+    room_.Signal();
+    return [refuse = std::move(refuse)] {
+      refuse(Status::DeadlineExceeded("the read waited in the queue past the read timeout"));
+    };
+  }
+  for (Running& r : running_) {
+    if (now <= r.due) continue;
+    r.due = TimePoint::max();
+    return [answer = r.answer, refuse = r.refuse] {
+      if (answer->Claim()) refuse(Status::DeadlineExceeded("no answer from the read path by the read deadline"));
+    };
+  }
+  return [] {};
 }
 
 }  // namespace hfm

@@ -13,15 +13,22 @@
 //    so the remaining FUSE workers are always free for metadata;
 //  - a read that waits in the queue past `queue_timeout` is refused then
 //    (DeadlineExceeded), even while every read thread is still busy: a
-//    reader waits at most one read timeout in the queue however long it is.
+//    reader waits at most one read timeout in the queue however long it is;
+//  - a read running past `run_timeout` is answered DeadlineExceeded then;
+//    its thread stays with it until the read path gives up, and its own
+//    answer is dropped. So every read is answered within queue_timeout +
+//    run_timeout, whatever the read path does on a stalled mirror.
 // This file knows nothing of libfuse: a job is two callbacks.
 //
 // Thread safety: Submit() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <list>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -38,12 +45,16 @@ class ReadDispatcher {
     size_t queue_capacity = 256;
     int max_waiting_submitters = 16;
     Duration queue_timeout = std::chrono::seconds(60);
+    Duration run_timeout = std::chrono::seconds(60);
     const Clock* clock = nullptr;  // SystemClock() if null
   };
-  // `run` does the read and replies; `refuse` replies the error instead.
-  // Exactly one of them is called, once.
+  // `run` does the read, then replies only if `may_answer()` says so (once
+  // false, the read was answered already); `refuse` replies an error. At
+  // most one of `run` and `refuse` is called, once, except that `refuse`
+  // may be called while `run` runs, when it is past run_timeout.
+  using MayAnswer = std::function<bool()>;
   struct Job {
-    std::function<void()> run;
+    std::function<void(const MayAnswer& may_answer)> run;
     std::function<void(const Status&)> refuse;
   };
 
@@ -72,9 +83,25 @@ class ReadDispatcher {
     Job job;
     TimePoint admitted;
   };
+  // Whether a read was answered: by its run or by the expirer, never both.
+  struct Answer {
+    std::atomic<bool> given{false};
+    bool Claim() { return !given.exchange(true); }
+  };
+  struct Running {
+    TimePoint due;  // TimePoint::max() once answered by the expirer
+    std::shared_ptr<Answer> answer;
+    std::function<void(const Status&)> refuse;
+  };
   void RunThread() EXCLUDES(mu_);
-  // Refuses each queued read once it has waited queue_timeout.
+  // Answers each read due: queued past queue_timeout, running past
+  // run_timeout.
   void ExpireThread() EXCLUDES(mu_);
+  // The earliest time a queued or running read falls due; max() if none.
+  TimePoint NextDueLocked() REQUIRES(mu_);
+  // Takes one read due at `now` off the books; returns its answer, to give
+  // once mu_ is dropped.
+  std::function<void()> TakeDueLocked(TimePoint now) REQUIRES(mu_);
 
   const Options options_;
   const Clock* const clock_;
@@ -83,7 +110,7 @@ class ReadDispatcher {
   CondVar room_{&mu_};   // a job left the queue, or stopping
   CondVar expire_{&mu_}; // the queue's oldest job changed, or stopping
   std::deque<Queued> queue_ GUARDED_BY(mu_);
-  int running_ GUARDED_BY(mu_) = 0;
+  std::list<Running> running_ GUARDED_BY(mu_);
   int waiting_submitters_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -21,11 +21,11 @@ using testing::Eventually;
 class StalledReads {
  public:
   ReadDispatcher::Job Job() {
-    return ReadDispatcher::Job{[this] {
+    return ReadDispatcher::Job{[this](const ReadDispatcher::MayAnswer& may_answer) {
                                  MutexLock lock(&mu_);
                                  ++started_;
                                  released_cv_.Wait(&mu_, [&]() REQUIRES(mu_) { return released_; });
-                                 ++done_;
+                                 ++(may_answer() ? done_ : dropped_);
                                },
                                [this](const Status& status) {
                                  MutexLock lock(&mu_);
@@ -45,6 +45,11 @@ class StalledReads {
     MutexLock lock(&mu_);
     return done_;
   }
+  // Reads that ended after the dispatcher had answered them.
+  int dropped() {
+    MutexLock lock(&mu_);
+    return dropped_;
+  }
   std::vector<Status::Code> refusals() {
     MutexLock lock(&mu_);
     return refusals_;
@@ -56,6 +61,7 @@ class StalledReads {
   bool released_ GUARDED_BY(mu_) = false;
   int started_ GUARDED_BY(mu_) = 0;
   int done_ GUARDED_BY(mu_) = 0;
+  int dropped_ GUARDED_BY(mu_) = 0;
   std::vector<Status::Code> refusals_ GUARDED_BY(mu_);
 };
 
@@ -122,6 +128,29 @@ TEST(ReadDispatcherTest, AReadQueuedPastTheTimeoutIsRefusedThenWhileEveryThreadI
   reads.Release();
   EXPECT_TRUE(Eventually([&] { return reads.done() == 2; }));
   EXPECT_EQ(reads.refusals().size(), 1u);
+}
+
+TEST(ReadDispatcherTest, AReadRunningPastItsDeadlineIsAnsweredOnceThen) {
+  FakeClock clock;
+  StalledReads reads;
+  ReadDispatcher::Options o = Small(/*threads=*/1, /*capacity=*/4, /*waiting=*/1);
+  o.queue_timeout = std::chrono::seconds(10);
+  o.run_timeout = std::chrono::seconds(5);
+  o.clock = &clock;
+  ReadDispatcher dispatcher(o);
+  dispatcher.Submit(reads.Job());
+  ASSERT_TRUE(Eventually([&] { return reads.started() == 1; }));
+  clock.Advance(std::chrono::seconds(4));
+  EXPECT_TRUE(reads.refusals().empty());
+  clock.Advance(std::chrono::seconds(2));
+  // Answered at its deadline while the read path still holds it...
+  EXPECT_TRUE(Eventually([&] { return reads.refusals().size() == 1; }));
+  EXPECT_EQ(reads.refusals(), std::vector<Status::Code>{Status::Code::kDeadlineExceeded});
+  EXPECT_EQ(dispatcher.load().running, 1);
+  // ...and the read's own answer, when it comes, is not given a second time.
+  reads.Release();
+  EXPECT_TRUE(Eventually([&] { return reads.dropped() == 1; }));
+  EXPECT_EQ(reads.done(), 0);
 }
 
 TEST(ReadDispatcherTest, StoppingRefusesWhatIsQueuedAndWaitsForWhatRuns) {
