@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fs/fuse/errno_map.h"
+#include "fs/fuse/read_dispatcher.h"
 #include "fs/tree/file_xattrs.h"
 #include "fs/tree/hub_filesystem.h"
 
@@ -51,7 +52,10 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   conn->max_read = ctx->max_read;
   conn->max_readahead = ctx->max_read;
   conn->max_write = ctx->max_read;  // libfuse derives max_pages from this
-  conn->max_background = 64;
+  // Background requests (readahead, async direct I/O) past this wait in the
+  // kernel, out of reach of the read deadline; reads no longer hold FUSE
+  // workers (ReadDispatcher), so let as many in as its queue can take soon.
+  conn->max_background = 256;
   // Our attributes never change under an inode, so the kernel may keep pages.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
@@ -164,18 +168,36 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+// On a read thread: the read itself, and its one reply unless the read was
+// answered already (ReadDispatcher answers one past the read deadline).
+void ReadAndReply(fuse_req_t req, HubFilesystem* fs, uint64_t fh, size_t size, off_t offset,
+                  const ReadDispatcher::MayAnswer& may_answer) {
   // Reused buffers: a fresh 1 MiB allocation per read stays in glibc's
   // per-thread arenas (see fs/buffer_pool.h).
-  BufferPool& pool = Fs(req)->buffers();
+  BufferPool& pool = fs->buffers();
   std::string buf = pool.TakeSized(size);
-  auto n = Fs(req)->Read(fi->fh, static_cast<uint64_t>(offset), std::span<char>(buf.data(), size));
-  if (!n.ok()) {
-    fuse_reply_err(req, ErrnoFor(n.status()));
-  } else {
-    fuse_reply_buf(req, buf.data(), *n);
+  auto n = fs->Read(fh, static_cast<uint64_t>(offset), std::span<char>(buf.data(), size));
+  if (may_answer()) {
+    if (!n.ok()) {
+      fuse_reply_err(req, ErrnoFor(n.status()));
+    } else {
+      fuse_reply_buf(req, buf.data(), *n);
+    }
   }
   pool.Give(std::move(buf));
+}
+
+// Hands the read to the read threads (ReadDispatcher): a read stalled on a
+// mirror must not hold a FUSE worker that a lookup needs.
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  HubFilesystem* fs = Fs(req);
+  const uint64_t fh = fi->fh;  // fi is gone once this handler returns
+  ReadDispatcher* reads = static_cast<FuseContext*>(fuse_req_userdata(req))->reads.load();
+  if (!reads) return ReadAndReply(req, fs, fh, size, offset, [] { return true; });
+  reads->Submit(ReadDispatcher::Job{[=](const ReadDispatcher::MayAnswer& may_answer) {
+                                      ReadAndReply(req, fs, fh, size, offset, may_answer);
+                                    },
+                                    [req](const Status& status) { fuse_reply_err(req, ErrnoFor(status)); }});
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

@@ -19,11 +19,14 @@
 namespace hfm {
 
 class HubFilesystem;
+class ReadDispatcher;
 
-// The session's userdata. `fs` is set once the daemon has forked (threads and
-// LMDB must be created after fork), before the session loop starts.
+// The session's userdata. `fs` and `reads` are set once the daemon has forked
+// (threads and LMDB must be created after fork), before the session loop
+// starts. Reads go to `reads`, never blocking a FUSE worker on the network.
 struct FuseContext {
   std::atomic<HubFilesystem*> fs{nullptr};
+  std::atomic<ReadDispatcher*> reads{nullptr};
   unsigned max_read = 1u << 20;
 };
 

@@ -21,6 +21,7 @@
 #include "fetch/hub_client.h"
 #include "fs/mount/credentials.h"
 #include "fs/fuse/fuse_adapter.h"
+#include "fs/fuse/read_dispatcher.h"
 #include "fs/tree/hub_filesystem.h"
 #include "fs/mount/mount_options.h"
 #include "fs/mount/mount_setup.h"
@@ -131,11 +132,32 @@ void LogMounted(const MountOptions& m) {
           (m.offline ? ", offline" : "") + (m.strict ? ", verify=strict" : "") + ")");
 }
 
+// The FUSE loop's workers. Reads never run on them (ReadDispatcher), and at
+// most kMaxReadSubmittersWaiting of them wait to hand one over, so the rest
+// are always there for lookups, getattrs and listings.
+constexpr int kFuseWorkers = 64;
+constexpr int kMaxReadSubmittersWaiting = kFuseWorkers / 4;
+
+// Reads run on threads of their own: as many as the FUSE loop had workers
+// for them before, with a queue for bursts (a queued read is a few words;
+// its buffer is taken only when it runs).
+ReadDispatcher::Options MakeReadDispatcherOptions(const MountOptions& m) {
+  ReadDispatcher::Options o;
+  o.threads = 48;
+  o.queue_capacity = 1024;
+  o.max_waiting_submitters = kMaxReadSubmittersWaiting;
+  o.queue_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
+  // The read path's own EIO normally comes first (and says why); this one
+  // holds when it does not, as under many reads on a stalled mirror.
+  o.run_timeout = o.queue_timeout + std::chrono::seconds(1);
+  return o;
+}
+
 // Serves requests until the mount goes away; 0 on a clean unmount.
 int RunSessionLoop(fuse_session* se) {
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 1);
-  fuse_loop_cfg_set_max_threads(loop, 64);
+  fuse_loop_cfg_set_max_threads(loop, kFuseWorkers);
   // Idle workers are kept (creating one per request costs a clone() and,
   // with clone_fd, an open of /dev/fuse); past 16 idle the extra ones go.
   fuse_loop_cfg_set_idle_threads(loop, 16);
@@ -154,12 +176,18 @@ int Serve(const MountOptions& m, const std::string& token, Cache* cache, fuse_se
   auto fs = std::make_unique<HubFilesystem>(hub.get(), cache->blocks.get(), cache->meta.get(),
                                             MakeFilesystemOptions(m, HFM_VERSION, &listing_memory));
   ConnectPageCache(fs.get(), se);
+  auto reads = std::make_unique<ReadDispatcher>(MakeReadDispatcherOptions(m));
   context->fs = fs.get();
+  context->reads = reads.get();
   LogMounted(m);
   const int rc = RunSessionLoop(se);
   LogInfo("unmounting " + m.mountpoint);
   // Abort fetches still in flight so no thread waits on a hung server.
   transport->CancelAll();
+  // Before the filesystem goes: reads still queued are answered, running
+  // ones end (their fetches were just cancelled).
+  context->reads = nullptr;
+  reads.reset();
   context->fs = nullptr;
   fs.reset();
   return rc;

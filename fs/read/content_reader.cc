@@ -155,9 +155,8 @@ void ContentReader::HintDiskReadahead(uint64_t offset, size_t n) {
 
 bool ContentReader::FirstStandaloneTouch(uint32_t index) {
   MutexLock lock(&mu_);
-  if (touched_alone_.empty()) touched_alone_.resize(scheduler_->block_count());
-  if (touched_alone_[index]) return false;
-  touched_alone_[index] = true;
+  if (touched_alone_.Get(index)) return false;
+  touched_alone_.Set(index, true);
   return true;
 }
 

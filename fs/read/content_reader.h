@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fetch/hub_client.h"
+#include "fs/read/block_table.h"
 #include "fs/read/content_verifier.h"
 #include "fs/read/fetch_scheduler.h"
 #include "fs/read/read_path_env.h"
@@ -77,8 +78,9 @@ class ContentReader {
   const ReadPathEnv env_;
 
   Mutex mu_;
-  // Blocks a read standing alone has landed in (sized on first use).
-  std::vector<bool> touched_alone_ GUARDED_BY(mu_);
+  // Blocks a read standing alone has landed in; sparse, since the listed
+  // size is untrusted (see BlockTable).
+  BlockTable<bool> touched_alone_ GUARDED_BY(mu_){false};
 };
 
 }  // namespace hfm

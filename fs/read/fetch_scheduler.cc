@@ -17,8 +17,7 @@ FetchScheduler::FetchScheduler(ContentHash hash, uint64_t size, const ReadPathEn
       block_count_(static_cast<uint32_t>((size + block_size_ - 1) / block_size_)),
       env_(env),
       keep_alive_(std::move(keep_alive)),
-      on_published_(std::move(on_published)),
-      blocks_(block_count_, BlockState::kUnknown) {}
+      on_published_(std::move(on_published)) {}
 
 FetchScheduler::~FetchScheduler() {
   MutexLock lock(&mu_);
@@ -44,7 +43,7 @@ bool FetchScheduler::LearnBlockStates(uint64_t round, uint32_t first, uint32_t l
   {
     MutexLock lock(&mu_);
     for (uint32_t i = first; i <= last; ++i) {
-      if (blocks_[i] == BlockState::kUnknown && !fetches_.count(i)) unknown.push_back(i);
+      if (blocks_.Get(i) == BlockState::kUnknown && !fetches_.count(i)) unknown.push_back(i);
     }
   }
   if (unknown.empty()) return round_.load() == round;
@@ -57,7 +56,7 @@ bool FetchScheduler::LearnBlockStates(uint64_t round, uint32_t first, uint32_t l
   // A new round since the caller looked: its bytes belong to a failed one.
   if (round_.load() != round) return false;
   for (const auto& [i, present] : found) {
-    if (blocks_[i] == BlockState::kUnknown) blocks_[i] = present ? BlockState::kPresent : BlockState::kAbsent;
+    if (blocks_.Get(i) == BlockState::kUnknown) blocks_.Set(i, present ? BlockState::kPresent : BlockState::kAbsent);
   }
   return true;
 }
@@ -76,7 +75,7 @@ uint32_t FetchScheduler::Schedule(const FileLocation& location, uint64_t round, 
     MutexLock lock(&mu_);
     if (round_.load() != round) return stopped;  // a new round since it learned
     for (uint32_t i = first; i <= last; ++i) {
-      if (blocks_[i] != BlockState::kAbsent || fetches_.count(i)) continue;
+      if (blocks_.Get(i) != BlockState::kAbsent || fetches_.count(i)) continue;
       const bool urgent = static_cast<int64_t>(i) <= demand_last;
       const uint64_t bytes = BlockLength(i);
       if (urgent) {
@@ -233,7 +232,7 @@ void FetchScheduler::Persist(uint64_t round, uint32_t index, const std::shared_p
       LogWarning("cache cannot store " + hash_.ToString() + " (" + put.ToString() +
                  "); serving it from the network");
     }
-    blocks_[index] = put.ok() ? BlockState::kPresent : BlockState::kAbsent;
+    blocks_.Set(index, put.ok() ? BlockState::kPresent : BlockState::kAbsent);
     auto it = fetches_.find(index);
     if (it != fetches_.end() && it->second->done && it->second->round == round) {
       // Stored (or not storable): the hasher reads it from the store, or
@@ -337,7 +336,7 @@ Status FetchScheduler::WaitForBlock(const FileLocation& location, uint64_t round
     Schedule(location, round, index, index, index, std::span(&fetch, 1));
     MutexLock lock(&mu_);
     if (!fetch) {
-      if (blocks_[index] == BlockState::kPresent) return Status::Ok();
+      if (blocks_.Get(index) == BlockState::kPresent) return Status::Ok();
       continue;  // published uncached: ask again
     }
     if (!WaitForFetchLocked(*fetch, 0, deadline)) {
@@ -367,7 +366,7 @@ Status FetchScheduler::AwaitFetchOf(const FileLocation& location, uint64_t round
 FetchScheduler::BlockView FetchScheduler::View(uint32_t index, size_t in_block, size_t len) {
   MutexLock lock(&mu_);
   BlockView view;
-  view.stored = blocks_[index] == BlockState::kPresent;
+  view.stored = blocks_.Get(index) == BlockState::kPresent;
   auto it = fetches_.find(index);
   view.fetching = it != fetches_.end();
   view.has_bytes = view.fetching && (it->second->done || (it->second->filling &&
@@ -377,30 +376,28 @@ FetchScheduler::BlockView FetchScheduler::View(uint32_t index, size_t in_block, 
 
 void FetchScheduler::NoteStored(uint64_t round, uint32_t index) {
   MutexLock lock(&mu_);
-  if (round_.load() == round) blocks_[index] = BlockState::kPresent;  // not if dropped since
+  if (round_.load() == round) blocks_.Set(index, BlockState::kPresent);  // not if dropped since
 }
 
 void FetchScheduler::NoteMissing(uint32_t index) {
   MutexLock lock(&mu_);
-  blocks_[index] = BlockState::kAbsent;
+  blocks_.Set(index, BlockState::kAbsent);
 }
 
 bool FetchScheduler::IsStored(uint32_t index) {
   MutexLock lock(&mu_);
-  return blocks_[index] == BlockState::kPresent;
+  return blocks_.Get(index) == BlockState::kPresent;
 }
 
 void FetchScheduler::ForgetStored() {
   MutexLock lock(&mu_);
-  for (auto& b : blocks_) {
-    if (b == BlockState::kPresent) b = BlockState::kUnknown;
-  }
+  blocks_.ReplaceAll(BlockState::kPresent, BlockState::kUnknown);
   uncached_small_.reset();
 }
 
 void FetchScheduler::KeepUncachedSmall(std::shared_ptr<const std::string> bytes) {
   MutexLock lock(&mu_);
-  if (blocks_[0] != BlockState::kPresent) uncached_small_ = std::move(bytes);
+  if (blocks_.Get(0) != BlockState::kPresent) uncached_small_ = std::move(bytes);
 }
 
 bool FetchScheduler::CopyUncachedSmall(uint32_t index, size_t offset, std::span<char> out) {
@@ -448,7 +445,7 @@ uint64_t FetchScheduler::StartNewRound(const Status& failure, const std::functio
     certificate_ = RoundCertificate{};
     certificate_started_ = false;
     uncached_small_.reset();
-    for (auto& b : blocks_) b = BlockState::kAbsent;
+    blocks_.Reset(BlockState::kAbsent);
     for (auto& entry : fetches_) {
       BlockFetch& fetch = *entry.second;
       fetch.done = true;

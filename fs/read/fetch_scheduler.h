@@ -31,6 +31,7 @@
 
 #include "fetch/hub_client.h"
 #include "fs/read/block_fetch.h"
+#include "fs/read/block_table.h"
 #include "fs/read/filling_block.h"
 #include "fs/read/read_path_env.h"
 #include "util/content_hash.h"
@@ -190,7 +191,9 @@ class FetchScheduler {
   Mutex persist_mu_ ACQUIRED_BEFORE(mu_);
   Mutex mu_;
   CondVar cv_{&mu_};
-  std::vector<BlockState> blocks_ GUARDED_BY(mu_);
+  // Sparse: a listed size is untrusted, and an open must not cost memory
+  // in proportion to it (see BlockTable).
+  BlockTable<BlockState> blocks_ GUARDED_BY(mu_){BlockState::kUnknown};
   std::map<uint32_t, std::shared_ptr<BlockFetch>> fetches_ GUARDED_BY(mu_);
   std::shared_ptr<const std::string> uncached_small_ GUARDED_BY(mu_);
   bool warned_uncached_ GUARDED_BY(mu_) = false;

@@ -14,6 +14,7 @@ import time
 from urllib.parse import urlencode
 
 import fixtures
+import hub_huge
 from hub_faults import Faults, Stats
 
 KINDS = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -85,6 +86,7 @@ class Hub:
         with open(manifest_path) as f:
             manifest = json.load(f)
         blobs = os.path.join(fixtures_dir, "blobs")
+        hub_huge.add_to(manifest["repos"], blobs)  # files listed at 2^40 bytes, served from a sparse blob
         self.fixtures_dir = fixtures_dir
         self.repos = {(r["kind"], r["id"]): RepoState(r, blobs) for r in manifest["repos"].values()}
         self.renamed = {(KINDS[k.split("/", 1)[0]], k.split("/", 1)[1]): v for k, v in manifest["renamed"].items()}
