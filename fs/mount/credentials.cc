@@ -46,7 +46,7 @@ std::string UnsafeTokenFileReason(const struct stat& st, uid_t owner, bool root_
            (root_may_own ? " or root" : "") + "; run: chown " + std::to_string(owner) + " " + path;
   }
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    return "is readable or writable by other users; run: chmod go-rwx " + path;
+    return "is readable by other users or writable by them; run: chmod go-rwx " + path;
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxTokenFileBytes) {
     return "is over " + std::to_string(kMaxTokenFileBytes) + " bytes: not a token file";
