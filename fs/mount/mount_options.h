@@ -33,6 +33,8 @@ struct MountOptions {
   std::string cache_dir;      // -o cache=, else $HFMIRROR_CACHE, else per-user default
   uint64_t cache_size = 0;    // -o cache_size=50G; 0 = choose from the disk
   std::string token_file;     // -o token_file=
+  bool offline_gated = false;  // -o offline_gated: gated/private repos from the cache when no endpoint answers
+  bool per_user_token = false;  // -o per_user_token: each caller's own token for gated/private repos
   double revision_ttl = 60;   // -o revision_ttl=SECONDS
   double timeout = 30;        // -o timeout=SECONDS: a read's deadline
   bool strict = false;        // -o verify=strict

@@ -150,6 +150,14 @@ constexpr OptionSpec kOptions[] = {
      "token file (default $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, $HF_TOKEN_PATH, $HF_HOME/token, "
      "~/.cache/huggingface/token)",
      ApplyText<&MountOptions::token_file>},
+    {"offline_gated", "", "",
+     "when no endpoint can confirm this mount's access, serve gated and private repos from the cache "
+     "(default: refuse them; logged)",
+     ApplyFlag<&MountOptions::offline_gated>},
+    {"per_user_token", "", "",
+     "with allow_other: serve gated and private repos to each user with their own ~/.cache/huggingface/token "
+     "(default: the mount's token serves everyone)",
+     ApplyFlag<&MountOptions::per_user_token>},
     {"revision_ttl", "SECONDS", "60", "re-resolve branches and tags after this long", ApplyRevisionTtl},
     {"timeout", "SECONDS", "30", "a read waits at most this long for the network, then EIO", ApplyTimeout},
     {"verify", "strict", "", "serve no byte of a file before its whole hash is checked (default: off)",
