@@ -61,6 +61,18 @@ std::string LowerHex(std::string s) {
   return s;
 }
 
+// What a repo info answer says of who may read the repo. "gated" is false,
+// "auto" or "manual"; a field missing or of another type says nothing.
+RepoVisibility VisibilityOf(const nlohmann::json& doc) {
+  const auto is_private = doc.find("private");
+  const auto gated = doc.find("gated");
+  if (is_private != doc.end() && is_private->is_boolean() && is_private->get<bool>()) return RepoVisibility::kPrivate;
+  const bool gated_known = gated != doc.end() && (gated->is_boolean() || gated->is_string());
+  if (gated_known && !(gated->is_boolean() && !gated->get<bool>())) return RepoVisibility::kGated;
+  if (is_private != doc.end() && is_private->is_boolean()) return RepoVisibility::kPublic;
+  return RepoVisibility::kUnknown;
+}
+
 }  // namespace
 
 struct EndpointClient::ApiResponse {
@@ -97,9 +109,9 @@ EndpointClient::EndpointClient(const EndpointClientOptions& options)
     // It would end up in a header line; never echo it.
     init_status_ = Status::InvalidArgument("the token holds spaces or control characters");
   }
-  if (!init_status_.ok() || token_.empty()) return;
-  send_token_ = !IsCleartextToForeignHost(endpoint_, options.token_http_hosts);
-  if (!send_token_) {
+  if (!init_status_.ok()) return;
+  token_allowed_ = !IsCleartextToForeignHost(endpoint_, options.token_http_hosts);
+  if (!token_allowed_ && !token_.empty()) {
     LogWarning("endpoint " + LogSafe(endpoint_for_log_) +
                " is plain http to a host that is not loopback: it gets no token (name its host in "
                "token_http_hosts= to send the token in clear text anyway)");
@@ -107,7 +119,8 @@ EndpointClient::EndpointClient(const EndpointClientOptions& options)
 }
 
 Result<std::string> EndpointClient::ResolveRevision(const RepoId& repo, std::string_view revision,
-                                                    TimePoint deadline, AttemptInfo* info) {
+                                                    TimePoint deadline, AttemptInfo* info,
+                                                    RepoVisibility* visibility) {
   HFM_RETURN_IF_ERROR(init_status_);
   const std::string context = "resolving " + RepoDisplayName(repo) + " revision \"" + LogSafe(revision, 100) +
                               "\" at " + endpoint_for_log_;
@@ -129,6 +142,7 @@ Result<std::string> EndpointClient::ResolveRevision(const RepoId& repo, std::str
     if (sha == doc.end() || !sha->is_string() || !IsCommitId(sha->get_ref<const std::string&>())) {
       return Status::DataLoss(context + ": the response has no 40-hex \"sha\"");
     }
+    if (visibility) *visibility = VisibilityOf(doc);
     return LowerHex(sha->get<std::string>());
   } catch (const std::exception& e) {
     return Status::DataLoss(context + ": unreadable response: " + e.what());
@@ -243,11 +257,17 @@ Result<std::string> EndpointClient::NextPageUrl(const ApiResponse& response, int
   return std::move(*resolved);
 }
 
-HttpHeaders EndpointClient::HeadersFor(const std::string& url) const {
+HttpHeaders EndpointClient::HeadersFor(const std::string& url, const std::string& credential) const {
   HttpHeaders headers;
   // CDN URLs are pre-signed and other mirrors get their own requests: the
-  // token never leaves this endpoint's host.
-  if (send_token_ && SameHost(url, endpoint_)) headers.emplace_back("Authorization", "Bearer " + token_);
+  // token never leaves this endpoint's host, nor goes in clear text to a host
+  // the admin did not name. A credential holding control characters would
+  // forge header lines: it is dropped, never echoed.
+  const std::string& token = credential.empty() ? token_ : credential;
+  if (!token.empty() && token_allowed_ && SameHost(url, endpoint_) &&
+      (credential.empty() || !HasControlOrSpace(credential))) {
+    headers.emplace_back("Authorization", "Bearer " + token);
+  }
   return headers;
 }
 

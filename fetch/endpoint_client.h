@@ -93,12 +93,13 @@ class EndpointClient {
   const Status& init_status() const { return init_status_; }
   // False when there is no token, or it is withheld from this endpoint
   // because it is plain http to a host not named in token_http_hosts.
-  bool sends_token() const { return send_token_; }
+  bool sends_token() const { return token_allowed_ && !token_.empty(); }
   const std::string& endpoint() const { return endpoint_; }
 
   // As HubClient's, one attempt each; `info` (not null) says how it failed.
+  // `visibility`, if not null, is set from the answer's "private" and "gated".
   Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision, TimePoint deadline,
-                                      AttemptInfo* info);
+                                      AttemptInfo* info, RepoVisibility* visibility = nullptr);
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit, TimePoint deadline,
                                           ListingProgress* progress, AttemptInfo* info);
   Result<std::vector<RepoSummary>> Search(RepoKind kind, const std::string& query, int limit, TimePoint deadline,
@@ -126,7 +127,8 @@ class EndpointClient {
   struct RangeAttempt;
   struct RangeWalk;
 
-  HttpHeaders HeadersFor(const std::string& url) const;
+  // `credential`, if not empty, replaces the client's token.
+  HttpHeaders HeadersFor(const std::string& url, const std::string& credential = "") const;
   Result<ApiResponse> GetApi(std::string url, TimePoint deadline, const std::string& context, AttemptInfo* info);
   // ListTree's step.
   Result<std::string> NextPageUrl(const ApiResponse& response, int page, const std::string& context,
@@ -135,7 +137,8 @@ class EndpointClient {
                          TimePoint deadline, const std::string& context);
   // FetchOnce's steps.
   void StartRangeWalk(const FileLocation& file, TimePoint deadline, RangeWalk* walk);
-  HttpRequest RangeRequest(const std::string& url, uint64_t pos, uint64_t end, TimePoint deadline) const;
+  HttpRequest RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos, uint64_t end,
+                           TimePoint deadline) const;
   void ResolveAgain(RangeWalk* walk, std::string_view why, const std::string& context);
   Status FollowRangeRedirect(const HttpResponseHead& head, const std::string& context, RangeWalk* walk);
   void FinishRangeWalk(const HttpResponseHead& head, const RangeResponseSink& body, const std::string& context,
@@ -144,7 +147,9 @@ class EndpointClient {
   std::string endpoint_;
   std::string endpoint_for_log_;
   const std::string token_;  // never logged
-  bool send_token_ = false;
+  // False for plain http to a host that is neither loopback nor named in
+  // token_http_hosts: no token (the mount's or a per-user one) goes there.
+  bool token_allowed_ = false;
   HttpTransport* const transport_;
   Clock* const clock_;
   const long low_speed_bytes_;

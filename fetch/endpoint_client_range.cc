@@ -3,6 +3,7 @@
 // redirects to the bytes (range_response_sink checks them). The JSON API
 // calls (ResolveRevision, ListTree, Search) are in endpoint_client.cc.
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -27,9 +28,13 @@ constexpr Duration kResolveWait = std::chrono::seconds(5);
 // The answers that say a URL gives no access (any more) to the file.
 bool IsRefusal(int status) { return status == 401 || status == 403 || status == 404 || status == 410; }
 
+// A signed URL is kept per credential: the CDN checks no token, so one got
+// with one caller's token must never answer a fetch made with another's.
 std::string SignedUrlKey(const FileLocation& file) {
-  return std::string(RepoKindPlural(file.repo.kind)) + "\n" + file.repo.name + "\n" + file.commit + "\n" +
-         file.path;
+  std::string key = std::string(RepoKindPlural(file.repo.kind)) + "\n" + file.repo.name + "\n" + file.commit +
+                    "\n" + file.path;
+  if (!file.credential.empty()) key += "\n" + std::to_string(std::hash<std::string>{}(file.credential));
+  return key;
 }
 
 }  // namespace
@@ -108,7 +113,7 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
   StartRangeWalk(file, deadline, &walk);
   RangeAttempt attempt;
   while (true) {
-    const HttpRequest request = RangeRequest(walk.url, pos, end, deadline);
+    const HttpRequest request = RangeRequest(file, walk.url, pos, end, deadline);
     RangeResponseSink body(pos, end, file.size, sink);
     if (!walk.from_cache && !SameHost(walk.url, endpoint_)) {
       // The CDN accepted the URL (after redirects of its own, maybe): share
@@ -167,11 +172,11 @@ void EndpointClient::StartRangeWalk(const FileLocation& file, TimePoint deadline
   walk->visited.assign(1, walk->url);
 }
 
-HttpRequest EndpointClient::RangeRequest(const std::string& url, uint64_t pos, uint64_t end,
-                                         TimePoint deadline) const {
+HttpRequest EndpointClient::RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos,
+                                         uint64_t end, TimePoint deadline) const {
   HttpRequest request;
   request.url = url;
-  request.headers = HeadersFor(url);
+  request.headers = HeadersFor(url, file.credential);
   request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
   request.headers.emplace_back("Accept-Encoding", "identity");
   request.deadline = deadline;

@@ -152,6 +152,7 @@ class MirroredHubClient : public HubClient {
   MirroredHubClient(const HubClientOptions& options, std::vector<std::string> endpoints,
                     std::optional<size_t> trusted, size_t configured)
       : transport_(options.transport),
+        has_token_(!options.token.empty()),
         clock_(options.clock ? options.clock : SystemClock()),
         jitter_(options.jitter_seed == 0 ? 0 : options.jitter_seed + 1),
         data_endpoints_(configured >= 64 ? ~uint64_t{0} : Bit(configured) - 1),
@@ -181,12 +182,24 @@ class MirroredHubClient : public HubClient {
 
   Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
                                       TimePoint deadline) override {
-    MetadataOrigin origin;
-    return ResolveRevisionFrom(repo, revision, deadline, &origin);
+    auto info = ResolveRevisionInfo(repo, revision, deadline, nullptr);
+    if (!info.ok()) return info.status();
+    return std::move(info->commit);
   }
 
   Result<std::string> ResolveRevisionFrom(const RepoId& repo, std::string_view revision, TimePoint deadline,
                                           MetadataOrigin* origin) override {
+    auto info = ResolveRevisionInfo(repo, revision, deadline, origin);
+    if (!info.ok()) return info.status();
+    return std::move(info->commit);
+  }
+
+  bool has_token() const override { return has_token_; }
+
+  Result<RevisionInfo> ResolveRevisionInfo(const RepoId& repo, std::string_view revision, TimePoint deadline,
+                                           MetadataOrigin* origin) override {
+    MetadataOrigin answered;
+    if (origin == nullptr) origin = &answered;
     HFM_RETURN_IF_ERROR(init_status_);
     // A full commit id that a mirror does not know means the mirror lags;
     // a branch it does not know is taken as the answer (see hub_client.h).
@@ -196,12 +209,12 @@ class MirroredHubClient : public HubClient {
     if (is_commit) key.commit_key = CommitKey(repo, revision);
     const std::string context =
         "resolving " + RepoDisplayName(repo) + " revision \"" + LogSafe(revision, 100) + "\"";
-    std::string commit;
+    RevisionInfo resolved;
     Status s = RunMetadata(key, repo, deadline, context, origin, [&](size_t i) {
       Outcome o;
-      auto r = workers_[i]->ResolveRevision(repo, revision, deadline, &o.info);
+      auto r = workers_[i]->ResolveRevision(repo, revision, deadline, &o.info, &resolved.visibility);
       if (r.ok()) {
-        commit = std::move(*r);
+        resolved.commit = std::move(*r);
         return o;
       }
       o.status = r.status();
@@ -213,7 +226,7 @@ class MirroredHubClient : public HubClient {
       return o;
     });
     if (!s.ok()) return s;
-    return commit;
+    return resolved;
   }
 
   Result<std::vector<RepoSummary>> Search(RepoKind kind, const std::string& query, int limit,
@@ -470,6 +483,7 @@ class MirroredHubClient : public HubClient {
   static Status Shutdown(const std::string& context) { return Status::Unavailable(context + ": shutting down"); }
 
   HttpTransport* const transport_;
+  const bool has_token_;
   Clock* const clock_;
   RetryPolicy retry_;
   JitterSource jitter_;
@@ -481,6 +495,23 @@ class MirroredHubClient : public HubClient {
 };
 
 }  // namespace
+
+const char* RepoVisibilityName(RepoVisibility visibility) {
+  switch (visibility) {
+    case RepoVisibility::kPublic: return "public";
+    case RepoVisibility::kGated: return "gated";
+    case RepoVisibility::kPrivate: return "private";
+    case RepoVisibility::kUnknown: break;
+  }
+  return "unknown";
+}
+
+RepoVisibility RepoVisibilityFromName(std::string_view name) {
+  for (RepoVisibility v : {RepoVisibility::kPublic, RepoVisibility::kGated, RepoVisibility::kPrivate}) {
+    if (name == RepoVisibilityName(v)) return v;
+  }
+  return RepoVisibility::kUnknown;
+}
 
 std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
   MountEndpoints e = MakeMountEndpoints(options, kDefaultEndpoint);

@@ -86,6 +86,26 @@ struct TreeEntry {
   bool is_lfs = false;
 };
 
+// Who may read a repo, as the Hub's API says ("private", "gated").
+enum class RepoVisibility : uint8_t { kUnknown, kPublic, kGated, kPrivate };
+// "public", "gated", "private" ("unknown" for kUnknown).
+const char* RepoVisibilityName(RepoVisibility visibility);
+// The visibility RepoVisibilityName() names; kUnknown for any other word.
+RepoVisibility RepoVisibilityFromName(std::string_view name);
+
+// Who answered a metadata request, for the records kept of the answer.
+struct MetadataOrigin {
+  std::string endpoint;
+  // The client's trusted endpoint answered (never true without one).
+  bool trusted = false;
+};
+
+// What a revision resolves to, and what the same answer says of the repo.
+struct RevisionInfo {
+  std::string commit;  // 40 hex, lowercase
+  RepoVisibility visibility = RepoVisibility::kUnknown;
+};
+
 // What FetchRange needs to find one file's bytes.
 struct FileLocation {
   RepoId repo;
@@ -93,6 +113,11 @@ struct FileLocation {
   std::string path;    // repo-relative, unencoded
   uint64_t size = 0;
   bool is_lfs = false;
+  // If set, sent instead of the client's own token, under the same rule
+  // (only to each endpoint's own host): a caller's token on a shared mount
+  // (-o per_user_token). A secret: never logged. ({}: initializers that
+  // leave it out stay free of -Wmissing-field-initializers.)
+  std::string credential{};
 };
 
 // Receives the bytes of a range strictly in order, starting at the requested
@@ -159,13 +184,6 @@ struct EndpointStats {
   std::string state;       // "healthy", "backing-off" or "rate-limited"
 };
 
-// Who answered a metadata request, for the records kept of the answer.
-struct MetadataOrigin {
-  std::string endpoint;
-  // The client's trusted endpoint answered (never true without one).
-  bool trusted = false;
-};
-
 // One repo found by HubClient::Search.
 struct RepoSummary {
   std::string id;  // ORG/NAME
@@ -192,6 +210,22 @@ class HubClient {
   // "refs/pr/N" (sent as one %2F-encoded path segment).
   virtual Result<std::string> ResolveRevision(const RepoId& repo, std::string_view revision,
                                               TimePoint deadline) = 0;
+
+  // ResolveRevision, with the repo's visibility from the same answer (no
+  // extra request) and, when `origin` is not null, who gave it. The default
+  // knows no visibility (tests' fakes).
+  virtual Result<RevisionInfo> ResolveRevisionInfo(const RepoId& repo, std::string_view revision,
+                                                   TimePoint deadline, MetadataOrigin* origin) {
+    MetadataOrigin answered;
+    auto commit = ResolveRevisionFrom(repo, revision, deadline, &answered);
+    if (!commit.ok()) return commit.status();
+    if (origin != nullptr) *origin = std::move(answered);
+    return RevisionInfo{std::move(*commit), RepoVisibility::kUnknown};
+  }
+
+  // Whether requests carry a token: without one, the Hub never lets this
+  // client read a gated or private repo's files.
+  virtual bool has_token() const { return false; }
 
   // Every entry of the repo at `commit`, following Link rel="next" pagination
   // to the end. Invalid entries are skipped with one log line each.

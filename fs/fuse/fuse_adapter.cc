@@ -46,6 +46,9 @@ fuse_entry_param ToEntryParam(const Entry& e) {
   return p;
 }
 
+// Who sent the request: only the access gate tells callers apart.
+Caller CallerOf(fuse_req_t req) { return Caller{static_cast<uint32_t>(fuse_req_ctx(req)->uid)}; }
+
 void OnInit(void* userdata, fuse_conn_info* conn) {
   auto* ctx = static_cast<FuseContext*>(userdata);
   // Large requests: 1 MiB reads and readahead cut round trips through FUSE.
@@ -61,7 +64,7 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  auto entry = Fs(req)->Lookup(parent, name);
+  auto entry = Fs(req)->Lookup(parent, name, CallerOf(req));
   if (!entry.ok()) {
     fuse_reply_err(req, ErrnoFor(entry.status()));
     return;
@@ -81,6 +84,9 @@ void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  // A repo's attributes may need its snapshot, which the access gate checks
+  // for whoever asks.
+  CallerScope scope(CallerOf(req));
   auto entry = Fs(req)->GetAttr(ino);
   if (!entry.ok()) {
     fuse_reply_err(req, ErrnoFor(entry.status()));
@@ -91,7 +97,7 @@ void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto handle = Fs(req)->OpenDir(ino);
+  auto handle = Fs(req)->OpenDir(ino, CallerOf(req));
   if (!handle.ok()) {
     fuse_reply_err(req, ErrnoFor(handle.status()));
     return;
@@ -157,7 +163,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, EROFS);
     return;
   }
-  auto opened = Fs(req)->Open(ino);
+  auto opened = Fs(req)->Open(ino, CallerOf(req));
   if (!opened.ok()) {
     fuse_reply_err(req, ErrnoFor(opened.status()));
     return;

@@ -38,6 +38,8 @@ struct MountOptions {
   // -o token_http_hosts=HOST;HOST: plain-http endpoint hosts that still get
   // the token (loopback always does; other http endpoints never).
   std::vector<std::string> token_http_hosts;
+  bool offline_gated = false;  // -o offline_gated: gated/private repos from the cache when no endpoint answers
+  bool per_user_token = false;  // -o per_user_token: each caller's own token for gated/private repos
   double revision_ttl = 60;   // -o revision_ttl=SECONDS
   double timeout = 30;        // -o timeout=SECONDS: a read's deadline
   bool strict = false;        // -o verify=strict

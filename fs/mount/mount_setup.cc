@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "fs/mount/credentials.h"
+
 namespace hfm {
 
 // A quota that cannot fill the disk by default.
@@ -69,6 +71,8 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string
   o.snapshots.request_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m.timeout));
   o.snapshots.offline = m.offline;
   o.snapshots.lock = m.lock;
+  o.snapshots.serve_gated_offline = m.offline_gated;
+  if (m.per_user_token) o.snapshots.user_token = [](uint32_t uid) { return LoadUserToken(uid); };
   o.read_path.strict = m.strict;
   o.read_path.read_timeout = o.snapshots.request_timeout;
   // A fetch gives up when its readers would: retries past that only keep a

@@ -211,6 +211,14 @@ constexpr OptionSpec kOptions[] = {
      "plain-http endpoint hosts that may still get the token (loopback always may; other http endpoints get "
      "none)",
      ApplyTokenHttpHosts},
+    {"offline_gated", "", "",
+     "when no endpoint can confirm this mount's access, serve gated and private repos from the cache "
+     "(default: refuse them; logged)",
+     ApplyFlag<&MountOptions::offline_gated>},
+    {"per_user_token", "", "",
+     "with allow_other: serve gated and private repos to each user with their own ~/.cache/huggingface/token "
+     "(default: the mount's token serves everyone)",
+     ApplyFlag<&MountOptions::per_user_token>},
     {"revision_ttl", "SECONDS", "60", "re-resolve branches and tags after this long", ApplyRevisionTtl},
     {"timeout", "SECONDS", "30", "a read waits at most this long for the network, then EIO", ApplyTimeout},
     {"verify", "strict", "", "serve no byte of a file before its whole hash is checked (default: off)",

@@ -23,9 +23,11 @@ bool MatchesBackgroundPattern(const std::vector<std::string>& patterns, std::str
   return false;
 }
 
-Result<OpenedFile> HubFilesystem::Open(uint64_t ino) {
+Result<OpenedFile> HubFilesystem::Open(uint64_t ino, std::optional<Caller> caller) {
+  CallerScope scope(caller);
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
+  HFM_RETURN_IF_ERROR(CheckAccess(*node));
   switch (node->shape) {
     case NodeShape::kRepoFile:
       return OpenRepoFile(ino, std::move(node));
@@ -67,7 +69,8 @@ Result<OpenedFile> HubFilesystem::OpenRepoFile(uint64_t ino, std::shared_ptr<con
   handle->ino = ino;
   handle->content = contents_.Get(node->entry->hash, node->entry->size);
   handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
-                                  node->entry->size, node->entry->is_lfs};
+                                  node->entry->size, node->entry->is_lfs,
+                                  snapshots_.gate().CredentialFor(node->repo)};
   OpenedFile opened;
   // The inode names one commit's bytes, so the kernel may keep its pages for
   // good — once they are verified. Until then each open starts from a clean

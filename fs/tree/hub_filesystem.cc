@@ -115,10 +115,12 @@ Entry HubFilesystem::MakeEntry(const Node& parent, const Node& child, const Attr
   return e;
 }
 
-Result<Entry> HubFilesystem::Lookup(uint64_t parent_ino, std::string_view name) {
+Result<Entry> HubFilesystem::Lookup(uint64_t parent_ino, std::string_view name, std::optional<Caller> caller) {
+  CallerScope scope(caller);
   auto parent = inodes_.Get(parent_ino);
   if (!parent) return Status::NotFound("stale parent inode");
   if (!parent->is_dir()) return Status::NotADirectory("not a directory");
+  HFM_RETURN_IF_ERROR(CheckAccess(*parent));
   auto child = LookupNode(parent_ino, *parent, name);
   if (!child.ok()) {
     if (!child.status().IsNotFound()) return child.status();
@@ -129,7 +131,21 @@ Result<Entry> HubFilesystem::Lookup(uint64_t parent_ino, std::string_view name) 
   auto attr = (*child)->subtree->AttrOf(**child);
   if (!attr.ok()) return attr.status();
   attr->ino = inodes_.Add(*child);
-  return MakeEntry(*parent, **child, *attr);
+  Entry entry = MakeEntry(*parent, **child, *attr);
+  AccessGate& gate = snapshots_.gate();
+  if (gate.per_user() && !(*child)->repo.name.empty() && gate.Visibility((*child)->repo) != RepoVisibility::kPublic) {
+    // The kernel shares names between users: each must come back for its check.
+    entry.entry_timeout = 0;
+    entry.attr_timeout = 0;
+  }
+  return entry;
+}
+
+Status HubFilesystem::CheckAccess(const Node& node) {
+  // Nodes made from a snapshot outlive the check that made them (the kernel
+  // keeps inodes): each use checks again, which is a map lookup until
+  // revision_ttl has passed.
+  return node.snapshot ? snapshots_.CheckAccess(*node.snapshot) : Status();
 }
 
 void HubFilesystem::Forget(uint64_t ino, uint64_t count) { inodes_.Forget(ino, count); }
@@ -149,9 +165,11 @@ Result<std::vector<DirEntry>> HubFilesystem::ListDir(const Node& node) {
   return node.subtree->List(node);
 }
 
-Result<uint64_t> HubFilesystem::OpenDir(uint64_t ino) {
+Result<uint64_t> HubFilesystem::OpenDir(uint64_t ino, std::optional<Caller> caller) {
+  CallerScope scope(caller);
   auto node = inodes_.Get(ino);
   if (!node) return Status::NotFound("stale inode");
+  HFM_RETURN_IF_ERROR(CheckAccess(*node));
   auto listing = ListDir(*node);
   if (!listing.ok()) return listing.status();
   auto captured = std::make_shared<const std::vector<DirEntry>>(std::move(*listing));

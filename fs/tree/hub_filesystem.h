@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 #include "fs/read/file_content.h"
 #include "fs/read/mount_stats.h"
 #include "fs/read/work_queue.h"
+#include "fs/tree/caller.h"
 #include "fs/tree/control_folder.h"
 #include "fs/tree/hf_cache_view.h"
 #include "fs/tree/inode_table.h"
@@ -99,13 +101,15 @@ class HubFilesystem {
   HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta, FilesystemOptions options);
   ~HubFilesystem();
 
-  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  // `caller` (caller.h): the local user asking, for the access gate;
+  // nullopt: the mount itself.
+  Result<Entry> Lookup(uint64_t parent, std::string_view name, std::optional<Caller> caller = std::nullopt);
   void Forget(uint64_t ino, uint64_t count);
   Result<Entry> GetAttr(uint64_t ino);
 
   // A directory's entries (without "." and ".."), captured once per opendir
   // so one listing never mixes two commits.
-  Result<uint64_t> OpenDir(uint64_t ino);
+  Result<uint64_t> OpenDir(uint64_t ino, std::optional<Caller> caller = std::nullopt);
   std::shared_ptr<const std::vector<DirEntry>> DirEntries(uint64_t dir_handle);
   void ReleaseDir(uint64_t dir_handle);
 
@@ -116,7 +120,7 @@ class HubFilesystem {
   // A symlink's target (the HF cache view's snapshot files).
   Result<std::string> ReadLink(uint64_t ino);
 
-  Result<OpenedFile> Open(uint64_t ino);
+  Result<OpenedFile> Open(uint64_t ino, std::optional<Caller> caller = std::nullopt);
   Result<size_t> Read(uint64_t handle, uint64_t offset, std::span<char> out);
   void Release(uint64_t handle);
 
@@ -146,6 +150,9 @@ class HubFilesystem {
   // what `parent`'s subtree finds.
   Result<std::shared_ptr<const Node>> LookupNode(uint64_t parent_ino, const Node& parent, std::string_view name);
   Entry MakeEntry(const Node& parent, const Node& child, const Attr& attr) const;
+  // OK unless `node` belongs to a snapshot this mount may no longer serve
+  // (access_gate.h).
+  Status CheckAccess(const Node& node);
   Result<std::vector<DirEntry>> ListDir(const Node& node);
   Result<OpenedFile> OpenMadeFile(std::shared_ptr<const Node> node);
   Result<OpenedFile> OpenRepoFile(uint64_t ino, std::shared_ptr<const Node> node);

@@ -31,6 +31,7 @@ std::string TreeMetaKey(const RepoId& repo, const std::string& commit) {
 }
 
 std::string KnownRepoMetaKey(const RepoId& repo) { return std::string(kRepoKeyPrefix) + RepoPart(repo); }
+std::string AccessMetaKey(const RepoId& repo) { return std::string(kAccessKeyPrefix) + RepoPart(repo); }
 
 std::optional<std::pair<RepoId, std::string>> ParseMetaKey(std::string_view key) {
   const size_t at = key.find('@');

@@ -9,6 +9,7 @@
 // fields existed decode with from "" and trusted false: usable, but never as
 // trusted metadata. Older versions ignore the fields.
 //   repo/KINDS/ORG/NAME          -> "": a repo that resolved once
+//   access/KINDS/ORG/NAME        -> "public", "gated" or "private" (access_gate.h)
 // ORG and NAME never hold '@', so the first '@' ends the repo part; a
 // REVISION may hold '/' (refs/pr/1).
 //
@@ -30,10 +31,12 @@ namespace hfm {
 inline constexpr std::string_view kRevisionKeyPrefix = "rev/";
 inline constexpr std::string_view kTreeKeyPrefix = "tree/";
 inline constexpr std::string_view kRepoKeyPrefix = "repo/";
+inline constexpr std::string_view kAccessKeyPrefix = "access/";
 
 std::string RevisionMetaKey(const RepoId& repo, const std::string& revision);
 std::string TreeMetaKey(const RepoId& repo, const std::string& commit);
 std::string KnownRepoMetaKey(const RepoId& repo);
+std::string AccessMetaKey(const RepoId& repo);
 
 // The repo and what follows its '@' in a key without its prefix
 // ("models/org/name@main"); the repo alone for a repo/ key. nullopt if

@@ -13,11 +13,21 @@ std::string Describe(const RepoId& repo, const std::string& revision) {
   return RepoDisplayName(repo) + "@" + (revision.empty() ? "<default branch>" : revision);
 }
 
+AccessGateOptions GateOptions(const SnapshotSourceOptions& options) {
+  AccessGateOptions gate;
+  gate.revision_ttl = options.revision_ttl;
+  gate.request_timeout = options.request_timeout;
+  gate.offline = options.offline;
+  gate.serve_gated_offline = options.serve_gated_offline;
+  gate.user_token = options.user_token;
+  return gate;
+}
+
 }  // namespace
 
 SnapshotSource::SnapshotSource(HubClient* hub, MetaStore* meta, Clock* clock,
                                SnapshotSourceOptions options)
-    : hub_(hub), meta_(meta), clock_(clock), options_(options) {}
+    : hub_(hub), meta_(meta), clock_(clock), options_(options), gate_(hub, meta, clock, GateOptions(options)) {}
 
 bool SnapshotSource::Trusts(const MetadataOrigin& origin) const {
   const std::string& trusted = hub_->trusted_endpoint();
@@ -48,7 +58,9 @@ Result<std::shared_ptr<const Snapshot>> SnapshotSource::Current(const RepoId& re
   auto commit = ResolveCommit(repo, revision);
   if (!commit.ok()) return commit.status();
   auto snap = LoadSnapshot(repo, *commit);
-  if (snap.ok()) RememberRepo(repo);
+  if (!snap.ok()) return snap;
+  HFM_RETURN_IF_ERROR(gate_.Check(**snap));
+  RememberRepo(repo);
   return snap;
 }
 
@@ -120,7 +132,9 @@ Result<std::string> SnapshotSource::AskHub(const RepoId& repo, const std::string
   Result<std::string> fresh = Status::Unavailable("offline (HF_HUB_OFFLINE)");
   MetadataOrigin origin;
   if (!options_.offline) {
-    fresh = hub_->ResolveRevisionFrom(repo, revision, clock_->Now() + options_.request_timeout, &origin);
+    auto info = hub_->ResolveRevisionInfo(repo, revision, clock_->Now() + options_.request_timeout, &origin);
+    if (info.ok()) gate_.RecordResolution(repo, info->visibility);
+    fresh = info.ok() ? Result<std::string>(std::move(info->commit)) : Result<std::string>(info.status());
   }
 
   entry->at = clock_->Now();

@@ -21,11 +21,16 @@
 // Repos that resolved once are "known": `ls` of the mount root and of an org
 // shows them.
 //
+// Every snapshot handed out has passed the AccessGate (access_gate.h): a
+// gated or private repo only with this mount's token accepted, pinned
+// commits and cached listings included.
+//
 // Thread safety: all methods are thread-safe. Concurrent requests for the same
 // revision or commit share one Hub request.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,6 +41,7 @@
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
 #include "fetch/lock_file.h"
+#include "fs/tree/access_gate.h"
 #include "fs/tree/snapshot.h"
 #include "util/clock.h"
 #include "util/mutex.h"
@@ -56,6 +62,11 @@ struct SnapshotSourceOptions {
   // memory, then is refused (EIO).
   ListingMemory* listing_memory = nullptr;
   uint64_t listing_cap = kDefaultListingCap;
+  // -o offline_gated: a gated or private repo is served from the cache when
+  // no endpoint can confirm this mount's access (see access_gate.h).
+  bool serve_gated_offline = false;
+  // -o per_user_token: each caller's own token (AccessGateOptions::user_token).
+  std::function<Result<std::string>(uint32_t uid)> user_token;
 };
 
 struct KnownRepo {
@@ -77,6 +88,11 @@ class SnapshotSource {
 
   // Repos seen so far (this mount and earlier ones on the same cache).
   std::vector<KnownRepo> KnownRepos();
+
+  // OK if this mount may still serve `snapshot` (a node's, reached before):
+  // the AccessGate's re-check once revision_ttl has passed.
+  Status CheckAccess(const Snapshot& snapshot) { return gate_.Check(snapshot); }
+  AccessGate& gate() { return gate_; }
 
   const SnapshotSourceOptions& options() const { return options_; }
 
@@ -124,6 +140,7 @@ class SnapshotSource {
   MetaStore* const meta_;
   Clock* const clock_;
   const SnapshotSourceOptions options_;
+  AccessGate gate_;
 
   Mutex mu_;
   CondVar cv_{&mu_};  // signalled when a resolution or a load ends

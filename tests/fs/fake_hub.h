@@ -40,6 +40,36 @@ class FakeHub : public HubClient {
     MutexLock lock(&mu_);
     gated_.insert({repo, true});
   }
+  // What resolutions of `repo` say of it (kUnknown: nothing, the default).
+  void SetVisibility(const std::string& repo, RepoVisibility visibility) {
+    MutexLock lock(&mu_);
+    visibility_[repo] = visibility;
+  }
+  // Makes `repo` private to this client's token: every call on it is NotFound
+  // (as the Hub answers a token it does not accept), until AllowRepo().
+  void HideRepo(const std::string& repo) {
+    MutexLock lock(&mu_);
+    hidden_.insert(repo);
+  }
+  // Undoes SetGated() and HideRepo(): the token is accepted for `repo`.
+  void AllowRepo(const std::string& repo) {
+    MutexLock lock(&mu_);
+    gated_.erase(repo);
+    hidden_.erase(repo);
+  }
+  // A fetch carrying `credential` (a caller's token) may read `repo` even
+  // while it is gated or hidden; any other credential may not.
+  void AcceptCredential(const std::string& repo, const std::string& credential) {
+    MutexLock lock(&mu_);
+    credentials_[repo].insert(credential);
+  }
+  // The credential of every fetch so far ("" = the client's own token).
+  std::vector<std::string> fetch_credentials() {
+    MutexLock lock(&mu_);
+    return fetch_credentials_;
+  }
+  void SetHasToken(bool has_token) { has_token_ = has_token; }
+  bool has_token() const override { return has_token_; }
   void SetOffline(bool offline) { offline_ = offline; }
   // Makes `path` serve `bytes` ("" = its true content) from now on.
   void SetServed(const std::string& repo, const std::string& commit, const std::string& path,
@@ -53,6 +83,7 @@ class FakeHub : public HubClient {
     resolves++;
     if (offline_) return Status::Unavailable("fake network down");
     MutexLock lock(&mu_);
+    if (hidden_.count(repo.name)) return Status::NotFound("RepoNotFound " + repo.name);
     auto r = refs_.find(repo.name);
     if (r == refs_.end()) return Status::NotFound("RepoNotFound " + repo.name);
     auto it = r->second.find(revision.empty() ? "main" : std::string(revision));
@@ -63,11 +94,23 @@ class FakeHub : public HubClient {
     return it->second;
   }
 
+  Result<RevisionInfo> ResolveRevisionInfo(const RepoId& repo, std::string_view revision, TimePoint deadline,
+                                           MetadataOrigin* origin) override {
+    MetadataOrigin answered;
+    auto commit = ResolveRevisionFrom(repo, revision, deadline, &answered);
+    if (!commit.ok()) return commit.status();
+    if (origin != nullptr) *origin = answered;
+    MutexLock lock(&mu_);
+    auto v = visibility_.find(repo.name);
+    return RevisionInfo{*commit, v == visibility_.end() ? RepoVisibility::kUnknown : v->second};
+  }
+
   Result<std::vector<TreeEntry>> ListTree(const RepoId& repo, std::string_view commit,
                                           TimePoint) override {
     listings++;
     if (offline_) return Status::Unavailable("fake network down");
     MutexLock lock(&mu_);
+    if (hidden_.count(repo.name)) return Status::NotFound("RepoNotFound");
     auto r = commits_.find(repo.name);
     if (r == commits_.end()) return Status::NotFound("RepoNotFound");
     auto c = r->second.find(std::string(commit));
@@ -179,7 +222,17 @@ class FakeHub : public HubClient {
     std::string bytes;
     {
       MutexLock lock(&mu_);
-      if (gated_.count(file.repo.name)) return Status::PermissionDenied("GatedRepo");
+      fetch_credentials_.push_back(file.credential);
+      if (!file.credential.empty()) {
+        if (!credentials_[file.repo.name].count(file.credential)) {
+          if (visibility_[file.repo.name] == RepoVisibility::kPrivate) return Status::NotFound("RepoNotFound");
+          return Status::PermissionDenied("GatedRepo");
+        }
+      } else if (gated_.count(file.repo.name)) {
+        return Status::PermissionDenied("GatedRepo");
+      } else if (hidden_.count(file.repo.name)) {
+        return Status::NotFound("RepoNotFound");
+      }
       auto& files = commits_[file.repo.name][file.commit];
       auto it = files.find(file.path);
       if (it == files.end()) return Status::NotFound("EntryNotFound");
@@ -235,6 +288,11 @@ class FakeHub : public HubClient {
   std::map<std::string, std::map<std::string, std::map<std::string, File>>> commits_ GUARDED_BY(mu_);
   std::map<std::string, std::map<std::string, std::string>> refs_ GUARDED_BY(mu_);
   std::map<std::string, bool> gated_ GUARDED_BY(mu_);
+  std::map<std::string, RepoVisibility> visibility_ GUARDED_BY(mu_);
+  std::set<std::string> hidden_ GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> credentials_ GUARDED_BY(mu_);
+  std::vector<std::string> fetch_credentials_ GUARDED_BY(mu_);
+  std::atomic<bool> has_token_{false};
   std::atomic<bool> offline_{false};
   // The holds, stalls and failures tests set on fetches.
   Mutex hold_mu_;
