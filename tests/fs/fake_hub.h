@@ -84,13 +84,14 @@ class FakeHub : public HubClient {
     if (offline_) return Status::Unavailable("fake network down");
     MutexLock lock(&mu_);
     if (hidden_.count(repo.name)) return Status::NotFound("RepoNotFound " + repo.name);
+    // A repo with commits but no branches still resolves its commits, as the
+    // Hub's /revision/<sha> does.
+    auto c = commits_.find(repo.name);
+    if (c != commits_.end() && c->second.count(std::string(revision))) return std::string(revision);
     auto r = refs_.find(repo.name);
     if (r == refs_.end()) return Status::NotFound("RepoNotFound " + repo.name);
     auto it = r->second.find(revision.empty() ? "main" : std::string(revision));
-    if (it == r->second.end()) {
-      if (commits_[repo.name].count(std::string(revision))) return std::string(revision);
-      return Status::NotFound("RevisionNotFound");
-    }
+    if (it == r->second.end()) return Status::NotFound("RevisionNotFound");
     return it->second;
   }
 
