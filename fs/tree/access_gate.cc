@@ -224,9 +224,26 @@ Status AccessGate::CheckCaller(const Snapshot& snapshot, RepoVisibility visibili
     }
   }
   MutexLock lock(&mu_);
+  if (callers_.find(key) == callers_.end()) MakeRoomForCaller();
   CallerAccess& stored = callers_[key];
   stored = std::move(access);
   return stored.verdict;
+}
+
+void AccessGate::MakeRoomForCaller() {
+  if (callers_.size() < std::max<size_t>(options_.max_caller_verdicts, 1)) return;
+  const TimePoint now = clock_->Now();
+  std::erase_if(callers_, [now](const auto& kv) { return kv.second.valid_until <= now; });
+  if (callers_.size() < std::max<size_t>(options_.max_caller_verdicts, 1)) return;
+  auto soonest = std::min_element(callers_.begin(), callers_.end(), [](const auto& a, const auto& b) {
+    return a.second.valid_until < b.second.valid_until;
+  });
+  callers_.erase(soonest);
+}
+
+size_t AccessGate::caller_verdicts() {
+  MutexLock lock(&mu_);
+  return callers_.size();
 }
 
 std::string AccessGate::CredentialFor(const RepoId& repo) {

@@ -47,6 +47,10 @@ struct AccessGateOptions {
   // fetched with it; the mount's token then serves only the mount itself.
   // Unset: the mount's token serves every caller alike.
   std::function<Result<std::string>(uint32_t uid)> user_token;
+  // Most (uid, repo) verdicts kept at once: any local user can make new ones
+  // (each uid times each restricted repo), so the table is bounded; past the
+  // bound the expired and then the soonest-expiring verdicts go first.
+  size_t max_caller_verdicts = 4096;
 };
 
 class AccessGate {
@@ -73,6 +77,9 @@ class AccessGate {
   std::string CredentialFor(const RepoId& repo) EXCLUDES(mu_);
   bool per_user() const { return static_cast<bool>(options_.user_token); }
 
+  // (uid, repo) verdicts held now: at most max_caller_verdicts.
+  size_t caller_verdicts() EXCLUDES(mu_);
+
  private:
   // One caller's standing with one restricted repo (per_user_token).
   struct CallerAccess {
@@ -97,6 +104,8 @@ class AccessGate {
   Status Learn(const Snapshot& snapshot);
   // Check of a restricted repo for `caller` with their own token.
   Status CheckCaller(const Snapshot& snapshot, RepoVisibility visibility, Caller caller) EXCLUDES(mu_);
+  // Frees one slot of callers_ when it is full.
+  void MakeRoomForCaller() REQUIRES(mu_);
   // Asks the Hub whether it accepts `credential` ("" = this mount's token)
   // for the repo.
   Status AskHub(const Snapshot& snapshot, RepoVisibility visibility, const std::string& credential);

@@ -130,6 +130,8 @@ class HubFilesystem {
   const MemoryBudget& memory_budget() const { return budget_; }
   // Block-sized buffers for replies to large reads (the FUSE adapter's).
   BufferPool& buffers() { return buffers_; }
+  // Who may read which repo (tests look at its bounds).
+  AccessGate& access_gate() { return snapshots_.gate(); }
 
   // How to tell the kernel to drop an inode's cached pages (the FUSE adapter
   // passes fuse_lowlevel_notify_inval_inode). Called on a thread of our own,

@@ -20,6 +20,7 @@ AccessGateOptions GateOptions(const SnapshotSourceOptions& options) {
   gate.offline = options.offline;
   gate.serve_gated_offline = options.serve_gated_offline;
   gate.user_token = options.user_token;
+  gate.max_caller_verdicts = options.max_caller_verdicts;
   return gate;
 }
 

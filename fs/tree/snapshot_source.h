@@ -67,6 +67,7 @@ struct SnapshotSourceOptions {
   bool serve_gated_offline = false;
   // -o per_user_token: each caller's own token (AccessGateOptions::user_token).
   std::function<Result<std::string>(uint32_t uid)> user_token;
+  size_t max_caller_verdicts = 4096;  // AccessGateOptions::max_caller_verdicts
 };
 
 struct KnownRepo {

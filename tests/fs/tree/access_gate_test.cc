@@ -232,5 +232,23 @@ TEST_F(AccessGateTest, PerUserTokenServesEachCallerByTheirOwnToken) {
   EXPECT_EQ(*ReadAll(*file, bob), weights_);
 }
 
+TEST_F(AccessGateTest, PerUserVerdictsAreBoundedWhateverTheNumberOfCallers) {
+  options_.snapshots.user_token = [](uint32_t uid) -> Result<std::string> { return "tok-" + std::to_string(uid); };
+  options_.snapshots.max_caller_verdicts = 8;
+  hub_.SetHasToken(false);
+  hub_.SetGated("org/gated");
+  hub_.AcceptCredential("org/gated", "tok-7");
+  Start();
+  AccessGate& gate = fs_->access_gate();
+  // Every local uid may knock: the table of verdicts must not grow with them.
+  for (uint32_t uid = 1000; uid < 1100; ++uid) {
+    EXPECT_TRUE(Walk("org/gated/small.txt", Caller{uid}).status().IsPermissionDenied()) << uid;
+    EXPECT_LE(gate.caller_verdicts(), 8u);
+  }
+  // A verdict pushed out is asked again, not lost: uid 7 still reads.
+  EXPECT_EQ(*ReadPath("org/gated/small.txt", Caller{7}), "hello");
+  EXPECT_LE(gate.caller_verdicts(), 8u);
+}
+
 }  // namespace
 }  // namespace hfm
