@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "fetch/endpoint_client.h"
+#include "fetch/hub_call_state.h"
 #include "fetch/log_text.h"
 #include "fetch/metadata_trust.h"
 #include "fetch/mirror_set.h"
@@ -27,15 +28,17 @@
 namespace hfm {
 namespace {
 
+using hub_call::CallState;
+using hub_call::CommonVerdict;
+using hub_call::Outcome;
+using hub_call::Verdict;
+
 constexpr char kDefaultEndpoint[] = "https://huggingface.co";
 constexpr int kMaxRetries = 3;
 // An attempt that delivered bytes before failing is resumed from the byte
 // reached at once, without spending a round or waiting, this many times per
 // endpoint per call; later ones count as ordinary failures.
 constexpr int kMaxResumesPerEndpoint = 2;
-// Endpoint failures named in one error message.
-constexpr size_t kMaxFailuresInMessage = 8;
-
 std::string CommitKey(const RepoId& repo, std::string_view commit) {
   std::string key = std::string(RepoKindPlural(repo.kind)) + "\n" + repo.name + "\n";
   for (char c : commit) key += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -50,100 +53,6 @@ std::string Seconds(Duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0).substr(0, 5) +
          " s";
 }
-
-// What a failed attempt means for the rest of the call.
-enum class Verdict {
-  kFinal,            // the Hub's answer (or our own error): return it
-  kMissing,          // this endpoint lacks the commit or file: skip it for that
-  kEndpointFailure,  // this endpoint is in trouble: back off, try the next
-};
-
-// The verdict for failures every call treats alike; NotFound and OutOfRange
-// are decided per call.
-Verdict CommonVerdict(const Status& status) {
-  switch (status.code()) {
-    case Status::Code::kUnavailable:
-    case Status::Code::kDeadlineExceeded:
-    case Status::Code::kDataLoss:  // a malformed answer: another mirror may do better
-      return Verdict::kEndpointFailure;
-    default:
-      return Verdict::kFinal;
-  }
-}
-
-struct Outcome {
-  Status status;  // OK: the call is done
-  Verdict verdict = Verdict::kFinal;
-  AttemptInfo info;
-  std::string missing_key;  // kMissing: the commit or file key it lacks
-};
-
-// The failures of one call, latest per endpoint, into one Status.
-class FailureLog {
- public:
-  void Add(size_t endpoint, Status status) {
-    for (auto& [i, s] : failures_) {
-      if (i == endpoint) {
-        s = std::move(status);
-        return;
-      }
-    }
-    failures_.emplace_back(endpoint, std::move(status));
-  }
-  bool empty() const { return failures_.empty(); }
-
-  // One failure: itself. Several: the shared code, or Unavailable when they
-  // differ (a 404 from one mirror and a 503 from another is not ENOENT),
-  // with every endpoint's message.
-  Status Summary(const std::string& context) const {
-    if (failures_.empty()) return Status::Unavailable(context + ": no endpoint could be asked");
-    if (failures_.size() == 1) return failures_[0].second;
-    Status::Code code = failures_[0].second.code();
-    for (const auto& f : failures_) {
-      if (f.second.code() != code) code = Status::Code::kUnavailable;
-    }
-    return Status(code, context + ": every endpoint failed: " + Messages());
-  }
-
-  std::string Messages() const {
-    std::string text;
-    for (size_t k = 0; k < failures_.size() && k < kMaxFailuresInMessage; ++k) {
-      text += (k ? "; " : "") + failures_[k].second.ToString();
-    }
-    if (failures_.size() > kMaxFailuresInMessage) {
-      text += "; and " + std::to_string(failures_.size() - kMaxFailuresInMessage) + " more";
-    }
-    return text;
-  }
-
- private:
-  std::vector<std::pair<size_t, Status>> failures_;
-};
-
-// Where one call stands in Run's loop.
-struct CallState {
-  CallState(size_t endpoints, int max_retries)
-      : tried(endpoints, false), resumes(endpoints, 0), max_retries(max_retries) {}
-
-  // Logs the latest failure, if not yet logged, with what happens next.
-  void LogPending(const std::string& next) {
-    if (!unlogged.ok()) LogWarning(unlogged.ToString() + next);
-    unlogged = Status();
-  }
-  void NextRound() {
-    ++round;
-    may_heal = false;
-    std::fill(tried.begin(), tried.end(), false);
-  }
-
-  std::vector<bool> tried;   // per endpoint, in this round
-  std::vector<int> resumes;  // per endpoint, in this call
-  FailureLog failures;
-  Status unlogged;  // the latest failure, logged once we know we go on
-  int round = 0;
-  const int max_retries;  // rounds after the first, at most
-  bool may_heal = false;  // some failure of this round may go away
-};
 
 class MirroredHubClient : public HubClient {
  public:
