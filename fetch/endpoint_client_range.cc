@@ -3,11 +3,13 @@
 // redirects to the bytes (range_response_sink checks them). The JSON API
 // calls (ResolveRevision, ListTree, Search) are in endpoint_client.cc.
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <optional>
 #include <utility>
 
 #include "fetch/endpoint_client.h"
+#include "fetch/etag.h"
 #include "fetch/hub_errors.h"
 #include "fetch/hub_urls.h"
 #include "fetch/log_text.h"
@@ -35,6 +37,30 @@ std::string SignedUrlKey(const FileLocation& file) {
                     "\n" + file.path;
   if (!file.credential.empty()) key += "\n" + std::to_string(std::hash<std::string>{}(file.credential));
   return key;
+}
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// What the endpoint's own /resolve answer says the file is, against what the
+// listing says: "" when they agree or the answer names nothing comparable
+// (an ETag that is not a hash of the same kind, say a CDN's), else why not.
+std::string AnswerDisagreement(const FileLocation& file, const HttpResponseHead& head) {
+  if (file.expected_hash) {
+    const std::string linked = head.Header("x-linked-etag");
+    const std::string named = NormalizeEtag(linked.empty() ? head.Header("etag") : linked);
+    const auto hash = ContentHash::FromHex(file.expected_hash->kind(), named);
+    if (hash && *hash != *file.expected_hash) {
+      return "it names content " + hash->ToHex() + ", the listing " + file.expected_hash->ToHex();
+    }
+  }
+  const std::string commit = head.Header("x-repo-commit");
+  if (IsCommitId(commit) && Lower(commit) != Lower(file.commit)) {
+    return "it answers for commit " + commit + ", not " + file.commit;
+  }
+  return "";
 }
 
 }  // namespace
@@ -136,6 +162,13 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
       attempt.status = result.status().WithContext(context + " from " + StripQuery(walk.url));
       attempt.info.retryable = IsRetryableTransportError(result.status());
       return attempt;
+    }
+    if (!walk.from_cache && walk.url == walk.resolve_url) {
+      const std::string disagreement = AnswerDisagreement(file, *result);
+      if (!disagreement.empty()) {
+        attempt.status = Status::DataLoss(context + ": /resolve disagrees with the listing: " + disagreement);
+        return attempt;
+      }
     }
     if (IsRedirectStatus(result->status)) {
       attempt.status = FollowRangeRedirect(*result, context, &walk);

@@ -118,6 +118,11 @@ struct FileLocation {
   // (-o per_user_token). A secret: never logged. ({}: initializers that
   // leave it out stay free of -Wmissing-field-initializers.)
   std::string credential{};
+  // The content hash the (trusted) listing gives, if known. An endpoint whose
+  // /resolve answer names other content (X-Linked-Etag, else ETag, when it
+  // is a hash of the same kind) or another commit (X-Repo-Commit) is not
+  // asked for the bytes: DataLoss, and the next endpoint serves them.
+  std::optional<ContentHash> expected_hash{};
 };
 
 // Receives the bytes of a range strictly in order, starting at the requested

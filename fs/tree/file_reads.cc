@@ -70,7 +70,7 @@ Result<OpenedFile> HubFilesystem::OpenRepoFile(uint64_t ino, std::shared_ptr<con
   handle->content = contents_.Get(node->entry->hash, node->entry->size);
   handle->location = FileLocation{node->repo, node->snapshot->commit(), node->entry->path,
                                   node->entry->size, node->entry->is_lfs,
-                                  snapshots_.gate().CredentialFor(node->repo)};
+                                  snapshots_.gate().CredentialFor(node->repo), node->entry->hash};
   OpenedFile opened;
   // The inode names one commit's bytes, so the kernel may keep its pages for
   // good — once they are verified. Until then each open starts from a clean

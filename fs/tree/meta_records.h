@@ -46,7 +46,7 @@ std::optional<std::pair<RepoId, std::string>> ParseMetaKey(std::string_view key_
 struct RevisionRecord {
   std::string commit;
   int64_t at = 0;  // Unix seconds of the resolution
-  MetadataOrigin origin;
+  MetadataOrigin origin{};  // ({}: initializers that leave it out stay warning-free)
 };
 std::string EncodeRevisionRecord(const RevisionRecord& record);
 // nullopt if damaged or not naming a full commit id.

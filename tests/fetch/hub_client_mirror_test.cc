@@ -136,6 +136,38 @@ TEST_F(MirrorTest, CorruptBytesSendTheNextFetchElsewhereUntilEveryoneWasReported
   EXPECT_EQ(s4.bytes, content_.substr(0, 500));
 }
 
+TEST_F(MirrorTest, AMirrorWhoseResolveNamesOtherContentIsNotAskedForTheBytes) {
+  // The listing (the trusted endpoint's word) gives the file's sha256.
+  const std::string listed = std::string(64, 'a');
+  file_.expected_hash = ContentHash::FromHex(ContentHash::Kind::kSha256, listed);
+  // hub-a's answer names other content, hub-b's another commit; hub-c agrees.
+  transport_.On(ResolveUrl(kHubA), Reply(302)
+                                       .Header("location", kCdn + "/hub-a?X-Amz-Signature=s")
+                                       .Header("x-linked-etag", "\"" + std::string(64, 'b') + "\""));
+  transport_.On(ResolveUrl(kHubB), Reply(302)
+                                       .Header("location", kCdn + "/hub-b?X-Amz-Signature=s")
+                                       .Header("x-linked-etag", "\"" + listed + "\"")
+                                       .Header("x-repo-commit", std::string(40, 'f')));
+  transport_.On(ResolveUrl(kHubC), Reply(302)
+                                       .Header("location", kCdn + "/hub-c?X-Amz-Signature=s")
+                                       .Header("x-linked-etag", "W/\"" + listed + "\"")
+                                       .Header("etag", "\"not-a-hash-of-this-kind\"")
+                                       .Header("x-repo-commit", kCommit));
+  transport_.OnAny([this](const HttpRequest& r) -> std::optional<FakeResponse> {
+    if (r.url.rfind(kCdn, 0) != 0) return std::nullopt;
+    return ServeContent(content_, r);
+  });
+  auto client = Client({kHubA, kHubB, kHubC});
+  StringRangeSink sink;
+  ASSERT_TRUE(client->FetchRange(file_, 0, 1000, &sink, Deadline()).ok());
+  EXPECT_EQ(sink.bytes, content_);
+  EXPECT_EQ(CountTo(kCdn + "/hub-a"), 0) << "no byte is asked of a mirror that names other content";
+  EXPECT_EQ(CountTo(kCdn + "/hub-b"), 0) << "nor of one that answers for another commit";
+  EXPECT_EQ(CountTo(kCdn + "/hub-c"), 1);
+  EXPECT_NE(StatsOf(*client, kHubA).last_error.find("disagrees with the listing"), std::string::npos);
+  EXPECT_NE(StatsOf(*client, kHubB).last_error.find("answers for commit"), std::string::npos);
+}
+
 TEST_F(MirrorTest, TokenGoesToEachEndpointsOwnHostOnly) {
   // hub-a is down for API calls, so hub-b resolves; hub-a redirects its
   // listing to a path on hub-b's host; both redirect files to the CDN.
