@@ -1,6 +1,6 @@
 """A tampering mirror: the fault action "tampered" (see testhub.py) makes this hub lie consistently about the
-LFS object "sha256" (its true hash): its tree listings gives the sha256 of the file's bytes with every bit flipped, and the CDN
-serves those flipped bytes. A client that believes this hub's listing verifies the wrong bytes as right; one
+LFS object "sha256" (its true hash): its tree listings and its /resolve answers (X-Linked-Etag) give the sha256 of
+the file's bytes with every bit flipped, and the CDN serves those flipped bytes. A client that believes this hub's listing verifies the wrong bytes as right; one
 that takes its hashes from another (trusted) endpoint sees them fail verification. Standard library only.
 """
 
@@ -38,6 +38,18 @@ def tamper_listing(entries, sha256, lfs_objects):
             e = dict(e, lfs=dict(lfs, oid=flipped_sha256(blob_path)))
         out.append(e)
     return out
+
+
+def tamper_resolve(resp, sha256, lfs_objects):
+    """The /resolve answer for object `sha256` naming the hash of its flipped bytes (X-Linked-Etag), as a
+    consistent liar's would."""
+    linked = [v for k, v in resp.headers if k.lower() == "x-linked-etag"]
+    if not linked or linked[0].strip('"') != sha256 or sha256 not in lfs_objects:
+        return resp
+    blob_path, _ = lfs_objects[sha256]
+    headers = [(k, v) for k, v in resp.headers if k.lower() != "x-linked-etag"]
+    return Response(resp.status, headers + [("X-Linked-Etag", '"%s"' % flipped_sha256(blob_path))], resp.body,
+                    file_slice=resp.file_slice, stream=resp.stream)
 
 
 def tamper_bytes(resp, requested, sha256):

@@ -63,8 +63,8 @@ A fault rule (all keys but "action" optional):
    "redirect_loop": 302 to this same URL ("mode": "self") or back and forth with hfm_loop=1 ("pair")
    "big_headers": add "lines" (default 1) headers of "bytes" (default 200000) in all, named "name"
    "hostile_listing": on the tree route, a crafted listing "case" (see hub_hostile.py)
-   "tampered": on the tree and cdn routes, list the LFS object "sha256" with the hash of its flipped bytes and
-               serve those flipped bytes (a consistent liar; see hub_tampered.py)
+   "tampered": on the tree, resolve and cdn routes, list (and name in X-Linked-Etag) the LFS object "sha256"
+               with the hash of its flipped bytes and serve those flipped bytes (a consistent liar; see hub_tampered.py)
 Standard library only (Debian 12's python3 3.11).
 """
 
@@ -525,6 +525,8 @@ class Handler(BaseHTTPRequestHandler):
         if action == "tampered" and route == "tree" and resp.status == 200:
             entries = hub_tampered.tamper_listing(json.loads(resp.body), fault["sha256"], self.hub.lfs_objects)
             return Response(200, resp.headers, json.dumps(entries).encode())
+        if action == "tampered" and route == "resolve":
+            return hub_tampered.tamper_resolve(resp, fault["sha256"], self.hub.lfs_objects)
         if action == "tampered" and route == "cdn":
             return hub_tampered.tamper_bytes(resp, raw_path.rstrip("/").rpartition("/")[2], fault["sha256"])
         if action == "hostile_listing" and route == "tree":
