@@ -1,8 +1,6 @@
 // Per-file read state grows with the blocks touched, not with the listed
 // size: a hostile listing may claim any size, and each open of a 2^50-byte
 // file once cost 1 GiB (one byte per block, allocated up front).
-#include <malloc.h>
-
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -11,6 +9,7 @@
 
 #include "fs/read/block_table.h"
 #include "tests/fs/read/read_path_rig.h"
+#include "tests/heap_in_use.h"
 
 namespace hfm {
 namespace {
@@ -27,20 +26,14 @@ struct Units : NoVerdicts, testing::WiredUnits {
   Units(ReadPathRig& rig, const ContentHash& hash, uint64_t size) : WiredUnits(rig, hash, size, this) {}
 };
 
-// Bytes the allocator has handed out and not had back, big blocks (mmap'd
-// on their own) included.
-uint64_t HeapInUse() {
-  const struct mallinfo2 info = mallinfo2();
-  return info.uordblks + info.hblkhd;
-}
-
 TEST(PerFileStateTest, HugeListedFilesCostWhatTheirTouchedBlocksCost) {
+  if (!testing::HeapIsMeasurable()) GTEST_SKIP() << "the sanitizer's allocator is not seen by mallinfo2";
   ReadPathRig rig;
   // 2^40 bytes in the rig's 64 KiB blocks: 16 Mi blocks, so a dense table
   // of one byte per block costs 16 MiB per file.
   constexpr uint64_t kHuge = uint64_t{1} << 40;
   constexpr int kFiles = 4;
-  const uint64_t before = HeapInUse();
+  const uint64_t before = testing::HeapInUse();
   std::vector<std::shared_ptr<Units>> files;
   for (int i = 0; i < kFiles; ++i) {
     auto units = std::make_shared<Units>(rig, HashBytes(ContentHash::Kind::kSha256, std::to_string(i)), kHuge);
@@ -53,7 +46,7 @@ TEST(PerFileStateTest, HugeListedFilesCostWhatTheirTouchedBlocksCost) {
     s.NoteMissing(last);
     files.push_back(std::move(units));
   }
-  const uint64_t grown = HeapInUse() - before;
+  const uint64_t grown = testing::HeapInUse() - before;
   EXPECT_LT(grown, uint64_t{1} << 20) << "per-file state of " << kFiles << " files of 2^40 bytes took " << grown
                                       << " bytes";
   // The states were kept all the same.
