@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_hostile import TINY, TIMEOUT_S, assert_daemon_healthy, hostile  # noqa: E402
 
 MAX_HWM_KIB = 512 << 10  # 512 MiB; main's binary reached 5.5 GiB (deep) and 2.0 GiB (empty_objects)
+if os.environ.get("HFM_SANITIZER"):  # scripts/sanitize.sh: TSan's shadow memory, ASan's quarantine and redzones
+    MAX_HWM_KIB *= 8
 if "TSAN_OPTIONS" in os.environ:  # TSan's shadow memory is 5-8x the heap
     MAX_HWM_KIB *= 8
 
