@@ -153,7 +153,10 @@ ReadDispatcher::Options MakeReadDispatcherOptions(const MountOptions& m) {
   return o;
 }
 
-// Serves requests until the mount goes away; 0 on a clean unmount.
+// Serves requests until the mount goes away; 0 on a clean unmount. A read of
+// /dev/fuse that races the unmount with a request still in flight (ours are
+// answered from the read threads) fails with ECONNABORTED rather than ENODEV:
+// the filesystem is gone either way, so that too is a clean end.
 int RunSessionLoop(fuse_session* se) {
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 1);
@@ -161,7 +164,9 @@ int RunSessionLoop(fuse_session* se) {
   // Idle workers are kept (creating one per request costs a clone() and,
   // with clone_fd, an open of /dev/fuse); past 16 idle the extra ones go.
   fuse_loop_cfg_set_idle_threads(loop, 16);
-  const int rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+  const int loop_rc = fuse_session_loop_mt(se, loop);
+  const int rc = (loop_rc == 0 || loop_rc == -ECONNABORTED || loop_rc == -ENODEV) ? 0 : 1;
+  if (loop_rc == -ECONNABORTED) LogInfo("the kernel ended the FUSE connection with requests in flight");
   fuse_loop_cfg_destroy(loop);
   return rc;
 }
