@@ -67,6 +67,14 @@ struct AttemptInfo {
   uint64_t delivered = 0;
   // FetchRange: the sink asked to stop.
   bool sink_stopped = false;
+  // The refusal was of /resolve (a 429 there): the Hub limits resolves in a
+  // bucket of their own, so the wait is for resolves only; locations it
+  // signed before still serve bytes.
+  bool resolve_limited = false;
+  // The refusal came from another host the endpoint sent us to (a mirror's
+  // 308 to the Hub, which gets no token): that host's word on the file, not
+  // this endpoint's, so another endpoint may still serve it.
+  bool off_host_refusal = false;
 };
 
 // Where a paginated listing got to, so a retry on the same endpoint goes on
@@ -121,6 +129,8 @@ class EndpointClient {
   // Drops the signed URL kept for `file`: its bytes failed verification, so
   // the next range asks /resolve for a (possibly different) location.
   void ForgetSignedUrl(const FileLocation& file);
+  // Whether a location of `file` is held, so a range of it needs no /resolve.
+  bool HasLocation(const FileLocation& file);
 
  private:
   struct ApiResponse;
@@ -139,7 +149,15 @@ class EndpointClient {
   void StartRangeWalk(const FileLocation& file, TimePoint deadline, RangeWalk* walk);
   HttpRequest RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos, uint64_t end,
                            TimePoint deadline) const;
-  void ResolveAgain(RangeWalk* walk, std::string_view why, const std::string& context);
+  // Where an LFS file's bytes are: HEAD /resolve WITHOUT Range, as the
+  // official client asks (a location signed for a Range may be bound to
+  // it), following the endpoint's own redirects and another Hub's /resolve,
+  // up to the first other host (the CDN). The location goes in the cache.
+  Status Locate(const FileLocation& file, TimePoint deadline, const std::string& context, RangeWalk* walk,
+                AttemptInfo* info);
+  // The cached location failed: drop it and start over from /resolve.
+  Status ResolveAgain(const FileLocation& file, TimePoint deadline, RangeWalk* walk, std::string_view why,
+                      const std::string& context, AttemptInfo* info);
   Status FollowRangeRedirect(const HttpResponseHead& head, const std::string& context, RangeWalk* walk);
   void FinishRangeWalk(const HttpResponseHead& head, const RangeResponseSink& body, const std::string& context,
                        RangeWalk* walk, RangeAttempt* attempt);

@@ -3,13 +3,13 @@
 // redirects to the bytes (range_response_sink checks them). The JSON API
 // calls (ResolveRevision, ListTree, Search) are in endpoint_client.cc.
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <optional>
 #include <utility>
 
 #include "fetch/endpoint_client.h"
-#include "fetch/etag.h"
+#include "fetch/endpoint_range_walk.h"
+#include "fetch/resolve_answer.h"
 #include "fetch/hub_errors.h"
 #include "fetch/hub_urls.h"
 #include "fetch/log_text.h"
@@ -39,30 +39,6 @@ std::string SignedUrlKey(const FileLocation& file) {
   return key;
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-// What the endpoint's own /resolve answer says the file is, against what the
-// listing says: "" when they agree or the answer names nothing comparable
-// (an ETag that is not a hash of the same kind, say a CDN's), else why not.
-std::string AnswerDisagreement(const FileLocation& file, const HttpResponseHead& head) {
-  if (file.expected_hash) {
-    const std::string linked = head.Header("x-linked-etag");
-    const std::string named = NormalizeEtag(linked.empty() ? head.Header("etag") : linked);
-    const auto hash = ContentHash::FromHex(file.expected_hash->kind(), named);
-    if (hash && *hash != *file.expected_hash) {
-      return "it names content " + hash->ToHex() + ", the listing " + file.expected_hash->ToHex();
-    }
-  }
-  const std::string commit = head.Header("x-repo-commit");
-  if (IsCommitId(commit) && Lower(commit) != Lower(file.commit)) {
-    return "it answers for commit " + commit + ", not " + file.commit;
-  }
-  return "";
-}
-
 }  // namespace
 
 // The outcome of one ranged request (with its redirects).
@@ -71,19 +47,6 @@ struct EndpointClient::RangeAttempt {
   AttemptInfo info;
 };
 
-// Where one ranged request stands on its way from the cached signed URL, or
-// /resolve, through redirects to the bytes.
-struct EndpointClient::RangeWalk {
-  std::string key;          // SignedUrlKey of the file
-  std::string resolve_url;  // the endpoint's /resolve URL of the file
-  std::string url;          // where the next GET goes
-  bool from_cache = false;  // `url` is a signed URL taken from the cache
-  int hops = 0;
-  std::vector<std::string> visited;
-  std::string shared;  // the signed location this attempt put in the cache
-  // Held while this range resolves for the others (see StartRangeWalk).
-  std::optional<SingleFlight::Lead> lead;
-};
 
 Status EndpointClient::CheckRange(const FileLocation& file, uint64_t offset, uint64_t* length,
                                   const RangeSink* sink) const {
@@ -128,23 +91,30 @@ void EndpointClient::ForgetSignedUrl(const FileLocation& file) {
   if (auto url = signed_urls_.Get(key)) signed_urls_.Erase(key, *url);
 }
 
-// One ranged GET for [pos, end), from the cached signed URL if there is one,
-// else from /resolve with its redirects. A cached URL that fails before any
-// byte (403/404/410, a network error) is dropped and /resolve asked once
-// instead; one that fails later is dropped too.
+bool EndpointClient::HasLocation(const FileLocation& file) { return signed_urls_.Get(SignedUrlKey(file)).has_value(); }
+
+// One ranged GET for [pos, end), from the cached location if there is one,
+// else from the one Locate finds (LFS files) or /resolve with its redirects
+// (regular files, which the endpoint serves itself). A cached URL that fails
+// before any byte (403/404/410, a network error) is dropped and /resolve
+// asked once instead; one that fails later is dropped too.
 EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file, uint64_t pos, uint64_t end,
                                                        RangeSink* sink, TimePoint deadline,
                                                        const std::string& context) {
   RangeWalk walk;
   StartRangeWalk(file, deadline, &walk);
   RangeAttempt attempt;
+  if (!walk.from_cache && file.is_lfs) {
+    attempt.status = Locate(file, deadline, context, &walk, &attempt.info);
+    if (!attempt.status.ok()) return attempt;
+  }
   while (true) {
     const HttpRequest request = RangeRequest(file, walk.url, pos, end, deadline);
     RangeResponseSink body(pos, end, file.size, sink);
-    if (!walk.from_cache && !SameHost(walk.url, endpoint_)) {
-      // The CDN accepted the URL (after redirects of its own, maybe): share
-      // the final one now, not after the body. (The lead ended at the
-      // redirect that left the endpoint's host.)
+    if (!walk.from_cache && walk.url != walk.resolve_url) {
+      // The location accepted the request (after redirects of its own,
+      // maybe): share the final one now, not after the body. (The lead
+      // ended at the redirect that left /resolve.)
       body.SetOnAccepted([this, &walk] { signed_urls_.Put(walk.key, walk.url); });
     }
     Result<HttpResponseHead> result = transport_->Perform(request, &body);
@@ -155,7 +125,8 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
     }
     if (!result.ok()) {
       if (walk.from_cache && attempt.info.delivered == 0 && result.status().IsUnavailable()) {
-        ResolveAgain(&walk, result.status().ToString(), context);
+        attempt.status = ResolveAgain(file, deadline, &walk, result.status().ToString(), context, &attempt.info);
+        if (!attempt.status.ok()) return attempt;
         continue;
       }
       if (walk.from_cache) signed_urls_.Erase(walk.key, walk.url);
@@ -176,7 +147,9 @@ EndpointClient::RangeAttempt EndpointClient::FetchOnce(const FileLocation& file,
       continue;
     }
     if (walk.from_cache && IsRefusal(result->status)) {
-      ResolveAgain(&walk, "HTTP " + std::to_string(result->status), context);
+      attempt.status =
+          ResolveAgain(file, deadline, &walk, "HTTP " + std::to_string(result->status), context, &attempt.info);
+      if (!attempt.status.ok()) return attempt;
       continue;
     }
     FinishRangeWalk(*result, body, context, &walk, &attempt);
@@ -219,26 +192,28 @@ HttpRequest EndpointClient::RangeRequest(const FileLocation& file, const std::st
   return request;
 }
 
-// The cached signed URL failed: drop it and start over from /resolve.
-void EndpointClient::ResolveAgain(RangeWalk* walk, std::string_view why, const std::string& context) {
+Status EndpointClient::ResolveAgain(const FileLocation& file, TimePoint deadline, RangeWalk* walk,
+                                    std::string_view why, const std::string& context, AttemptInfo* info) {
   signed_urls_.Erase(walk->key, walk->url);
-  LogInfo(context + ": cached CDN URL " + StripQuery(walk->url) + " failed (" + std::string(why) +
+  LogInfo(context + ": cached location " + StripQuery(walk->url) + " failed (" + std::string(why) +
           "); resolving again");
   walk->url = walk->resolve_url;
   walk->from_cache = false;
   walk->hops = 0;
   walk->visited.assign(1, walk->url);
+  return file.is_lfs ? Locate(file, deadline, context, walk, info) : Status::Ok();
 }
 
 Status EndpointClient::FollowRangeRedirect(const HttpResponseHead& head, const std::string& context,
                                            RangeWalk* walk) {
   auto next = NextRedirectHop(walk->url, head, &walk->hops, &walk->visited, context);
   if (!next.ok()) return next.status();
-  // The endpoint signed a location on another host: share it now, so the
-  // other first ranges of this file start their GETs beside this one instead
-  // of behind its body (a header read's next block). Should the CDN refuse
-  // it, each of them resolves again.
-  if (!walk->from_cache && SameHost(walk->url, endpoint_) && !SameHost(*next, endpoint_)) {
+  // /resolve named a location (a CDN's signed URL, or the endpoint's own
+  // resolve-cache URL for a regular file): share it now, so the other first
+  // ranges of this file start their GETs beside this one instead of behind
+  // its body (a header read's next block). Should it be refused, each of
+  // them resolves again.
+  if (!walk->from_cache && walk->url == walk->resolve_url && *next != walk->resolve_url) {
     signed_urls_.Put(walk->key, *next);
     walk->shared = *next;
     if (walk->lead) walk->lead->End();
@@ -259,7 +234,15 @@ void EndpointClient::FinishRangeWalk(const HttpResponseHead& head, const RangeRe
       attempt->status = body.status().WithContext(where);
       return;
     }
-    if (!walk->from_cache && !at_endpoint) signed_urls_.Put(walk->key, walk->url);
+    if (!walk->from_cache && walk->url != walk->resolve_url) signed_urls_.Put(walk->key, walk->url);
+    return;
+  }
+  if (IsRefusal(head.status) && !at_endpoint && !head.Header("x-error-code").empty()) {
+    // Another Hub (a mirror's 308 to huggingface.co, which gets no token)
+    // states why: its word on this file, not a fault of the link.
+    attempt->status = OffHostHubError(head, where, endpoint_for_log_);
+    attempt->info.off_host_refusal = true;
+    attempt->info.error_code = head.Header("x-error-code");
     return;
   }
   if (IsRefusal(head.status) && !at_endpoint) {
@@ -277,6 +260,7 @@ void EndpointClient::FinishRangeWalk(const HttpResponseHead& head, const RangeRe
   attempt->status = HubErrorStatus(head, where);
   attempt->info.retryable = IsRetryableHttpStatus(head.status);
   attempt->info.server_wait = ServerRequestedWait(head, clock_->WallSeconds());
+  attempt->info.resolve_limited = head.status == 429 && walk->url == walk->resolve_url;
   if (at_endpoint) attempt->info.error_code = head.Header("x-error-code");
 }
 

@@ -205,6 +205,9 @@ class MirroredHubClient : public HubClient {
     key.commit_key = CommitKey(file.repo, file.commit);
     key.file_key = FileKey(file);
     key.allowed = data_endpoints_;
+    for (size_t i = 0; i < workers_.size() && i < 64; ++i) {
+      if ((key.allowed & Bit(i)) && workers_[i]->HasLocation(file)) key.located |= Bit(i);
+    }
     const uint64_t end = offset + length;
     const std::string context = "fetching " + RepoDisplayName(file.repo) + "@" + LogSafe(file.commit, 64) +
                                 " \"" + LogSafe(file.path) + "\" bytes [" + std::to_string(offset) + ", " +
@@ -223,8 +226,10 @@ class MirroredHubClient : public HubClient {
       if (o.status.ok()) return o;
       o.verdict = CommonVerdict(o.status);
       // The listing says the file exists at this size: a mirror that does
-      // not have it (404) or has it shorter (416) is wrong, not the Hub's word.
-      if (o.status.IsNotFound() || o.status.code() == Status::Code::kOutOfRange) {
+      // not have it (404) or has it shorter (416) is wrong, not the Hub's
+      // word; nor is a refusal from the host a mirror sent us to (it gets no
+      // token), though it is the answer when no endpoint does better.
+      if (o.status.IsNotFound() || o.status.code() == Status::Code::kOutOfRange || o.info.off_host_refusal) {
         o.verdict = Verdict::kMissing;
         o.missing_key = o.info.error_code == "RevisionNotFound" ? key.commit_key : key.file_key;
       }
@@ -325,13 +330,7 @@ class MirroredHubClient : public HubClient {
       if (!call->tried[i]) unblock = std::min(unblock.value_or(until), until);
     }
     if (unblock) {
-      if (*unblock >= deadline) {
-        Status s = Status::Unavailable(context + ": the server asked us to wait " + Seconds(*unblock - now) +
-                                       ", past the deadline");
-        if (call->failures.empty()) return s;
-        call->failures.Add(workers_.size(), s);  // not an endpoint, only a message
-        return call->failures.Summary(context);
-      }
+      if (*unblock >= deadline) return WaitOutDeadline(call, *unblock, now, deadline, context);
       call->LogPending("; waiting " + Seconds(*unblock - now));
       if (!transport_->WaitFor(*unblock - now)) return Shutdown(context);
       return std::nullopt;
@@ -347,6 +346,9 @@ class MirroredHubClient : public HubClient {
         }
       }
       wait = RetryWait(retry_, call->round, jitter_.Next(), until_open, now, deadline);
+      if (!wait && until_open && *until_open >= deadline - now) {
+        return WaitOutDeadline(call, now + *until_open, now, deadline, context);
+      }
     }
     if (!wait) return call->failures.Summary(context);
     call->LogPending(" (retry " + std::to_string(call->round + 1) + " of " + std::to_string(retry_.max_retries) +
@@ -354,6 +356,20 @@ class MirroredHubClient : public HubClient {
     if (!transport_->WaitFor(*wait)) return Shutdown(context);
     call->NextRound();
     return std::nullopt;
+  }
+
+  // Every endpoint left is under a server-requested wait that ends at
+  // `unblock`, past the deadline: the call waits out its deadline (a read's
+  // timeout: the wait may be lifted sooner than announced), then fails.
+  Status WaitOutDeadline(CallState* call, TimePoint unblock, TimePoint now, TimePoint deadline,
+                         const std::string& context) {
+    Status s = Status::Unavailable(context + ": the server asked us to wait " + Seconds(unblock - now) +
+                                   ", past the deadline");
+    call->LogPending("; waiting out the deadline, " + Seconds(deadline - now));
+    if (!transport_->WaitFor(deadline - now)) return Shutdown(context);
+    if (call->failures.empty()) return s;
+    call->failures.Add(workers_.size(), s);  // not an endpoint, only a message
+    return call->failures.Summary(context);
   }
 
   // Records what the attempt at endpoint i came to; returns the call's
@@ -374,7 +390,7 @@ class MirroredHubClient : public HubClient {
           if (call->failures.empty()) return o.status;
           return Status::DeadlineExceeded(o.status.message() + "; before that: " + call->failures.Messages());
         }
-        mirrors_.OnFailure(i, o.status, kind, o.info.server_wait);
+        mirrors_.OnFailure(i, o.status, o.info.resolve_limited ? RequestKind::kResolve : kind, o.info.server_wait);
         // A timeout before the deadline is the speed floor or the connect
         // timeout: as good a reason as any to try again.
         call->may_heal = call->may_heal || o.info.retryable || o.status.IsDeadlineExceeded();
@@ -426,6 +442,7 @@ std::unique_ptr<HubClient> NewHubClient(const HubClientOptions& options) {
   MountEndpoints e = MakeMountEndpoints(options, kDefaultEndpoint);
   auto client = std::make_unique<MirroredHubClient>(options, std::move(e.endpoints), e.trusted, e.configured);
   if (!e.status.ok()) client->set_init_status(std::move(e.status));
+  if (options.offline) client->set_init_status(Status::Unavailable("offline (HF_HUB_OFFLINE=1): nothing is sent"));
   return client;
 }
 

@@ -153,6 +153,9 @@ struct HubClientOptions {
   std::string trusted_endpoint;
   // With a trusted endpoint that cannot be reached, ask the mirrors instead.
   bool trust_fallback = false;
+  // HF_HUB_OFFLINE=1: every call fails at once (Unavailable) and nothing is
+  // sent; callers serve what they cached.
+  bool offline = false;
   HttpTransport* transport = nullptr;  // borrowed; must outlive the client
   Clock* clock = nullptr;              // borrowed; SystemClock() if null
   // Longest first wait before retrying a 408/429/5xx or a network error
@@ -187,6 +190,8 @@ struct EndpointStats {
   uint64_t bytes = 0;     // file bytes it delivered
   std::string last_error;  // the latest failure's message ("" if none)
   std::string state;       // "healthy", "backing-off" or "rate-limited"
+  // "rate-limited": how long until the server's longest wait ends.
+  Duration rate_limited_for = Duration::zero();
 };
 
 // One repo found by HubClient::Search.

@@ -24,4 +24,12 @@ Status HubErrorStatus(const HttpResponseHead& head, std::string_view context) {
   return Status::Unavailable(message);
 }
 
+Status OffHostHubError(const HttpResponseHead& head, std::string_view context, std::string_view via) {
+  Status status = HubErrorStatus(head, context);
+  const std::string why = " (" + std::string(via) +
+                          " redirected there; the token is never sent to another host: read it through an "
+                          "endpoint that serves this repo itself)";
+  return Status(status.code(), status.message() + why);
+}
+
 }  // namespace hfm

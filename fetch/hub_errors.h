@@ -24,4 +24,9 @@ namespace hfm {
 // Returns OK for 2xx.
 Status HubErrorStatus(const HttpResponseHead& head, std::string_view context);
 
+// The same for a refusal with an X-Error-Code from a host that endpoint `via`
+// redirected to (a mirror's 308 to the Hub): says the token stays with `via`,
+// and a gated or private answer there is access denied, not a fault.
+Status OffHostHubError(const HttpResponseHead& head, std::string_view context, std::string_view via);
+
 }  // namespace hfm

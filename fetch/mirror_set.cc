@@ -61,7 +61,10 @@ Route MirrorSet::Order(const RouteKey& key) {
   std::vector<size_t> open, fresh;  // not blocked; of those, not skipped
   for (size_t i = 0; i < states_.size(); ++i) {
     if (!(key.allowed & Bit(i))) continue;
-    const TimePoint unblock = states_[i].not_before[kind];
+    TimePoint unblock = states_[i].not_before[kind];
+    if (key.kind == RequestKind::kFile && !(key.located & Bit(i))) {
+      unblock = std::max(unblock, states_[i].not_before[static_cast<size_t>(RequestKind::kResolve)]);
+    }
     if (unblock > now) {
       route.blocked.emplace_back(i, unblock);
       continue;
@@ -99,6 +102,11 @@ void MirrorSet::OnFailure(size_t i, const Status& status, RequestKind kind, std:
   State& s = states_[i];
   ++s.failures;
   s.last_error = status.ToString().substr(0, kMaxLastErrorBytes);
+  if (kind == RequestKind::kResolve && server_wait) {
+    TimePoint& block = s.not_before[static_cast<size_t>(kind)];
+    block = std::max(block, now + *server_wait);
+    return;
+  }
   s.consecutive_failures = std::min(s.consecutive_failures + 1, 30);
   RetryPolicy doubling;
   doubling.backoff_base = options_.backoff_base;
@@ -156,8 +164,10 @@ std::vector<EndpointStats> MirrorSet::Stats() const {
     e.failures = s.failures;
     e.bytes = s.bytes;
     e.last_error = s.last_error;
-    if (s.not_before[0] > now || s.not_before[1] > now) {
+    const TimePoint limited_until = std::max({s.not_before[0], s.not_before[1], s.not_before[2]});
+    if (limited_until > now) {
       e.state = "rate-limited";
+      e.rate_limited_for = limited_until - now;
     } else if (s.backoff_until > now) {
       e.state = "backing-off";
     } else {

@@ -47,8 +47,10 @@ namespace hfm {
 // The most endpoints one set holds (per-file memories are 64-bit masks).
 inline constexpr size_t kMaxMirrorEndpoints = 64;
 
-// Requests the Hub rate-limits separately: /api calls and /resolve.
-enum class RequestKind { kApi = 0, kFile = 1 };
+// Requests the Hub rate-limits separately: /api calls and file bytes; and
+// within file bytes, /resolve alone (a 429 there leaves the CDN locations it
+// signed before usable).
+enum class RequestKind { kApi = 0, kFile = 1, kResolve = 2 };
 
 struct MirrorSetOptions {
   Duration backoff_base = std::chrono::seconds(1);
@@ -67,6 +69,9 @@ struct RouteKey {
   std::string commit_key;  // "" = none (resolving a branch)
   std::string file_key;    // "" = not a file
   uint64_t allowed = ~uint64_t{0};  // bit i set: endpoint i may be asked
+  // kFile: bit i set: endpoint i holds this file's location, so a wait on
+  // its resolves does not hold this request back.
+  uint64_t located = 0;
 };
 
 struct Route {
@@ -109,6 +114,8 @@ class MirrorSet {
   void OnSuccess(size_t i);
   // It failed in a way that says the endpoint is in trouble: it backs off,
   // and stays blocked for `server_wait` for requests of `kind` when given.
+  // kResolve (a 429 from /resolve) only blocks resolves: the endpoint is
+  // healthy, and files it located before go on.
   void OnFailure(size_t i, const Status& status, RequestKind kind, std::optional<Duration> server_wait);
   // It answered that it lacks `key` (a commit or file key): skipped for it.
   // Counted as a failure in the tally, not against its health.
@@ -126,7 +133,7 @@ class MirrorSet {
   struct State {
     int consecutive_failures = 0;
     TimePoint backoff_until;      // backing off while now < backoff_until
-    TimePoint not_before[2];      // per RequestKind: the server asked us to wait
+    TimePoint not_before[3];      // per RequestKind: the server asked us to wait
     uint64_t attempts = 0;
     uint64_t failures = 0;
     uint64_t bytes = 0;

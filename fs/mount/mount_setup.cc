@@ -56,6 +56,7 @@ HubClientOptions MakeHubClientOptions(const MountOptions& m, const std::string& 
   h.token_http_hosts = m.token_http_hosts;
   h.trusted_endpoint = m.trusted_endpoint;
   h.trust_fallback = m.trust_fallback;
+  h.offline = m.offline;
   h.transport = transport;
   return h;
 }
@@ -74,6 +75,7 @@ FilesystemOptions MakeFilesystemOptions(const MountOptions& m, const std::string
   o.snapshots.serve_gated_offline = m.offline_gated;
   if (m.per_user_token) o.snapshots.user_token = [](uint32_t uid) { return LoadUserToken(uid); };
   o.read_path.strict = m.strict;
+  o.read_path.offline = m.offline;
   o.read_path.read_timeout = o.snapshots.request_timeout;
   // A fetch gives up when its readers would: retries past that only keep a
   // fetch thread from serving the next read.

@@ -103,6 +103,13 @@ uint32_t FetchScheduler::Schedule(const FileLocation& location, uint64_t round, 
       if (it != fetches_.end()) fetches[k] = it->second;
     }
   }
+  if (env_.options.offline && !runs.empty()) {
+    FailOffline(location, round, runs.front().first);
+    for (const Run& run : runs) {
+      for (uint32_t i = run.first; i < run.first + run.count; ++i) FailFetch(round, i, OfflineStatus(location));
+    }
+    return stopped;
+  }
   for (const Run& run : runs) {
     // A waiting reader's GET gets a thread of its own: the shared threads may
     // all be busy with readahead and background prefetch.
@@ -165,6 +172,16 @@ void FetchScheduler::FetchRun(const FileLocation& location, uint64_t round, uint
   // Counted until its readers have its answer: then no reader can still be
   // told of this GET's failure.
   env_.counters->fetches_in_flight.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Status FetchScheduler::OfflineStatus(const FileLocation& location) const {
+  return Status::Unavailable("offline (HF_HUB_OFFLINE=1) and not in the cache: " + LogWhere(location, "none (offline)"));
+}
+
+void FetchScheduler::FailOffline(const FileLocation& location, uint64_t round, uint32_t first) {
+  if (logged_offline_.exchange(true)) return;  // once per file: the kernel asks again page by page
+  LogError(OfflineStatus(location).message() + " (block " + std::to_string(first) + ", round " +
+           std::to_string(round) + ")");
 }
 
 void FetchScheduler::StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) {

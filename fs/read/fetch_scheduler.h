@@ -151,6 +151,9 @@ class FetchScheduler {
 
  private:
   void FetchRun(const FileLocation& location, uint64_t round, uint32_t first, uint32_t count);
+  // Offline: what blocks not in the cache fail with, and its one log line.
+  Status OfflineStatus(const FileLocation& location) const;
+  void FailOffline(const FileLocation& location, uint64_t round, uint32_t first);
   // A fetch of `round` began filling block `index`.
   void StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) EXCLUDES(mu_);
   // The GET filling block `index` faltered: its readers wait for the whole block.
@@ -204,6 +207,7 @@ class FetchScheduler {
   // Written under persist_mu_ and mu_; read without either.
   std::atomic<uint64_t> round_{0};
   std::atomic<bool> fetch_failed_{false};
+  std::atomic<bool> logged_offline_{false};
   // Readers waiting in cv_ for part of a block still filling: while there
   // are none, the network thread's progress reports skip the lock.
   std::atomic<int> partial_waiters_{0};

@@ -30,6 +30,8 @@ struct ReadPathOptions {
   // Blocks one background prefetch pass looks at; the budget decides how many
   // it actually fetches.
   uint32_t background_window_blocks = 64;
+  // HF_HUB_OFFLINE=1: no GET at all; blocks not in the cache fail at once.
+  bool offline = false;
 };
 
 struct ReadPathEnv {

@@ -30,7 +30,7 @@ class MirrorTest : public ::testing::Test {
     file_.commit = kCommit;
     file_.path = "model.bin";
     file_.size = content_.size();
-    file_.is_lfs = true;
+    file_.is_lfs = false;  // the endpoints serve bytes on /resolve itself, as for a regular file
   }
 
   std::unique_ptr<HubClient> Client(std::vector<std::string> endpoints,

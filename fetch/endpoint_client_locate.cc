@@ -1,0 +1,102 @@
+// EndpointClient::Locate: where an LFS file's bytes are, asked once per file
+// the way the official client asks: HEAD /resolve WITHOUT a Range header. A
+// location signed for a request that carried Range may be bound to that byte
+// range (fetch/PROTOCOL.md), and every later range of the file would then cost
+// a 403 and another /resolve, each counted against the Hub's resolver quota.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fetch/endpoint_client.h"
+#include "fetch/endpoint_range_walk.h"
+#include "fetch/hub_errors.h"
+#include "fetch/log_text.h"
+#include "fetch/redirect_chain.h"
+#include "fetch/resolve_answer.h"
+#include "fetch/retry_after.h"
+#include "fetch/retry_policy.h"
+#include "fetch/url.h"
+
+namespace hfm {
+namespace {
+
+// A HEAD answer has no body; anything a broken server sends anyway is dropped.
+class DiscardSink : public BodySink {
+ public:
+  bool OnData(const char*, size_t) override { return true; }
+};
+
+// A /resolve/ URL of some Hub: a mirror's 308 to huggingface.co points at one,
+// and it is asked in turn (without the token) for the CDN location.
+bool IsResolveUrl(const std::string& url) {
+  const std::string path = url.substr(0, url.find('?'));
+  return path.find("/resolve/") != std::string::npos;
+}
+
+}  // namespace
+
+// The walk's state after Locate: `url` is the location, cached and shared
+// with the ranges waiting on this one's /resolve.
+Status EndpointClient::Locate(const FileLocation& file, TimePoint deadline, const std::string& context,
+                              RangeWalk* walk, AttemptInfo* info) {
+  std::string url = walk->resolve_url;
+  int hops = 0;
+  std::vector<std::string> visited{url};
+  while (true) {
+    HttpRequest request;
+    request.method = "HEAD";
+    request.url = url;
+    request.headers = HeadersFor(url, file.credential);
+    request.headers.emplace_back("Accept-Encoding", "identity");
+    request.deadline = deadline;
+    request.low_speed_bytes = low_speed_bytes_;
+    request.low_speed_seconds = low_speed_seconds_;
+    request.connect_timeout = connect_timeout_;
+    DiscardSink none;
+    Result<HttpResponseHead> result = transport_->Perform(request, &none);
+    const std::string where = context + " locating at " + StripQuery(url);
+    if (!result.ok()) {
+      info->retryable = IsRetryableTransportError(result.status());
+      return result.status().WithContext(where);
+    }
+    if (url == walk->resolve_url) {
+      const std::string disagreement = AnswerDisagreement(file, *result);
+      if (!disagreement.empty()) {
+        return Status::DataLoss(context + ": /resolve disagrees with the listing: " + disagreement);
+      }
+    }
+    if (IsRedirectStatus(result->status)) {
+      auto next = NextRedirectHop(url, *result, &hops, &visited, context);
+      if (!next.ok()) return next.status();
+      url = std::move(*next);
+      // The endpoint's own redirects (a renamed repo, resolve-cache) and
+      // another Hub's /resolve are followed; the first other host that is
+      // neither is the CDN, and its signed URL is the location.
+      if (!SameHost(url, endpoint_) && !IsResolveUrl(url)) break;
+      continue;
+    }
+    if (result->status == 200 || result->status == 206) break;  // this URL serves the bytes itself
+    const bool at_endpoint = SameHost(url, endpoint_);
+    const std::string error_code = result->Header("x-error-code");
+    info->retryable = IsRetryableHttpStatus(result->status);
+    info->server_wait = ServerRequestedWait(*result, clock_->WallSeconds());
+    info->resolve_limited = result->status == 429;
+    info->error_code = error_code;
+    if (at_endpoint) return HubErrorStatus(*result, where);
+    if (!error_code.empty()) {
+      info->off_host_refusal = true;
+      return OffHostHubError(*result, where, endpoint_for_log_);
+    }
+    info->retryable = true;  // a CDN refusing a HEAD: another try, maybe elsewhere
+    return Status::Unavailable(where + ": HTTP " + std::to_string(result->status));
+  }
+  signed_urls_.Put(walk->key, url);
+  walk->url = url;
+  walk->shared = url;
+  walk->hops = 0;
+  walk->visited.assign(1, url);
+  if (walk->lead) walk->lead->End();
+  return Status::Ok();
+}
+
+}  // namespace hfm
