@@ -1,5 +1,6 @@
 """Real-Hub behaviours the test hub can switch on (POST /_hub/behaviour), all off by default so that older
-tests see the plain protocol. Each copies a fact of ../../shared/HUB_PROTOCOL.md (see fetch/PROTOCOL.md):
+tests see the plain protocol. Each copies a fact of the research notes in ../shared/HUB_PROTOCOL.md (beside
+the repository; summed up in fetch/PROTOCOL.md):
 
   range_bound_signatures  a GET /resolve that carries Range gets a CDN URL signed for that range only
                           (S3 style: X-Amz-SignedHeaders=host;range); the CDN answers 403 to any other range
