@@ -10,6 +10,7 @@ import json
 import threading
 
 import hub_hostile
+import hub_realism
 import hub_tampered
 
 MAX_FAULT_TIMES = 10000
@@ -17,10 +18,10 @@ MAX_FAULT_SECONDS = 600
 LOG_LIMIT = 200000
 FAULT_ACTIONS = ("status", "stall", "reset", "delay", "throttle", "corrupt", "truncate", "ignore_range",
                  "bad_content_range", "redirect_loop", "big_headers", "hostile_listing",
-                 "tampered")
+                 "tampered", "redirect_upstream")
 HOSTS = ("hub", "cdn", "any")
-ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "search", "resolve", "raw", "cdn", "other",
-          "any")
+ROUTES = ("api_info", "api_revision", "tree", "paths_info", "refs", "search", "resolve", "resolve_cache", "raw",
+          "cdn", "other", "any")
 
 
 class Faults:
@@ -66,6 +67,8 @@ class Faults:
             hub_hostile.validate(rule)
         if action == "tampered":
             hub_tampered.validate(rule)
+        if action == "redirect_upstream":
+            hub_realism.validate_redirect_upstream(rule)
         with self.lock:
             rule["id"], rule["seen"], rule["applied"] = self.next_id, 0, 0
             rule["_cancel"] = threading.Event()
@@ -119,6 +122,7 @@ class Stats:
             self.total = 0
             self.requests, self.methods, self.paths = {}, {}, {}
             self.bytes, self.bytes_by_route = {}, {}
+            self.quota_refused = {}  # route -> requests refused by hub_realism's resolver quota
             self.log, self.seq = [], 0
             self.events = 0
 
@@ -143,6 +147,8 @@ class Stats:
             self.bytes[host] = self.bytes.get(host, 0) + entry["bytes"]
             t = self.bytes_by_route.setdefault(host, {})
             t[route] = t.get(route, 0) + entry["bytes"]
+            if entry.get("quota_refused"):
+                self.quota_refused[route] = self.quota_refused.get(route, 0) + 1
             self.log.append(entry)
             if len(self.log) > LOG_LIMIT:
                 del self.log[:len(self.log) - LOG_LIMIT]
@@ -151,7 +157,7 @@ class Stats:
         with self.lock:
             return json.loads(json.dumps({
                 "total": self.total, "requests": self.requests, "methods": self.methods, "paths": self.paths,
-                "bytes": self.bytes, "bytes_by_route": self.bytes_by_route}))
+                "bytes": self.bytes, "bytes_by_route": self.bytes_by_route, "quota_refused": self.quota_refused}))
 
     def log_copy(self):
         with self.lock:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import fixtures
 import hub_huge
+import hub_realism
 from hub_faults import Faults, Stats
 
 KINDS = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -100,6 +101,7 @@ class Hub:
                         self.lfs_objects[f["sha256"]] = (repo.blob_path(f), f["size"])
         self.refs_lock = threading.Lock()
         self.faults, self.stats = Faults(), Stats()
+        self.behaviour = hub_realism.Behaviour(self.lfs_objects)
         self.secret = os.urandom(32)
         self.url_generation = 0
         self.url_ttl = url_ttl
@@ -108,29 +110,40 @@ class Hub:
         self.stopping = threading.Event()
 
     # signed CDN URLs: the signature covers the object, issue time, lifetime and a generation that
-    # expire_signed_urls bumps, so every URL issued before it stops working at once.
-    def _signature(self, sha256, date, expires, generation):
-        msg = ("%s\n%s\n%s\n%s" % (sha256, date, expires, generation)).encode()
-        return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()
+    # expire_signed_urls bumps, so every URL issued before it stops working at once. A URL bound to a byte
+    # range (hub_realism's range_bound_signatures) signs the Range header too, as S3 does for
+    # X-Amz-SignedHeaders=host;range: any other Range, or none, no longer matches.
+    def _signature(self, object_id, date, expires, generation, rng=None):
+        msg = "%s\n%s\n%s\n%s" % (object_id, date, expires, generation)
+        if rng is not None:
+            msg += "\nrange:" + rng
+        return hmac.new(self.secret, msg.encode(), hashlib.sha256).hexdigest()
 
-    def sign(self, sha256):
+    def sign(self, object_id, rng=None, path=None):
+        """A signed CDN URL for `object_id` at `path` (default /lfs/<id>), bound to Range `rng` when given."""
         date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         expires, gen = self.url_ttl, self.url_generation
         query = urlencode([("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
                            ("X-Amz-Credential", "TESTHUB/%s/us-east-1/s3/aws4_request" % date[:8]),
                            ("X-Amz-Date", date), ("X-Amz-Expires", str(expires)),
-                           ("X-Amz-Signature", self._signature(sha256, date, expires, gen)),
-                           ("X-Amz-SignedHeaders", "host"), ("x-id", "GetObject")])
-        return "%s/lfs/%s?%s" % (self.cdn_url, sha256, query)
+                           ("X-Amz-Signature", self._signature(object_id, date, expires, gen, rng)),
+                           ("X-Amz-SignedHeaders", "host" if rng is None else "host;range"), ("x-id", "GetObject")])
+        return "%s%s?%s" % (self.cdn_url, path or "/lfs/" + object_id, query)
 
-    def check_signature(self, sha256, params):
-        """-> None if valid, else (S3 code, message)."""
+    def check_signature(self, object_id, params, range_header=None):
+        """-> None if valid, else (S3 code, message). `range_header`: the request's Range, which a URL signed
+        with SignedHeaders host;range must repeat exactly."""
         date, expires, sig = params.get("X-Amz-Date"), params.get("X-Amz-Expires"), params.get("X-Amz-Signature")
         if not (date and expires and sig):
             return ("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                     "AWSAccessKeyId parameters")
+        rng = None
+        if "range" in params.get("X-Amz-SignedHeaders", "host").split(";"):
+            if range_header is None:
+                return ("AccessDenied", "The URL was signed for a byte range; the request has no Range header")
+            rng = range_header
         generation = next((g for g in range(self.url_generation, -1, -1)
-                           if hmac.compare_digest(sig, self._signature(sha256, date, expires, g))), None)
+                           if hmac.compare_digest(sig, self._signature(object_id, date, expires, g, rng))), None)
         if generation is None:
             return ("SignatureDoesNotMatch", "The request signature we calculated does not match the "
                                              "signature you provided.")

@@ -131,6 +131,49 @@ class HubProcess:
     def faults(self):
         return self._control("GET", "faults")
 
+    # Real-Hub behaviours (hub_realism.py), all off until switched on (or start_hub(behaviour=...)); reset()
+    # comes back to how the hub started.
+
+    def behaviour(self, **switches):
+        """Set switches of POST /_hub/behaviour (none: just read them). -> every switch's current value."""
+        return self._control("POST", "behaviour", switches) if switches else self._control("GET", "behaviour")
+
+    def range_bound_signatures(self, on=True):
+        """A GET /resolve with Range gets a CDN URL good for that range only (403 for any other, or none)."""
+        return self.behaviour(range_bound_signatures=on)
+
+    def resolver_quota(self, limit, window=300, retry_after=False):
+        """Every /resolve and /api/resolve-cache takes one from `limit` per fixed `window` seconds (a fresh
+        window from now); past it, 429. limit=None lifts the quota."""
+        quota = None if limit is None else {"limit": limit, "window": window, "retry_after": retry_after}
+        return self.behaviour(resolver_quota=quota)
+
+    def resolve_cache(self, on=True):
+        """A regular file's /resolve answers 307 to a relative /api/resolve-cache/... URL that serves it."""
+        return self.behaviour(resolve_cache=on)
+
+    def xet(self, repos=True, unranged_limit=None):
+        """LFS files of `repos` (True: all, or a list of repo ids; False: none) are Xet-backed: /resolve sends
+        them to the CDN's bridge, which refuses an unranged GET of a file over `unranged_limit` bytes."""
+        switches = {"xet": repos if isinstance(repos, bool) else list(repos)}
+        if unranged_limit is not None:
+            switches["xet_unranged_limit"] = unranged_limit
+        return self.behaviour(**switches)
+
+    def redirect_to_upstream(self, base, status=308, path_contains=None, times=10000):
+        """This hub answers /resolve (those whose path holds `path_contains`) with `status` to the same path and
+        query on `base`, like a mirror sending a file it lacks to huggingface.co. -> fault rule id."""
+        rule = {"route": "resolve", "action": "redirect_upstream", "base": base, "status": status, "times": times}
+        if path_contains:
+            rule["path_contains"] = path_contains
+        return self.set_fault(rule)
+
+    def resolve_log(self, file=None, repo=None):
+        """Log entries of /resolve requests (each with method, has_range, head, quota_refused, repo, file),
+        optionally of one file (its path in the repo) or repo: count them to get /resolve calls per file."""
+        return [e for e in self.log() if e["route"] == "resolve" and (file is None or e["file"] == file)
+                and (repo is None or e["repo"] == repo)]
+
     def clear_faults(self):
         self._control("POST", "clear_faults", {})
 
@@ -168,11 +211,12 @@ class HubProcess:
 
 
 def start_hub(fixtures_dir=None, large_mb=None, verbose=False, url_ttl=None, extra_args=(), timeout=300,
-              stderr_path=None, cdn_url=None, bench=None):
+              stderr_path=None, cdn_url=None, bench=None, behaviour=None):
     """Start testhub.py on free ports and wait for its ready line (the fixture build may take a while on
     the first start). The hub exits when this process dies (its stdin closes). `cdn_url`: signed LFS URLs
     point at that server instead (testhub.py --cdn-url). `bench`: True or a dict with shard_mb, st_mb,
-    files: add the benchmark's repos (--bench-fixtures)."""
+    files: add the benchmark's repos (--bench-fixtures). `behaviour`: switches of hub_realism.py set from the
+    start (--behaviour); /_hub/reset comes back to them."""
     fixtures_dir = os.path.abspath(fixtures_dir or DEFAULT_FIXTURES)
     os.makedirs(fixtures_dir, exist_ok=True)
     cmd = [sys.executable, os.path.join(HERE, "testhub.py"), "--fixtures", fixtures_dir, "--watch-stdin"]
@@ -187,6 +231,8 @@ def start_hub(fixtures_dir=None, large_mb=None, verbose=False, url_ttl=None, ext
         for key, value in (bench.items() if isinstance(bench, dict) else ()):
             if value is not None:
                 cmd += ["--bench-%s" % key.replace("_", "-"), str(value)]
+    if behaviour:
+        cmd += ["--behaviour", json.dumps(behaviour)]
     if verbose:
         cmd.append("--verbose")
     cmd += list(extra_args)

@@ -16,6 +16,9 @@ Hub protocol served (see the README next to this file for the fixture repos and 
   GET|HEAD /[datasets/|spaces/]{ns}/{name}/resolve/{rev}/{path}          200/206/416, or 302 to the CDN
   GET|HEAD /[datasets/|spaces/]{ns}/{name}/raw/{rev}/{path}              LFS pointer text for LFS files
   CDN: GET|HEAD /lfs/{sha256}?X-Amz-...                                  pre-signed; 403 when expired/invalid
+Switchable real-Hub behaviours (hub_realism.py; off unless POST /_hub/behaviour or --behaviour sets them):
+range-bound signatures, the resolvers quota (429), 307s to /api/resolve-cache/..., Xet bridge URLs
+(CDN /xet-bridge-us/...), and the fault action "redirect_upstream" (a mirror's 3xx to huggingface.co).
 
 --cdn-url URL makes the signed LFS URLs `URL/lfs/<sha256>?X-Amz-...` instead: another server (scripts/bench
 puts nginx there, serving the fixtures' blobs/ directory) serves the objects and ignores the query. The
@@ -26,12 +29,14 @@ Test control API (not Hub protocol; on the hub listener only; never counted, log
   GET  /_hub/stats            {"total", "requests": {host: {route: n}}, "methods": {host: {method: n}},
                                "paths": {host: {path: n}}, "bytes": {host: n},
                                "bytes_by_route": {host: {route: n}}}   (hosts "hub" and "cdn"; routes:
-                               api_info api_revision tree paths_info refs search resolve raw cdn other)
+                               api_info api_revision tree paths_info refs search resolve resolve_cache raw cdn
+                               other); "quota_refused": {route: n}
   POST /_hub/reset_stats      clears the stats and the log
   GET  /_hub/log              [{seq, time, host, method, path, query, route, range, has_authorization,
                                 authorization_value_sha256_prefix (first 16 hex of sha256 of the bearer
                                 token; never the token), status, bytes, fault, duration_ms, arrived,
-                                answered}, ...]  (log order and seq: when each request finished; arrived,
+                                answered, has_range, head, quota_refused, repo and file (ns/name and
+                                path; null off repo routes)}, ...]  (log order and seq: when each request finished; arrived,
                                 answered: ticks of one counter taken on arrival and just before the answer's
                                 first byte, so "B.arrived > A.answered" means B came after A's answer)
   POST /_hub/expire_signed_urls [{"ttl": seconds}]  invalidates every signed URL issued so far (they now
@@ -43,7 +48,8 @@ Test control API (not Hub protocol; on the hub listener only; never counted, log
                                `commit` -> {"repo", "at", "hidden": [shas]}
   POST /_hub/faults           one rule or {"faults": [rules]} -> {"ids": [...]}; GET /_hub/faults lists them
   POST /_hub/clear_faults     removes all rules and ends running stalls at once
-  POST /_hub/reset            reset_stats + clear_faults + reset_refs
+  GET|POST /_hub/behaviour    read or set hub_realism.py's switches -> all of them
+  POST /_hub/reset            reset_stats + clear_faults + reset_refs + behaviour as started
 A fault rule (all keys but "action" optional):
   {"host": "hub"|"cdn"|"any" or a list, "route": <route class>|"any" or a list (e.g. ["resolve", "cdn"]),
    "method": "GET", "path_contains": "...", "nth": 1, "times": 1, "action": ..., action parameters}
@@ -63,6 +69,7 @@ A fault rule (all keys but "action" optional):
    "redirect_loop": 302 to this same URL ("mode": "self") or back and forth with hfm_loop=1 ("pair")
    "big_headers": add "lines" (default 1) headers of "bytes" (default 200000) in all, named "name"
    "hostile_listing": on the tree route, a crafted listing "case" (see hub_hostile.py)
+   "redirect_upstream": a "status" (301/302/307/308, default 308) to the same path and query on "base"
    "tampered": on the tree, resolve and cdn routes, list (and name in X-Linked-Etag) the LFS object "sha256"
                with the hash of its flipped bytes and serve those flipped bytes (a consistent liar; see hub_tampered.py)
 Standard library only (Debian 12's python3 3.11).
@@ -87,6 +94,7 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 import hub_hostile  # noqa: E402
+import hub_realism  # noqa: E402
 import hub_tampered  # noqa: E402
 from hub_http import (HubError, Response, decode_path, header_value, iso_time, json_response,  # noqa: E402
                       ranged_file, s3_error, truthy)
@@ -102,6 +110,9 @@ TREE_PAGE_EXPAND = 50
 def classify(host, method, raw_path):
     """-> (route class, params) from the raw (undecoded) path."""
     segs = raw_path.split("/")[1:]
+    added = hub_realism.classify(host, method, segs)  # resolve-cache, the Xet bridge
+    if added:
+        return added
     if host == "cdn":
         if len(segs) == 2 and segs[0] == "lfs" and method in ("GET", "HEAD"):
             return "cdn", {"sha256": segs[1]}
@@ -180,6 +191,7 @@ class Handler(BaseHTTPRequestHandler):
                      hashlib.sha256(token.encode()).hexdigest()[:16] if auth is not None else None,
                  "status": 0, "bytes": 0, "fault": None, "arrived": self.hub.stats.next_event(),
                  "answered": None}
+        entry.update(hub_realism.log_fields(method, self.headers, params))
         self.entry = entry
         fault = self.fault = self.hub.faults.match(self.role, route, method, entry["path"])
         try:
@@ -192,6 +204,8 @@ class Handler(BaseHTTPRequestHandler):
                 resp = self._fault_status(fault)
             elif fault and fault["action"] == "redirect_loop":
                 resp = self._redirect_loop(fault, raw_path, query)
+            elif fault and fault["action"] == "redirect_upstream":
+                resp = hub_realism.redirect_upstream(fault, raw_path, query)
             elif fault and fault["action"] == "stall" and fault.get("before_headers"):
                 self._stall(fault)
                 return
@@ -200,10 +214,7 @@ class Handler(BaseHTTPRequestHandler):
                 if fault and fault["action"] == "hostile_listing":  # its cursors are its own: list page 1
                     real_query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
                                             if k != "cursor"])
-                try:
-                    resp = self._route(route, method, params, real_query)
-                except HubError as e:
-                    resp = e.response()
+                resp = hub_realism.answer(self, route, method, params, real_query)  # self._route and more
                 if fault:
                     resp = self._fault_transform(resp, fault, route, raw_path, query)
             self._send(resp, fault, method)
@@ -456,7 +467,7 @@ class Handler(BaseHTTPRequestHandler):
             return Response(200, headers + [("ETag", '"%s"' % f["oid"]), ("Content-Type", "text/plain; charset=utf-8"),
                                             ("Accept-Ranges", "bytes")], pointer)
         if f["lfs"]:
-            location = self.hub.sign(f["sha256"])
+            location = self.hub.sign(f["sha256"], hub_realism.bound_range(self))
             body = ("Found. Redirecting to %s" % location).encode()
             return Response(302, headers + [
                 ("Location", location), ("ETag", '"%s"' % f["oid"]), ("X-Linked-Etag", '"%s"' % f["sha256"]),
@@ -467,7 +478,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _cdn(self, sha256, q):
         obj = self.hub.lfs_objects.get(sha256)
-        bad = self.hub.check_signature(sha256, q)
+        bad = self.hub.check_signature(sha256, q, self.headers.get("Range"))
         if bad:
             return s3_error(403, *bad)
         if obj is None:
@@ -692,6 +703,8 @@ class Handler(BaseHTTPRequestHandler):
             if op == "lag" and method == "POST":
                 at, hidden = hub.lag(body["repo"], body["commit"], body.get("kind", "model"))
                 return json_response({"repo": body["repo"], "at": at, "hidden": hidden})
+            if op == "behaviour" and method in ("GET", "POST"):
+                return json_response(hub_realism.control(hub, method, body))
             if op == "faults" and method == "GET":
                 return json_response(hub.faults.describe())
             if op == "faults" and method == "POST":
@@ -704,6 +717,7 @@ class Handler(BaseHTTPRequestHandler):
                 hub.stats.reset()
                 hub.faults.clear()
                 hub.reset_refs()
+                hub.behaviour.reset()
                 return json_response({"ok": True})
         except (ValueError, KeyError, TypeError) as e:
             return json_response({"error": "%s: %s" % (type(e).__name__, e)}, 400)
@@ -723,9 +737,9 @@ def _use_external_cdn(hub, base):
     base = base.rstrip("/")
     builtin_sign = hub.sign
 
-    def sign(sha256):
-        url = builtin_sign(sha256)
-        return base + url[len(hub.cdn_url):]
+    def sign(object_id, rng=None, path=None):
+        url = builtin_sign(object_id, rng, path)
+        return url if path else base + url[len(hub.cdn_url):]  # the Xet bridge (a path) stays built in
     hub.sign = sign
 
 
@@ -736,6 +750,8 @@ def serve(args):
         os.environ["HFM_HUB_BENCH"] = json.dumps({"shard_mb": args.bench_shard_mb, "st_mb": args.bench_st_mb,
                                                   "files": args.bench_files})
     hub = Hub(args.fixtures, large_mb=args.large_mb, url_ttl=args.url_ttl, verbose=args.verbose)
+    if args.behaviour:
+        hub.behaviour.start_with(args.behaviour)
     servers = []
     for role, host, port in (("hub", args.host, args.port), ("cdn", args.cdn_host, args.cdn_port)):
         handler = type("%sHandler" % role.capitalize(), (Handler,), {"hub": hub, "role": role})
@@ -792,6 +808,9 @@ def main(argv=None):
     ap.add_argument("--url-ttl", type=int, default=3600, help="lifetime of signed CDN URLs, seconds")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin reaches EOF (parent died)")
     ap.add_argument("--verbose", action="store_true", help="one line per request on stderr")
+    ap.add_argument("--behaviour", type=json.loads, default=None,
+                    help='real-Hub switches set from the start, as POST /_hub/behaviour takes them (JSON, e.g. '
+                         '\'{"range_bound_signatures": true}\'; see hub_realism.py)')
     ap.add_argument("--cdn-url", help="signed LFS URLs point at URL/lfs/<sha256>?X-Amz-... (an external "
                                       "server that serves the fixtures' blobs by sha256) instead of the built-in CDN")
     ap.add_argument("--bench-fixtures", action="store_true",
