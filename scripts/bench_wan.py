@@ -69,6 +69,13 @@ class WanPath:
             raise self.h.BenchError("resolve of %s/%s -> %d, no redirect" % (f.repo, f.path, r.status))
         return location
 
+    def cpu_seconds(self):
+        """CPU time the data server's proxy has used so far: compared with a transfer's wall time, it shows
+        whether the proxy could have been the bottleneck."""
+        with open("/proc/%d/stat" % self.cdn.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def label(self):
         return "RTT %g ms, %s" % (self.rtt_ms, "25 MiB/s per connection" if self.capped else "no cap")
 
@@ -82,6 +89,14 @@ def wan_path(b, h, rtt_ms, capped=True):
     if key not in paths:
         paths[key] = WanPath(b, h, rtt_ms, capped)
     return paths[key]
+
+
+def proxy_load(w, fn):
+    """Runs fn(). -> (its result, the share of fn's wall time (mount and cache drop included, for hfmirror)
+    the data server's proxy spent on a CPU)."""
+    cpu, start = w.cpu_seconds(), time.perf_counter()
+    mbps = fn()
+    return mbps, (w.cpu_seconds() - cpu) / (time.perf_counter() - start)
 
 
 def aria2c_mbps(b, h, url, f):
@@ -122,19 +137,30 @@ def make_targets(h):
         for rtt, capped in cases:
             w = wan_path(b, h, rtt, capped)
             url = w.signed_url(f)
-            ours, aria, traffic = [], [], []
+            if capped and rtt == rtts[0]:
+                h.cold_start(f.blob)
+                n = min(f.size, 64 * MIB)
+                _, r = h.timed(["curl", "-sf", "-r", "0-%d" % (n - 1), url, "-o", "/dev/null",
+                                "-w", "%{speed_download}"])
+                b.add(11, "pacing check through the proxy (no hfmirror figure)", "MB/s", None,
+                      "1 curl connection, %s" % w.label(), float(r.stdout.decode().strip().replace(",", ".")) / 1e6,
+                      note="the cap is 25 MiB/s = 26.2 MB/s; %d MiB, 2 RTTs of setup included" % (n // MIB))
+            ours, aria, traffic, load = [], [], [], []
             for _ in range(b.runs):
-                mbps, t = cold_reads(b, w, f)
+                (mbps, t), busy = proxy_load(w, lambda: cold_reads(b, w, f))
                 ours.append(mbps)
                 traffic.append(t)
                 h.cold_start(f.blob)
-                aria.append(aria2c_mbps(b, h, url, f))
+                mbps, busy_aria = proxy_load(w, lambda: aria2c_mbps(b, h, url, f))
+                aria.append(mbps)
+                load.append((busy, busy_aria))
             sent, reqs, conns = traffic[-1]
             b.add(11, "cold read %d MiB, %s" % (f.size // MIB, w.label()), "MB/s", h.median(ours),
                   "aria2c -x16 -s16", h.median(aria), ">=", 1.1 if capped else 1.0, ours_samples=ours,
                   peer_samples=aria, label="%g ms%s" % (rtt, "" if capped else " no cap"),
-                  note="hfmirror: %.0f MiB in %d GETs on %d connection(s) (nginx's log, last run)" % (
-                      sent / MIB, reqs, conns))
+                  note="hfmirror: %.0f MiB in %d GETs on %d connection(s) (nginx's log, last run); the data "
+                  "proxy was on a CPU %.0f%% of the hfmirror run, %.0f%% of the aria2c run (max over runs)" % (
+                      sent / MIB, reqs, conns, 100 * max(x[0] for x in load), 100 * max(x[1] for x in load)))
 
     def target_12(b):
         """Header read of a cold file (listing seen) against one raw 1 MiB range GET on a fresh connection."""
