@@ -16,6 +16,14 @@ Fixtures
                    mount is in /proc/self/mountinfo. `endpoint` may be a mirror list "URL1;URL2" (the whole
                    -o value is one argv element, so ';' needs no quoting). Always unmounted at teardown, even
                    when the test fails; the daemon's stderr tail is attached to the failure report.
+  wan_hub          (session) factory: wan_hub(rtt_ms) -> WanHub, a test hub of its own (one per RTT, started on
+                   first use, reset on every call) whose hub and CDN ports are reached only through
+                   tests/netem/latency_proxy: every byte waits RTT/2 each way, a fresh connection one RTT more.
+                   Mount it with mount(endpoint=w.url). WanHub: .url (the hub through its proxy), .hub (the
+                   test hub itself, hubctl.HubProcess: stats, faults, ...; its .url bypasses the delay),
+                   .hub_proxy, .cdn_proxy (netem.LatencyProxy), .rtt_ms. Signed LFS URLs point at the CDN's
+                   proxy. Not delayed: the `next` links of listings over 1000 entries (the hub writes its own
+                   address into them).
   drop_page_cache  (function) callable: drop_page_cache(path=None) -> bool. With a path, drops the page
                    cache of that file (or every file under that directory) with posix_fadvise(DONTNEED);
                    without, writes 3 to /proc/sys/vm/drop_caches. False when not permitted.
@@ -41,6 +49,7 @@ import fnmatch
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,6 +60,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "hub"))
 import hubctl  # noqa: E402
+sys.path.insert(0, str(REPO_ROOT / "tests" / "netem"))
+import netem  # noqa: E402
 
 SCRUBBED_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT", "HF_HUB_OFFLINE",
                 "HFMIRROR_CACHE", "HF_HOME")
@@ -85,6 +96,51 @@ def mirror_hub(tmp_path_factory):
     h = hubctl.start_hub(fixtures_dir, verbose=os.environ.get("HFM_HUB_VERBOSE") == "1", stderr_path=str(stderr))
     yield h
     h.stop()
+
+
+class WanHub:
+    """A test hub behind two latency proxies: one in front of its hub port, one in front of its CDN port."""
+
+    def __init__(self, fixtures_dir, rtt_ms, work_dir):
+        self.rtt_ms = rtt_ms
+        self.hub = self.hub_proxy = self.cdn_proxy = None
+        try:
+            # The CDN's port is chosen here, so that its proxy can be up before the hub, which must be told
+            # the proxy's address to sign URLs with (--cdn-url; the signature does not cover the host).
+            with socket.socket() as s:
+                s.bind(("127.0.0.2", 0))
+                cdn_port = s.getsockname()[1]
+            self.cdn_proxy = netem.LatencyProxy(("127.0.0.2", cdn_port), rtt_ms, listen_host="127.0.0.2",
+                                                log_path=work_dir / "cdn_proxy.log")
+            self.hub = hubctl.start_hub(fixtures_dir, extra_args=["--cdn-port", str(cdn_port)],
+                                        cdn_url=self.cdn_proxy.url, stderr_path=str(work_dir / "testhub.stderr"))
+            port = int(self.hub.url.rsplit(":", 1)[1])
+            self.hub_proxy = netem.LatencyProxy(("127.0.0.1", port), rtt_ms, log_path=work_dir / "hub_proxy.log")
+        except BaseException:
+            self.stop()
+            raise
+        self.url = self.hub_proxy.url
+
+    def stop(self):
+        for part in (self.hub_proxy, self.hub, self.cdn_proxy):
+            if part is not None:
+                part.stop()
+
+
+@pytest.fixture(scope="session")
+def wan_hub(tmp_path_factory):
+    fixtures_dir = os.environ.get("HFM_HUB_FIXTURES") or hubctl.DEFAULT_FIXTURES
+    hubs = {}
+
+    def factory(rtt_ms):
+        if rtt_ms not in hubs:
+            hubs[rtt_ms] = WanHub(fixtures_dir, rtt_ms, tmp_path_factory.mktemp("wan_hub_%gms" % rtt_ms))
+        w = hubs[rtt_ms]
+        w.hub.reset()
+        return w
+    yield factory
+    for w in hubs.values():
+        w.stop()
 
 
 @pytest.fixture(autouse=True)
