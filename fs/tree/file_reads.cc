@@ -139,7 +139,9 @@ Result<size_t> HubFilesystem::Read(uint64_t handle_id, uint64_t offset, std::spa
   } else {
     counters_.read_errors.fetch_add(1, std::memory_order_relaxed);
   }
-  if (!n.ok()) {
+  // Offline, the read path logged the one line per file (no endpoint was
+  // asked; the kernel retries page by page).
+  if (!n.ok() && !(options_.read_path.offline && n.status().IsUnavailable())) {
     LogError("read failed: repo=" + RepoDisplayName(handle->location.repo) + " revision=" +
              handle->location.commit + " path=" + handle->location.path + " endpoint=" +
              hub_->endpoint() + " offset=" + std::to_string(offset) + ": " + n.status().ToString());
