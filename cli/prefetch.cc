@@ -2,7 +2,9 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "cli/progress.h"
@@ -27,14 +29,51 @@ bool IsComplete(HubFilesystem& fs, uint64_t ino) {
   return x.ok() && FindXattr(*x, "user.hfmirror.state") == "complete";
 }
 
+// A read waits for a rate limit only up to its timeout; prefetch has no one
+// waiting on it, so it waits as long as the server asks, this many times per
+// file, each wait at most kMaxRateLimitWait (a server asking for more is
+// not to be trusted with our time).
+constexpr int kMaxRateLimitWaits = 8;
+constexpr Duration kMaxRateLimitWait = std::chrono::minutes(15);
+
+// The longest wait a server asked for that is still running, and who asked.
+std::optional<std::pair<std::string, Duration>> RateLimitWait(HubClient* hub) {
+  std::optional<std::pair<std::string, Duration>> longest;
+  for (const EndpointStats& e : hub->Stats()) {
+    if (e.rate_limited_for > Duration::zero() && (!longest || e.rate_limited_for > longest->second)) {
+      longest.emplace(e.endpoint, e.rate_limited_for);
+    }
+  }
+  return longest;
+}
+
+// After a failed read: waits out a server's rate limit, showing it; false
+// when there is none to wait for (the failure stands).
+bool WaitForRateLimit(HubClient* hub, const RepoEntry& file, int* waits, std::FILE* err) {
+  if (hub == nullptr || *waits >= kMaxRateLimitWaits) return false;
+  auto wait = RateLimitWait(hub);
+  if (!wait) return false;
+  ++*waits;
+  const Duration d = std::min(wait->second, kMaxRateLimitWait);
+  std::fprintf(err, "hfmirror prefetch: %s: %s asks us to wait: waiting %.0f s\n", EscapeUnsafeText(file.path).c_str(),
+               EscapeUnsafeText(wait->first).c_str(), std::chrono::duration<double>(d).count());
+  std::this_thread::sleep_for(d);
+  return true;
+}
+
 // Reads the whole file through the filesystem; `done` grows as bytes come.
-Status ReadWhole(HubFilesystem& fs, const RepoEntry& file, std::atomic<uint64_t>* done, Progress* progress) {
+// A read refused for a server's rate limit is asked again after the wait.
+Status ReadWhole(HubFilesystem& fs, HubClient* hub, const RepoEntry& file, std::atomic<uint64_t>* done,
+                 Progress* progress, std::FILE* err) {
   auto opened = fs.Open(file.ino);
   if (!opened.ok()) return opened.status();
   std::string buf(1 << 20, '\0');
   Status st;
+  int waits = 0;
   for (uint64_t offset = 0;;) {
     auto n = fs.Read(opened->handle, offset, std::span<char>(buf.data(), buf.size()));
+    const bool transient = !n.ok() && (n.status().IsUnavailable() || n.status().IsDeadlineExceeded());
+    if (transient && WaitForRateLimit(hub, file, &waits, err)) continue;
     if (!n.ok()) {
       st = n.status();
       break;
@@ -158,6 +197,8 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
     files.push_back(std::move(e));
   }
   Progress progress(out, tty, "prefetch " + request.spec, total);
+  auto hub_or = context.hub();
+  HubClient* hub = hub_or.ok() ? *hub_or : nullptr;
   std::atomic<uint64_t> done{0};
   std::atomic<size_t> next{0};
   std::atomic<size_t> already{0};
@@ -170,7 +211,7 @@ int RunPrefetch(CliContext& context, const PrefetchRequest& request, std::FILE* 
         progress.Update(done.fetch_add(f.size) + f.size);
         continue;
       }
-      Status st = ReadWhole(**fs, f, &done, &progress);
+      Status st = ReadWhole(**fs, hub, f, &done, &progress, err);
       if (st.ok() && !IsComplete(**fs, f.ino)) st = Status::DataLoss("read whole but not verified complete");
       if (!st.ok()) failure_list.Add(f.path + ": " + st.ToString());
     }

@@ -6,6 +6,8 @@ the Hub with a 308. Plus HF_HUB_OFFLINE=1: nothing is sent at all."""
 import errno
 import hashlib
 import os
+import re
+import subprocess
 import time
 
 import pytest
@@ -123,3 +125,20 @@ def test_offline_sends_nothing_and_serves_what_is_cached(hub, mount):
     assert hub.log() == [], "offline sent %d requests" % len(hub.log())
     lines = [l for l in m.stderr_text().splitlines() if "HF_HUB_OFFLINE=1" in l and "large.bin" in l]
     assert len(lines) == 1, lines
+
+
+def test_prefetch_waits_as_long_as_the_server_asks_and_says_so(hub, tmp_path):
+    # One resolve per 3 s window, reads that give up after 1 s: each file past the first is refused once,
+    # its read waits out its second and fails, and prefetch waits for the window as the 429 says.
+    hub.resolver_quota(limit=1, window=3)
+    cli = os.path.join(os.path.dirname(os.path.realpath(os.environ.get("HFM_BINARY", "build/mount.hfmirror"))),
+                       "hfmirror")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF")}
+    env["HFMIRROR_CONFIG"] = "/nonexistent/hfmirror.conf"
+    r = subprocess.run([cli, "prefetch", "hfm-test/fault-model", "--parallel", "1", "--timeout", "1",
+                        "--endpoint", hub.url, "--cache", str(tmp_path / "cache")],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"asks us to wait: waiting \d+ s", r.stderr), r.stderr
+    refused = [e for e in hub.resolve_log(repo="hfm-test/fault-model") if e["quota_refused"]]
+    assert refused, "the quota never refused a resolve: the test proves nothing"
