@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote
 from hub_http import HubError, Response, decode_path, header_value, ranged_file, s3_error
 
 # Flip to True once clients never send Range to /resolve (the real Hub may bind either way).
-RANGE_BOUND_SIGNATURES_DEFAULT = False
+RANGE_BOUND_SIGNATURES_DEFAULT = True
 REAL_XET_UNRANGED_LIMIT = 50 * 10 ** 9
 DEFAULTS = {"range_bound_signatures": RANGE_BOUND_SIGNATURES_DEFAULT, "resolver_quota": None,
             "resolve_cache": False, "xet": False, "xet_unranged_limit": REAL_XET_UNRANGED_LIMIT}

@@ -49,9 +49,11 @@ def signed_headers(location):
 def test_behaviour_defaults_and_reset(hub):
     now = hub.behaviour()
     assert now == dict(hub_realism.DEFAULTS)
-    assert now["range_bound_signatures"] is hub_realism.RANGE_BOUND_SIGNATURES_DEFAULT is False
+    # On by default, as reported of the real Hub: every test then shows the client never asks /resolve for
+    # a range and reuses the location for another.
+    assert now["range_bound_signatures"] is hub_realism.RANGE_BOUND_SIGNATURES_DEFAULT is True
     assert now["xet_unranged_limit"] == 50 * 10 ** 9
-    hub.range_bound_signatures()
+    hub.range_bound_signatures(False)
     hub.resolver_quota(5, 60)
     assert hub.behaviour()["resolver_quota"] == {"limit": 5, "window": 60, "retry_after": False, "used": 0}
     hub.reset()
@@ -78,7 +80,8 @@ def test_behaviour_from_the_start_survives_reset(tmp_path):
 
 # ------------------------------------------------------------------------------ 1. range-bound signatures
 
-def test_ranged_resolve_signs_any_range_by_default(hub):
+def test_ranged_resolve_signs_any_range_when_switched_off(hub):
+    hub.range_bound_signatures(False)
     r = hub.request("GET", resolve_url(TINY, "model.safetensors"), {"Range": "bytes=0-99"})
     assert r.status == 302 and signed_headers(r.headers["Location"]) == "host"
     assert hub.request("GET", r.headers["Location"], {"Range": "bytes=100-199"}).status == 206
