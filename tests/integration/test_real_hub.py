@@ -106,6 +106,16 @@ def test_a_mirrors_redirect_to_a_gated_hub_is_access_denied_and_the_token_stays(
     assert "never sent to another host" in m.stderr_text()
 
 
+def test_a_mirrors_redirect_to_the_hub_for_a_public_file_reads_from_the_hubs_cdn(hub, mirror_hub, mount):
+    hub.redirect_to_upstream(mirror_hub.url, status=308, path_contains="large-model")
+    m = mount()
+    got = read_all(m.path.joinpath(*LARGE))
+    assert sha256(got) == sha256(expected(hub, "hfm-test/large-model", "large.bin"))
+    assert len(hub.resolve_log(file="large.bin")) == 1
+    assert len(mirror_hub.resolve_log(file="large.bin")) == 1  # located once there too, then only its CDN
+    assert mirror_hub.count("cdn", host="cdn") >= 1
+
+
 def test_offline_sends_nothing_and_serves_what_is_cached(hub, mount):
     m = mount()
     tiny = m.path / "hfm-test" / "tiny-model"
