@@ -9,7 +9,10 @@ namespace hfm {
 
 namespace {
 
-uint32_t FloorPow2(uint64_t n) { return n == 0 ? 1 : static_cast<uint32_t>(std::bit_floor(std::min<uint64_t>(n, 1u << 30))); }
+// The largest power of two not above n (at least 1).
+uint32_t FloorPow2(uint64_t n) {
+  return n == 0 ? 1 : static_cast<uint32_t>(std::bit_floor(std::min<uint64_t>(n, 1u << 30)));
+}
 
 }  // namespace
 
@@ -49,8 +52,11 @@ bool LinkEstimator::OnGet(Duration first_byte, uint64_t bytes, Duration body) {
 uint32_t LinkEstimator::BlocksFor(Duration rtt, double rate) const {
   if (rtt < kNearRtt || rate <= 0) return 1;
   const double want = kRttMultiple * rate * std::chrono::duration<double>(rtt).count() / options_.block_size;
-  if (want >= max_blocks_) return max_blocks_;
-  return std::min(max_blocks_, static_cast<uint32_t>(std::bit_ceil(static_cast<uint32_t>(std::ceil(std::max(want, 1.0))))));
+  if (want >= max_blocks_) return max_blocks_;  // also an endless rate
+  // A power of two, so a group of every size starts on a boundary of the
+  // larger ones: as the size changes, GETs still ask for the same ranges.
+  const auto blocks = static_cast<uint32_t>(std::ceil(std::max(want, 1.0)));
+  return std::min(max_blocks_, std::bit_ceil(blocks));
 }
 
 Duration LinkEstimator::rtt() const {
