@@ -223,6 +223,9 @@ MountStats HubFilesystem::Stats() {
   s.memory_used = budget_.used();
   s.memory_peak = budget_.peak();
   s.memory_limit = budget_.limit();
+  s.memory_ceiling = budget_.ceiling();
+  s.link_round_trip_ms = std::chrono::duration<double, std::milli>(link_.rtt()).count();
+  s.readahead_get_bytes = uint64_t{link_.fetch_blocks()} * blocks_->block_size();
   s.cache = blocks_->Stats();
   s.endpoints = hub_->Stats();
   return s;
