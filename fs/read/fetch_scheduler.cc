@@ -173,9 +173,16 @@ void FetchScheduler::FetchRun(const FileLocation& location, uint64_t round, uint
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
   const TimePoint deadline = env_.clock->Now() + env_.options.fetch_timeout;
   env_.counters->fetches_in_flight.fetch_add(1, std::memory_order_relaxed);
+  // A GET sent before this file has a signed URL waits for /resolve (one
+  // Hub request, shared by the file's first GETs): its time to first byte
+  // is the Hub's, not the link's.
+  const bool measurable = url_known_.load();
   TimedSink timed(&splitter, env_.clock);
   Status st = env_.hub->FetchRange(location, start, length, &timed, deadline);
-  if (st.ok() && splitter.next() == end && timed.clean()) NoteLink(timed, length);
+  if (st.ok() && splitter.next() == end) {
+    url_known_ = true;
+    if (measurable && timed.clean()) NoteLink(timed, length);
+  }
   if (splitter.next() < end) {
     share_filling_ = false;
     fetch_failed_ = true;  // background prefetch stops: readers fetch on demand and see the error

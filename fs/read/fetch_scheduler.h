@@ -224,6 +224,9 @@ class FetchScheduler {
   // must fail reads in bounded time, as it does with whole blocks, not feed
   // each of the kernel's page-by-page retries from a fresh GET's first KiB.
   std::atomic<bool> share_filling_{true};
+  // Whether a GET of this file completed in this mount: later GETs find
+  // its signed URL ready and time the link alone (see FetchRun).
+  std::atomic<bool> url_known_{false};
 };
 
 }  // namespace hfm

@@ -45,7 +45,7 @@ bool LinkEstimator::OnGet(Duration first_byte, uint64_t bytes, Duration body) {
   }
   rtt_ = rtt;
   rate_ = rate;
-  const uint32_t blocks = BlocksFor(rtt, rate);
+  const uint32_t blocks = count_ < kMinSamples ? 1 : BlocksFor(rtt, rate);
   return fetch_blocks_.exchange(blocks, std::memory_order_relaxed) != blocks;
 }
 

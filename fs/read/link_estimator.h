@@ -16,9 +16,12 @@
 // connection's handshake only ever add to it); the rate is the fastest
 // body of the last GETs (bytes after the first over the time they took:
 // one connection's best, which slow start and a busy client only lower).
-// Under kNearRtt (loopback, a LAN) every GET stays one block: there a round
-// trip costs less than a block's transfer and fetch_threads one-block GETs
-// already keep the link busy, so nothing changes from the fixed size.
+// Under kNearRtt (loopback, a LAN, a slow local server) every GET stays one
+// block: there a round trip costs less than a quarter of a block's transfer
+// at a CDN's 25 MiB/s, and fetch_threads one-block GETs already keep the
+// link busy, so nothing changes from the fixed size. So does it until
+// kMinSamples GETs were timed: a few slow answers (a server warming up)
+// must not grow a near mount's GETs and memory.
 //
 // From S follow the bytes to keep in flight for one sequential reader,
 // fetch_threads * S (the memory budget's working limit grows to hold them,
@@ -50,7 +53,9 @@ class LinkEstimator {
     uint64_t max_memory = 192ull << 20;
   };
   // Below this round trip, GETs stay one block (see above).
-  static constexpr Duration kNearRtt = std::chrono::milliseconds(5);
+  static constexpr Duration kNearRtt = std::chrono::milliseconds(10);
+  // GETs timed before the size may leave one block.
+  static constexpr int kMinSamples = 8;
   // The GETs a measurement is taken over.
   static constexpr int kWindow = 32;
   // S = kRttMultiple * rate * round trip.

@@ -35,6 +35,18 @@ TEST(LinkEstimatorTest, ALoopbackLinkStaysAtOneBlockHoweverFast) {
   LinkEstimator link(Defaults());
   Feed(&link, microseconds(300), 3000, 40);
   EXPECT_EQ(link.fetch_blocks(), 1u);
+  // A slow local server (Python) answers in a few ms.
+  LinkEstimator slow(Defaults());
+  Feed(&slow, milliseconds(8), 300, 40);
+  EXPECT_EQ(slow.fetch_blocks(), 1u);
+}
+
+TEST(LinkEstimatorTest, AFewSlowAnswersDoNotGrowTheSize) {
+  LinkEstimator link(Defaults());
+  Feed(&link, milliseconds(100), 25, LinkEstimator::kMinSamples - 1);
+  EXPECT_EQ(link.fetch_blocks(), 1u);
+  Feed(&link, milliseconds(100), 25);
+  EXPECT_EQ(link.fetch_blocks(), 8u);
 }
 
 TEST(LinkEstimatorTest, GetsCoverFourTimesTheConnectionsBandwidthDelayProduct) {
@@ -47,7 +59,7 @@ TEST(LinkEstimatorTest, GetsCoverFourTimesTheConnectionsBandwidthDelayProduct) {
   // 10 MiB, but 16 GETs in flight must fit in 3/4 of 192 MiB: 8.
   for (const Case& c : {Case{20, 2}, Case{50, 8}, Case{100, 8}}) {
     LinkEstimator link(Defaults());
-    Feed(&link, milliseconds(c.rtt_ms), 25, 4);
+    Feed(&link, milliseconds(c.rtt_ms), 25, LinkEstimator::kMinSamples);
     EXPECT_EQ(link.fetch_blocks(), c.blocks) << c.rtt_ms << " ms";
     EXPECT_EQ(link.in_flight_bytes(), 16 * c.blocks * kMiB) << c.rtt_ms << " ms";
   }
@@ -57,19 +69,19 @@ TEST(LinkEstimatorTest, TheLargestGetAndTheMemoryCeilingBoundTheSize) {
   auto options = Defaults();
   options.max_fetch_blocks = 1;  // -o fetch_size=1M: sizing off
   LinkEstimator fixed(options);
-  Feed(&fixed, milliseconds(100), 25, 4);
+  Feed(&fixed, milliseconds(100), 25, LinkEstimator::kMinSamples);
   EXPECT_EQ(fixed.fetch_blocks(), 1u);
 
   options = Defaults();
   options.max_memory = 32 * kMiB;  // 16 GETs in 24 MiB: one block each
   LinkEstimator small(options);
-  Feed(&small, milliseconds(100), 25, 4);
+  Feed(&small, milliseconds(100), 25, LinkEstimator::kMinSamples);
   EXPECT_EQ(small.fetch_blocks(), 1u);
 }
 
 TEST(LinkEstimatorTest, TheRoundTripIsTheWindowsMinimum) {
   LinkEstimator link(Defaults());
-  Feed(&link, milliseconds(20), 25, 4);
+  Feed(&link, milliseconds(20), 25, LinkEstimator::kMinSamples);
   // A GET that queued at the server, or paid a fresh connection's handshake.
   Feed(&link, milliseconds(300), 25);
   EXPECT_EQ(link.fetch_blocks(), 2u);
@@ -83,6 +95,7 @@ TEST(LinkEstimatorTest, TheRoundTripIsTheWindowsMinimum) {
 
 TEST(LinkEstimatorTest, APartialBlockIsNoMeasureOfTheRate) {
   LinkEstimator link(Defaults());
+  for (int i = 0; i < LinkEstimator::kMinSamples; ++i) link.OnGet(milliseconds(100), 100, Duration::zero());
   // A file's last 100 bytes, in no measurable time after a far first byte.
   link.OnGet(milliseconds(100), 100, Duration::zero());
   EXPECT_EQ(link.fetch_blocks(), 1u);
@@ -93,6 +106,9 @@ TEST(LinkEstimatorTest, APartialBlockIsNoMeasureOfTheRate) {
 
 TEST(LinkEstimatorTest, ReportsWhenTheSizeChanges) {
   LinkEstimator link(Defaults());
+  for (int i = 1; i < LinkEstimator::kMinSamples; ++i) {
+    EXPECT_FALSE(link.OnGet(milliseconds(100), kMiB, milliseconds(40))) << "too few GETs to say";
+  }
   EXPECT_TRUE(link.OnGet(milliseconds(100), kMiB, milliseconds(40)));
   EXPECT_FALSE(link.OnGet(milliseconds(100), kMiB, milliseconds(40)));
 }

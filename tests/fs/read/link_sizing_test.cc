@@ -143,7 +143,9 @@ TEST_F(LinkSizingTest, OnAFarLinkRandomReadsFetchAtMostTheirBlock) {
 }
 
 TEST_F(LinkSizingTest, ReadaheadWaitsForRoomForAWholeGetRatherThanSendAOneBlockGet) {
-  link_.OnGet(std::chrono::milliseconds(100), kBlock, Duration::zero());
+  for (int i = 0; i < LinkEstimator::kMinSamples; ++i) {
+    link_.OnGet(std::chrono::milliseconds(100), kBlock, Duration::zero());
+  }
   ASSERT_EQ(link_.fetch_blocks(), kLargestGet);
   rig_.budget.SetInFlightTarget(link_.in_flight_bytes());
   const uint64_t share = rig_.budget.limit() - rig_.budget.limit() / 4;
