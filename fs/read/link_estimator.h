@@ -20,8 +20,8 @@
 // block: there a round trip costs less than a quarter of a block's transfer
 // at a CDN's 25 MiB/s, and fetch_threads one-block GETs already keep the
 // link busy, so nothing changes from the fixed size. So does it until
-// kMinSamples GETs were timed: a few slow answers (a server warming up)
-// must not grow a near mount's GETs and memory.
+// kMinSamples GETs were timed: a few slow answers (a server warming up, a
+// busy client) must not grow a near mount's GETs and memory.
 //
 // From S follow the bytes to keep in flight for one sequential reader,
 // fetch_threads * S (the memory budget's working limit grows to hold them,
@@ -55,9 +55,12 @@ class LinkEstimator {
   // Below this round trip, GETs stay one block (see above).
   static constexpr Duration kNearRtt = std::chrono::milliseconds(10);
   // GETs timed before the size may leave one block.
-  static constexpr int kMinSamples = 8;
-  // The GETs a measurement is taken over.
-  static constexpr int kWindow = 32;
+  static constexpr int kMinSamples = 32;
+  // The GETs a measurement is taken over. Long: on a loaded client the
+  // time to first byte of most loopback GETs is 5-50 ms of local queueing
+  // (one transfer thread serves every GET), and only the odd one shows the
+  // true sub-millisecond round trip; the minimum must not forget it soon.
+  static constexpr int kWindow = 256;
   // S = kRttMultiple * rate * round trip.
   static constexpr int kRttMultiple = 4;
 
