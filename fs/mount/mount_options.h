@@ -53,10 +53,10 @@ struct MountOptions {
   bool trust_fallback = false;  // -o trust_fallback: mirrors' metadata when the trusted one is down
   std::shared_ptr<const LockFile> lock;  // -o lock=FILE, parsed when the option is
   std::string cache_group;    // -o cache_group=GROUP: cache dir 0750 for that group
-  uint64_t max_memory = 32ull << 20;  // -o max_memory=SIZE: fetched bytes in memory at once
+  uint64_t max_memory = 192ull << 20;  // -o max_memory=SIZE: most fetched bytes in memory at once
   // -o max_listing_memory=SIZE: listings and snapshots in memory, all repos
   uint64_t max_listing_memory = 128ull << 20;
-  uint64_t fetch_size = 1ull << 20;   // -o fetch_size=SIZE: bytes per ranged GET (whole blocks)
+  uint64_t fetch_size = 16ull << 20;  // -o fetch_size=SIZE: largest readahead GET (whole blocks)
   int fetch_threads = 16;             // -o fetch_threads=N: ranged GETs at once
   // -o prefetch=GLOB;GLOB: files fetched whole in the background on open
   // ("none": no file); unset = the weight-file defaults.

@@ -75,7 +75,7 @@ void ContentReader::ScheduleRead(const FileLocation& location, uint64_t round, u
   if (readahead.blocks > 0 && !readahead.header) {
     // Round up to the end of a fetch-sized group, so a sliding window asks
     // for whole groups (one ranged GET each) instead of one block at a time.
-    const uint32_t group = env_.options.max_blocks_per_fetch;
+    const uint32_t group = scheduler_->readahead_group();
     ahead = (ahead / group + 1) * group - 1;
   }
   ahead = std::min<uint64_t>(ahead, scheduler_->block_count() - 1);

@@ -1,10 +1,12 @@
 #include "fs/read/fetch_scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "fs/read/block_splitter.h"
 #include "fs/read/log_where.h"
+#include "fs/read/timed_sink.h"
 #include "util/log.h"
 
 namespace hfm {
@@ -70,33 +72,52 @@ uint32_t FetchScheduler::Schedule(const FileLocation& location, uint64_t round, 
   std::vector<Run> runs;
   uint32_t stopped = last + 1;
   if (!LearnBlockStates(round, first, last)) return stopped;
-  const uint32_t group = env_.options.max_blocks_per_fetch;
+  const uint32_t group = readahead_group();
+  // A reader waiting on its blocks wants their first bytes soonest: with a
+  // LinkEstimator, each is a GET of its own, in parallel on the urgent
+  // threads, however large readahead GETs have grown.
+  const uint32_t urgent_group = env_.link ? 1 : group;
   {
     MutexLock lock(&mu_);
     if (round_.load() != round) return stopped;  // a new round since it learned
-    for (uint32_t i = first; i <= last; ++i) {
-      if (blocks_.Get(i) != BlockState::kAbsent || fetches_.count(i)) continue;
+    const auto absent = [&](uint32_t i) REQUIRES(mu_) {
+      return blocks_.Get(i) == BlockState::kAbsent && !fetches_.count(i);
+    };
+    for (uint32_t i = first; i <= last;) {
+      if (!absent(i)) {
+        ++i;
+        continue;
+      }
       const bool urgent = static_cast<int64_t>(i) <= demand_last;
-      const uint64_t bytes = BlockLength(i);
+      // One GET: the absent blocks from i to the end of its group. Runs
+      // break at group boundaries, so the same groups are asked for however
+      // the window slides.
+      const uint32_t g = urgent ? urgent_group : group;
+      const uint64_t group_end = (uint64_t{i} / g + 1) * g;
+      uint32_t end = i + 1;
+      while (end <= last && end < group_end && absent(end) && (static_cast<int64_t>(end) <= demand_last) == urgent) {
+        ++end;
+      }
+      uint64_t bytes = 0;
+      for (uint32_t k = i; k < end; ++k) bytes += BlockLength(k);
+      // Readahead takes budget for a whole GET or waits for it: taking what
+      // one released block frees would turn every GET into a one-block GET
+      // that pays a whole round trip (TCP's silly window syndrome).
       if (urgent) {
         env_.budget->Reserve(bytes);
       } else if (!env_.budget->TryReserve(bytes)) {
         stopped = i;
         break;
       }
-      auto fetch = std::make_shared<BlockFetch>();
-      fetch->round = round;
-      fetch->started = env_.clock->Now();
-      fetch->reserved = bytes;
-      fetches_[i] = std::move(fetch);
-      // Runs break at group boundaries, so the same groups are asked for
-      // however the window slides.
-      if (!runs.empty() && runs.back().first + runs.back().count == i && i % group != 0 &&
-          runs.back().urgent == urgent) {
-        runs.back().count++;
-      } else {
-        runs.push_back(Run{i, 1, urgent});
+      for (uint32_t k = i; k < end; ++k) {
+        auto fetch = std::make_shared<BlockFetch>();
+        fetch->round = round;
+        fetch->started = env_.clock->Now();
+        fetch->reserved = BlockLength(k);
+        fetches_[k] = std::move(fetch);
       }
+      runs.push_back(Run{i, end - i, urgent});
+      i = end;
     }
     for (size_t k = 0; k < fetches.size(); ++k) {
       auto it = fetches_.find(first + static_cast<uint32_t>(k));
@@ -159,7 +180,16 @@ void FetchScheduler::FetchRun(const FileLocation& location, uint64_t round, uint
   for (uint32_t i = first; i < end; ++i) length += BlockLength(i);
   const TimePoint deadline = env_.clock->Now() + env_.options.fetch_timeout;
   env_.counters->fetches_in_flight.fetch_add(1, std::memory_order_relaxed);
-  Status st = env_.hub->FetchRange(location, start, length, &splitter, deadline);
+  // A GET sent before this file has a signed URL waits for /resolve (one
+  // Hub request, shared by the file's first GETs): its time to first byte
+  // is the Hub's, not the link's.
+  const bool measurable = url_known_.load();
+  TimedSink timed(&splitter, env_.clock);
+  Status st = env_.hub->FetchRange(location, start, length, &timed, deadline);
+  if (st.ok() && splitter.next() == end) {
+    url_known_ = true;
+    if (measurable && timed.clean()) NoteLink(timed, length);
+  }
   if (splitter.next() < end) {
     share_filling_ = false;
     fetch_failed_ = true;  // background prefetch stops: readers fetch on demand and see the error
@@ -182,6 +212,21 @@ void FetchScheduler::FailOffline(const FileLocation& location, uint64_t round, u
   if (logged_offline_.exchange(true)) return;  // once per file: the kernel asks again page by page
   LogError(OfflineStatus(location).message() + " (block " + std::to_string(first) + ", round " +
            std::to_string(round) + ")");
+}
+
+void FetchScheduler::NoteLink(const TimedSink& timed, uint64_t length) {
+  if (!env_.link) return;
+  if (env_.link->OnGet(timed.first_byte(), length, timed.body())) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(env_.link->rtt()).count();
+    const double rate = env_.link->bytes_per_second();
+    LogInfo("link: round trip " + std::to_string(ms) + " ms, " +
+            (std::isfinite(rate) ? std::to_string(static_cast<uint64_t>(rate / (1 << 20))) + " MiB/s"
+                                 : std::string("unmeasurably fast")) +
+            " per connection: readahead GETs of " + std::to_string(env_.link->fetch_blocks()) + " blocks");
+  }
+  // Every few GETs at most would do, but this is one atomic store when
+  // nothing changed.
+  env_.budget->SetInFlightTarget(env_.link->in_flight_bytes());
 }
 
 void FetchScheduler::StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) {

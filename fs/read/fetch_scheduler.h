@@ -43,6 +43,8 @@ namespace hfm {
 // What a queued job holds so that the units of one FileContent outlive it.
 using KeepAlive = std::function<std::shared_ptr<const void>()>;
 
+class TimedSink;
+
 class FetchScheduler {
  public:
   // Called on the fetching thread, in block order per GET, once a block is
@@ -76,6 +78,12 @@ class FetchScheduler {
   // fails before the reader looks is still its answer.
   uint32_t Schedule(const FileLocation& location, uint64_t round, uint32_t first, uint32_t last,
                     int64_t demand_last, std::span<std::shared_ptr<BlockFetch>> fetches = {}) EXCLUDES(mu_);
+
+  // Blocks per readahead GET: the LinkEstimator's size, else the fixed one.
+  // Readahead that rounds its end up to a multiple of it asks for whole GETs.
+  uint32_t readahead_group() const {
+    return env_.link ? env_.link->fetch_blocks() : env_.options.max_blocks_per_fetch;
+  }
 
   // The fetch of block `index` in flight, or null.
   std::shared_ptr<BlockFetch> FetchOf(uint32_t index) EXCLUDES(mu_);
@@ -154,6 +162,9 @@ class FetchScheduler {
   // Offline: what blocks not in the cache fail with, and its one log line.
   Status OfflineStatus(const FileLocation& location) const;
   void FailOffline(const FileLocation& location, uint64_t round, uint32_t first);
+  // A clean GET of `length` bytes ended: tells the LinkEstimator its
+  // timings and the budget what the link now wants in flight.
+  void NoteLink(const TimedSink& timed, uint64_t length);
   // A fetch of `round` began filling block `index`.
   void StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) EXCLUDES(mu_);
   // The GET filling block `index` faltered: its readers wait for the whole block.
@@ -217,6 +228,9 @@ class FetchScheduler {
   // must fail reads in bounded time, as it does with whole blocks, not feed
   // each of the kernel's page-by-page retries from a fresh GET's first KiB.
   std::atomic<bool> share_filling_{true};
+  // Whether a GET of this file completed in this mount: later GETs find
+  // its signed URL ready and time the link alone (see FetchRun).
+  std::atomic<bool> url_known_{false};
 };
 
 }  // namespace hfm

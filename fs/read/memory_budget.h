@@ -11,9 +11,16 @@
 // network, fetched blocks pile up in memory, and readers wait for it rather
 // than let the pile grow (backpressure from the disk to the network).
 //
+// `-o max_memory=` is the ceiling; the bound in force (limit()) is a working
+// limit that starts at 32 MiB and follows the link (SetInFlightTarget): a
+// far link needs its bandwidth-delay product in flight (LinkEstimator), a
+// near one no more than the start, so a loopback or LAN mount keeps its
+// small footprint and only a mount that measured a long round trip grows.
+//
 // Thread safety: all methods are thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -26,9 +33,17 @@ namespace hfm {
 
 class MemoryBudget {
  public:
-  // `clock` (borrowed) times WaitForRoom's deadline.
-  explicit MemoryBudget(uint64_t limit_bytes, const Clock* clock = SystemClock())
-      : limit_(limit_bytes), clock_(clock) {}
+  // The working limit a mount starts with (at most the ceiling).
+  static constexpr uint64_t kStartBytes = 32ull << 20;
+
+  // `clock` (borrowed) times WaitForRoom's deadline. The working limit
+  // starts at min(`start_bytes`, `ceiling_bytes`).
+  explicit MemoryBudget(uint64_t ceiling_bytes, const Clock* clock = SystemClock(),
+                        uint64_t start_bytes = kStartBytes)
+      : ceiling_(ceiling_bytes),
+        start_(std::min(start_bytes, ceiling_bytes)),
+        clock_(clock),
+        limit_(start_) {}
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
@@ -60,17 +75,25 @@ class MemoryBudget {
   // TryReserve turned away can try again. Set once, before use.
   void SetReleaseListener(std::function<void()> listener) { listener_ = std::move(listener); }
 
-  uint64_t limit() const { return limit_; }
+  // Sets the working limit so that prefetch's share (three quarters) holds
+  // `bytes` in flight, within [the start, the ceiling]. A smaller limit
+  // than what is in use only turns new prefetch away until it drains.
+  void SetInFlightTarget(uint64_t bytes);
+
+  uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  uint64_t ceiling() const { return ceiling_; }
   uint64_t used() const { return used_.load(); }
   uint64_t peak() const { return peak_.load(); }
 
  private:
   void NotePeak(uint64_t now_used);
 
-  const uint64_t limit_;
+  const uint64_t ceiling_;
+  const uint64_t start_;
   const Clock* const clock_;
-  const uint64_t prefetch_limit_ = limit_ / 4 * 3;
-  const uint64_t ahead_limit_ = limit_ / 4;
+  // The working limit; prefetch may take three quarters of it, blocks held
+  // ahead of their hash a quarter.
+  std::atomic<uint64_t> limit_;
   std::atomic<uint64_t> ahead_{0};
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> peak_{0};

@@ -48,7 +48,12 @@ std::string StatsJson(const MountStats& s) {
       {"cache_hit_ratio", s.cache_hit_ratio()},
       {"open_files", s.open_files},
       {"fetches_in_flight", s.fetches_in_flight},
-      {"memory", {{"used_bytes", s.memory_used}, {"peak_bytes", s.memory_peak}, {"limit_bytes", s.memory_limit}}},
+      {"memory",
+       {{"used_bytes", s.memory_used},
+        {"peak_bytes", s.memory_peak},
+        {"limit_bytes", s.memory_limit},
+        {"ceiling_bytes", s.memory_ceiling}}},
+      {"link", {{"round_trip_ms", s.link_round_trip_ms}, {"readahead_get_bytes", s.readahead_get_bytes}}},
       {"cache",
        {{"blocks", s.cache.blocks},
         {"block_bytes", s.cache.block_bytes},
@@ -102,7 +107,7 @@ std::string PrometheusText(const MountStats& s) {
   Metric(&out, "open_files", "gauge", "File handles open now.", static_cast<double>(s.open_files));
   Metric(&out, "fetches_in_flight", "gauge", "Ranged GETs running now.", static_cast<double>(s.fetches_in_flight));
   Metric(&out, "memory_used_bytes", "gauge", "Fetched bytes held in memory now.", static_cast<double>(s.memory_used));
-  Metric(&out, "memory_limit_bytes", "gauge", "The memory budget (max_memory).", static_cast<double>(s.memory_limit));
+  Metric(&out, "memory_limit_bytes", "gauge", "The memory budget's working limit (at most max_memory).", static_cast<double>(s.memory_limit));
   Metric(&out, "cache_block_bytes", "gauge", "Bytes of blocks in the cache.", static_cast<double>(s.cache.block_bytes));
   Metric(&out, "cache_complete_files", "gauge", "Verified complete files in the cache.",
          static_cast<double>(s.cache.complete_files));

@@ -38,7 +38,10 @@ struct MountStats {
   uint64_t reads = 0, read_errors = 0, bytes_served = 0;
   uint64_t blocks_from_cache = 0, blocks_fetched = 0, bytes_fetched = 0, direct_reads = 0;
   int64_t fetches_in_flight = 0, open_files = 0;
-  uint64_t memory_used = 0, memory_peak = 0, memory_limit = 0;
+  uint64_t memory_used = 0, memory_peak = 0, memory_limit = 0, memory_ceiling = 0;
+  // What the read path measured of the link (LinkEstimator): 0 before any GET.
+  double link_round_trip_ms = 0;
+  uint64_t readahead_get_bytes = 0;
   BlockStoreStats cache;
   std::vector<EndpointStats> endpoints;
 

@@ -12,6 +12,7 @@
 #include "cache/block_store.h"
 #include "fetch/hub_client.h"
 #include "fs/read/buffer_pool.h"
+#include "fs/read/link_estimator.h"
 #include "fs/read/memory_budget.h"
 #include "fs/read/mount_stats.h"
 #include "fs/read/work_queue.h"
@@ -23,9 +24,11 @@ struct ReadPathOptions {
   bool strict = false;                                   // verify=strict
   Duration read_timeout = std::chrono::seconds(30);      // a read's wait for its bytes
   Duration fetch_timeout = std::chrono::seconds(60);     // one ranged GET, start to end
-  // Blocks per ranged GET. One: the memory budget then holds the most GETs
-  // in flight, and a CDN caps each connection's rate, not the client's
-  // (README, "Design notes: the read path").
+  // The largest readahead GET, in blocks (-o fetch_size). With a
+  // LinkEstimator, readahead GETs grow to it as the measured round trip
+  // asks (one block on a near link); without one, every readahead GET is
+  // this size. GETs a reader waits on stay one block either way when a
+  // LinkEstimator sizes them (README, "Design notes: the read path").
   uint32_t max_blocks_per_fetch = 1;
   // Blocks one background prefetch pass looks at; the budget decides how many
   // it actually fetches.
@@ -44,6 +47,7 @@ struct ReadPathEnv {
   MemoryBudget* budget = nullptr;     // bounds fetched bytes in memory
   BufferPool* buffers = nullptr;      // block buffers between uses
   MountCounters* counters = nullptr;
+  LinkEstimator* link = nullptr;      // sizes GETs from the measured link; null: fixed size
   Clock* clock = SystemClock();
   ReadPathOptions options;
 };

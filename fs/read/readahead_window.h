@@ -18,11 +18,19 @@
 // (eight readers on a trickling server had their own blocks wait behind
 // each other's block 1 past the read deadline).
 //
+// On a far link (a LinkEstimator sizing GETs of several blocks) the window
+// counts GETs where it counted blocks: twice the blocks read, times the GET
+// size, up to what keeps fetch_threads GETs in flight. Doubling block by
+// block, a reader at 100 ms took seconds of round trips to fill the link,
+// and a window of 32 blocks would hold only a few GETs of 8.
+//
 // Thread safety: none; the owner serializes calls.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+
+#include "fs/read/link_estimator.h"
 
 namespace hfm {
 
@@ -40,7 +48,9 @@ struct ReadaheadPlan {
 
 class ReadaheadWindow {
  public:
-  ReadaheadWindow(uint64_t block_size, uint32_t max_blocks) : block_(block_size), max_blocks_(max_blocks) {}
+  // `link` (borrowed, may be null) raises the cap on a far link.
+  ReadaheadWindow(uint64_t block_size, uint32_t max_blocks, const LinkEstimator* link = nullptr)
+      : block_(block_size), max_blocks_(max_blocks), link_(link) {}
 
   // A read of `size` bytes at `offset`: what to fetch past its end.
   ReadaheadPlan OnRead(uint64_t offset, uint64_t size) {
@@ -55,13 +65,16 @@ class ReadaheadWindow {
     has_read_ = true;
     if (first && offset + size <= block_) return ReadaheadPlan{1, true, false};
     if (!sequential || first) return ReadaheadPlan{0, false, true};
+    const uint32_t cap = std::max(max_blocks_, link_ ? link_->in_flight_blocks() : 0);
+    const uint64_t per_block = link_ ? link_->fetch_blocks() : 1;
     return ReadaheadPlan{
-        static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_, 1, max_blocks_)), false};
+        static_cast<uint32_t>(std::clamp<uint64_t>((2 * run_bytes_ + block_ - 1) / block_ * per_block, 1, cap)), false};
   }
 
  private:
   const uint64_t block_;
   const uint32_t max_blocks_;
+  const LinkEstimator* const link_;
   bool has_read_ = false;
   uint64_t next_offset_ = 0;  // where a sequential reader reads next
   uint64_t run_bytes_ = 0;    // bytes read by the current sequential run

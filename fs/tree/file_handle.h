@@ -15,7 +15,8 @@
 namespace hfm {
 
 struct HubFilesystem::FileHandle {
-  FileHandle(uint64_t block_size, uint32_t max_readahead_blocks) : readahead(block_size, max_readahead_blocks) {}
+  FileHandle(uint64_t block_size, uint32_t max_readahead_blocks, const LinkEstimator* link)
+      : readahead(block_size, max_readahead_blocks, link) {}
 
   std::shared_ptr<const Node> node;
   uint64_t ino = 0;

@@ -53,7 +53,7 @@ uint64_t HubFilesystem::AddFileHandle(std::shared_ptr<FileHandle> handle) {
 Result<OpenedFile> HubFilesystem::OpenMadeFile(std::shared_ptr<const Node> node) {
   auto made = node->subtree->OpenMadeFile(*node);
   if (!made.ok()) return made.status();
-  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
+  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks, &link_);
   handle->node = std::move(node);
   handle->inline_bytes = std::move(made->bytes);
   OpenedFile opened;
@@ -64,7 +64,7 @@ Result<OpenedFile> HubFilesystem::OpenMadeFile(std::shared_ptr<const Node> node)
 }
 
 Result<OpenedFile> HubFilesystem::OpenRepoFile(uint64_t ino, std::shared_ptr<const Node> node) {
-  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks);
+  auto handle = std::make_shared<FileHandle>(blocks_->block_size(), options_.max_readahead_blocks, &link_);
   handle->node = node;
   handle->ino = ino;
   handle->content = contents_.Get(node->entry->hash, node->entry->size);

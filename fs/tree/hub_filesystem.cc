@@ -38,6 +38,10 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       hf_view_(&snapshots_, TimeoutsOf(options), mount_time_),
       control_(options.clock, TimeoutsOf(options), mount_time_, [this] { return Stats(); }),
       inodes_(repo_tree_.Root()),
+      link_(LinkEstimator::Options{.block_size = blocks->block_size(),
+                                   .fetch_threads = static_cast<uint32_t>(std::max(1, options.fetch_threads)),
+                                   .max_fetch_blocks = options.read_path.max_blocks_per_fetch,
+                                   .max_memory = options.max_memory}),
       budget_(options.max_memory, options.clock),
       // Idle buffers beside the budget's live ones: enough to recycle a few
       // GETs' worth without a fresh allocation each block.
@@ -52,6 +56,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
                             .budget = &budget_,
                             .buffers = &buffers_,
                             .counters = &counters_,
+                            .link = &link_,
                             .clock = options.clock,
                             .options = options.read_path}),
       kernel_notifier_(1),
@@ -218,6 +223,9 @@ MountStats HubFilesystem::Stats() {
   s.memory_used = budget_.used();
   s.memory_peak = budget_.peak();
   s.memory_limit = budget_.limit();
+  s.memory_ceiling = budget_.ceiling();
+  s.link_round_trip_ms = std::chrono::duration<double, std::milli>(link_.rtt()).count();
+  s.readahead_get_bytes = uint64_t{link_.fetch_blocks()} * blocks_->block_size();
   s.cache = blocks_->Stats();
   s.endpoints = hub_->Stats();
   return s;

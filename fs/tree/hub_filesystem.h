@@ -73,8 +73,10 @@ struct FilesystemOptions {
   // More, only for GETs a reader is waiting for, so they never queue behind
   // readahead and background prefetch.
   int urgent_fetch_threads = 4;
-  // Bytes of fetched data in memory at once, over every file (-o max_memory=).
-  uint64_t max_memory = 32ull << 20;
+  // The most bytes of fetched data in memory at once, over every file
+  // (-o max_memory=): the memory budget's ceiling. The working limit starts
+  // at 32 MiB and grows towards it only on a far link (MemoryBudget).
+  uint64_t max_memory = 192ull << 20;
   // Files fetched whole in the background when opened (-o prefetch=):
   // fnmatch patterns on the file's name. Weights are read whole anyway;
   // anything else (a parquet footer, a README) is fetched as read.
@@ -177,6 +179,7 @@ class HubFilesystem {
   std::function<void(uint64_t)> invalidate_pages_;  // set before the session runs
   PageCacheStore store_pages_;                      // set before the session runs
   MountCounters counters_;
+  LinkEstimator link_;  // sizes readahead GETs and the budget's working limit
   MemoryBudget budget_;
   BufferPool buffers_;  // outlives every block buffer handed out
   // Background prefetch is pumped here after budget releases, which happen

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fetch/hub_client.h"
+#include "util/clock.h"
 #include "util/mutex.h"
 
 namespace hfm {
@@ -198,6 +199,19 @@ class FakeHub : public HubClient {
     }
     hold_cv_.SignalAll();
   }
+  // Every fetch from now on advances `clock` by `delay` before its first
+  // byte: a server a round trip away, for a mount timing its GETs on that
+  // FakeClock. Null: no delay.
+  void SetFirstByteDelay(FakeClock* clock, Duration delay) {
+    MutexLock lock(&hold_mu_);
+    delay_clock_ = clock;
+    first_byte_delay_ = delay;
+  }
+  // The length of every fetch asked for so far, in order of asking.
+  std::vector<uint64_t> fetch_lengths() {
+    MutexLock lock(&hold_mu_);
+    return fetch_lengths_;
+  }
   int stalled() {
     MutexLock lock(&hold_mu_);
     return stalled_;
@@ -205,8 +219,13 @@ class FakeHub : public HubClient {
 
   Status FetchRange(const FileLocation& file, uint64_t offset, uint64_t length, RangeSink* sink,
                     TimePoint) override {
+    FakeClock* delay_clock = nullptr;
+    Duration first_byte_delay{};
     {
       MutexLock lock(&hold_mu_);
+      fetch_lengths_.push_back(length);
+      delay_clock = delay_clock_;
+      first_byte_delay = first_byte_delay_;
       auto released = [&]() REQUIRES(hold_mu_) {
         return !held_ && !held_offsets_.count(offset) && offset < hold_from_;
       };
@@ -253,6 +272,7 @@ class FakeHub : public HubClient {
       if (falter_at_) falter_at = offset + falter_at_;
     }
     sink->OnSource(endpoint_);
+    if (delay_clock) delay_clock->Advance(first_byte_delay);
     while (pos < end) {
       if (pos == falter_at) sink->OnSource(endpoint_);
       if (pos == stall_at) {
@@ -308,6 +328,9 @@ class FakeHub : public HubClient {
   bool stall_released_ GUARDED_BY(hold_mu_) = false;
   int stalled_ GUARDED_BY(hold_mu_) = 0;  // fetches waiting now
   uint64_t falter_at_ GUARDED_BY(hold_mu_) = 0;  // 0 = never
+  FakeClock* delay_clock_ GUARDED_BY(hold_mu_) = nullptr;
+  Duration first_byte_delay_ GUARDED_BY(hold_mu_){};
+  std::vector<uint64_t> fetch_lengths_ GUARDED_BY(hold_mu_);
   std::string endpoint_ = "http://fake-hub";
 };
 

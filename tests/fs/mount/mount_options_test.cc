@@ -56,7 +56,7 @@ TEST_F(MountOptionsTest, OptionsBeforeOrAfterTheMountPoint) {
 TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
   auto d = Parse({"/m"});
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->max_memory, 32u << 20);
+  EXPECT_EQ(d->max_memory, 192u << 20) << "the ceiling; the working limit starts at 32M";
   EXPECT_FALSE(d->prefetch_patterns.has_value()) << "unset: the weight-file defaults";
   auto o = Parse({"/m", "-o", "max_memory=256M,prefetch=*.gguf;*.safetensors"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
@@ -72,7 +72,7 @@ TEST_F(MountOptionsTest, MemoryBudgetAndBackgroundPatterns) {
 TEST_F(MountOptionsTest, FetchSizeAndThreads) {
   auto d = Parse({"/m"});
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->fetch_size, 1u << 20);
+  EXPECT_EQ(d->fetch_size, 16u << 20) << "the largest GET; GETs grow to it only on a far link";
   EXPECT_EQ(d->fetch_threads, 16);
   auto o = Parse({"/m", "-o", "fetch_size=8M,fetch_threads=32"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();

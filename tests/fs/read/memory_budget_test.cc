@@ -30,6 +30,28 @@ TEST(MemoryBudgetTest, TryReserveKeepsAQuarterForReadersReserveNeverRefuses) {
   EXPECT_EQ(budget.peak(), 130u);
 }
 
+TEST(MemoryBudgetTest, TheWorkingLimitFollowsTheLinkBetweenTheStartAndTheCeiling) {
+  MemoryBudget budget(/*ceiling_bytes=*/1000, SystemClock(), /*start_bytes=*/100);
+  EXPECT_EQ(budget.limit(), 100u);
+  EXPECT_EQ(budget.ceiling(), 1000u);
+  EXPECT_FALSE(budget.TryReserve(76)) << "prefetch's share of the start";
+  // A far link wants 600 bytes in flight: prefetch's share holds them.
+  budget.SetInFlightTarget(600);
+  EXPECT_GE(budget.limit() - budget.limit() / 4, 600u);
+  EXPECT_TRUE(budget.TryReserve(600));
+  EXPECT_FALSE(budget.TryReserve(10));
+  budget.Release(600);
+  budget.SetInFlightTarget(5000);
+  EXPECT_EQ(budget.limit(), 1000u) << "never past max_memory";
+  // A near link again: back to the start, whatever is in use.
+  EXPECT_TRUE(budget.TryReserve(700));
+  budget.SetInFlightTarget(10);
+  EXPECT_EQ(budget.limit(), 100u);
+  EXPECT_FALSE(budget.TryReserve(1)) << "new prefetch waits until what is in use drains";
+  budget.Release(700);
+  EXPECT_TRUE(budget.TryReserve(1));
+}
+
 TEST(MemoryBudgetTest, WaitForRoomWaitsForAReleaseBelowTheLimit) {
   MemoryBudget budget(100);
   const auto soon = std::chrono::steady_clock::now() + std::chrono::seconds(30);

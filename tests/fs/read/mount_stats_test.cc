@@ -45,6 +45,9 @@ TEST(MountStatsTest, JsonHasTheFiguresAndTheEndpointsHealth) {
   EXPECT_EQ(j["endpoints"][1]["healthy"], true);
   EXPECT_TRUE(j["cache"].contains("quota_bytes"));
   EXPECT_TRUE(j["memory"].contains("limit_bytes"));
+  EXPECT_TRUE(j["memory"].contains("ceiling_bytes"));
+  EXPECT_TRUE(j["link"].contains("round_trip_ms"));
+  EXPECT_TRUE(j["link"].contains("readahead_get_bytes"));
 }
 
 TEST(MountStatsTest, PrometheusTextTypesEverySampleAndEscapesLabels) {

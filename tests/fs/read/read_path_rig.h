@@ -22,8 +22,10 @@ class ReadPathRig {
   static constexpr uint32_t kBlock = 64 * 1024;
   static inline const std::string kCommit = std::string(40, 'c');
 
-  explicit ReadPathRig(uint64_t max_memory = 32ull << 20)
-      : cache(NewMemoryCache(kBlock)), budget(max_memory), buffers(kBlock, 8) {
+  // `max_memory`: the budget's ceiling; `start_memory`: its working limit
+  // until a LinkEstimator (env.link) asks for more.
+  explicit ReadPathRig(uint64_t max_memory = 32ull << 20, uint64_t start_memory = MemoryBudget::kStartBytes)
+      : cache(NewMemoryCache(kBlock)), budget(max_memory, SystemClock(), start_memory), buffers(kBlock, 8) {
     env.store = cache.blocks.get();
     env.hub = &hub;
     env.fetch_queue = &fetch_queue;
