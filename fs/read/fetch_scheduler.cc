@@ -227,6 +227,7 @@ void FetchScheduler::NoteLink(const TimedSink& timed, uint64_t length) {
   // Every few GETs at most would do, but this is one atomic store when
   // nothing changed.
   env_.budget->SetInFlightTarget(env_.link->in_flight_bytes());
+  env_.fetch_queue->SetActive(static_cast<int>(env_.link->parallel()));
 }
 
 void FetchScheduler::StartFilling(uint64_t round, uint32_t index, const std::shared_ptr<FillingBlock>& block) {

@@ -18,9 +18,10 @@ uint32_t FloorPow2(uint64_t n) {
 
 LinkEstimator::LinkEstimator(const Options& options)
     : options_(options),
-      max_blocks_(FloorPow2(std::min<uint64_t>(
-          options.max_fetch_blocks,
-          options.max_memory / 4 * 3 / std::max<uint32_t>(1, options.fetch_threads) / options.block_size))) {}
+      far_threads_(std::max(options.fetch_threads, options.far_fetch_threads)),
+      max_blocks_(FloorPow2(std::min<uint64_t>(options.max_fetch_blocks, options.max_memory / 4 * 3 /
+                                                                             std::max<uint32_t>(1, far_threads_) /
+                                                                             options.block_size))) {}
 
 bool LinkEstimator::OnGet(Duration first_byte, uint64_t bytes, Duration body) {
   Sample sample;

@@ -24,9 +24,12 @@
 // busy client) must not grow a near mount's GETs and memory.
 //
 // From S follow the bytes to keep in flight for one sequential reader,
-// fetch_threads * S (the memory budget's working limit grows to hold them,
-// up to max_memory), and the readahead window that keeps that many GETs
-// going.
+// parallel() * S (the memory budget's working limit grows to hold them, up
+// to max_memory), and the readahead window that keeps that many GETs going.
+// On a far link parallel() is far_fetch_threads, not fetch_threads: a CDN
+// caps each connection, and once GETs are large the round trip is paid per
+// connection too, so speed there comes from more connections (aria2c's 16
+// are its most); near, more GETs would only cost memory.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -46,6 +49,8 @@ class LinkEstimator {
   struct Options {
     uint32_t block_size = 1u << 20;
     uint32_t fetch_threads = 16;
+    // GETs in flight on a far link (0: fetch_threads).
+    uint32_t far_fetch_threads = 0;
     // The largest GET, in blocks (-o fetch_size); 1 turns sizing off.
     uint32_t max_fetch_blocks = 16;
     // The memory budget's ceiling (-o max_memory): fetch_threads GETs of the
@@ -75,12 +80,13 @@ class LinkEstimator {
 
   // Blocks per readahead GET (a power of two, at least 1).
   uint32_t fetch_blocks() const { return fetch_blocks_.load(std::memory_order_relaxed); }
-  // Bytes to keep in flight for one sequential reader: fetch_threads GETs.
-  uint64_t in_flight_bytes() const {
-    return uint64_t{options_.fetch_threads} * fetch_blocks() * options_.block_size;
-  }
+  // Readahead GETs to keep in flight: fetch_threads, far_fetch_threads on a
+  // far link (GETs past one block).
+  uint32_t parallel() const { return fetch_blocks() > 1 ? far_threads_ : options_.fetch_threads; }
+  // Bytes to keep in flight for one sequential reader: parallel() GETs.
+  uint64_t in_flight_bytes() const { return uint64_t{parallel()} * fetch_blocks() * options_.block_size; }
   // The same, in blocks: what a sequential reader's readahead must reach.
-  uint32_t in_flight_blocks() const { return options_.fetch_threads * fetch_blocks(); }
+  uint32_t in_flight_blocks() const { return parallel() * fetch_blocks(); }
 
   // The last measurement (for stats and logs); zero before any GET.
   Duration rtt() const EXCLUDES(mu_);
@@ -94,6 +100,7 @@ class LinkEstimator {
   uint32_t BlocksFor(Duration rtt, double rate) const;
 
   const Options options_;
+  const uint32_t far_threads_;
   const uint32_t max_blocks_;  // the largest power of two the options allow
 
   mutable Mutex mu_;

@@ -1,8 +1,10 @@
 #include "fs/read/work_queue.h"
 
+#include <algorithm>
+
 namespace hfm {
 
-WorkQueue::WorkQueue(int threads) {
+WorkQueue::WorkQueue(int threads) : thread_count_(std::max(1, threads)), active_limit_(thread_count_) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
@@ -23,18 +25,39 @@ void WorkQueue::Submit(std::function<void()> job, Priority priority) {
   cv_.Signal();
 }
 
+void WorkQueue::SetActive(int jobs) {
+  {
+    MutexLock lock(&mu_);
+    const int limit = std::clamp(jobs, 1, thread_count_);
+    if (limit == active_limit_) return;
+    active_limit_ = limit;
+  }
+  cv_.SignalAll();
+}
+
+int WorkQueue::active() {
+  MutexLock lock(&mu_);
+  return active_limit_;
+}
+
 void WorkQueue::Run() {
   for (;;) {
     std::function<void()> job;
     {
       MutexLock lock(&mu_);
-      while (!stopping_ && urgent_.empty() && jobs_.empty()) cv_.Wait(&mu_);
+      while (!stopping_ && (running_ >= active_limit_ || (urgent_.empty() && jobs_.empty()))) cv_.Wait(&mu_);
       auto& from = !urgent_.empty() ? urgent_ : jobs_;
       if (from.empty()) return;  // stopping and drained
       job = std::move(from.front());
       from.pop_front();
+      ++running_;
     }
     job();
+    {
+      MutexLock lock(&mu_);
+      --running_;
+    }
+    cv_.Signal();  // a thread held back by the limit may take the next job
   }
 }
 

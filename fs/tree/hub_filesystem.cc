@@ -40,6 +40,7 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       inodes_(repo_tree_.Root()),
       link_(LinkEstimator::Options{.block_size = blocks->block_size(),
                                    .fetch_threads = static_cast<uint32_t>(std::max(1, options.fetch_threads)),
+                                   .far_fetch_threads = static_cast<uint32_t>(2 * std::max(1, options.fetch_threads)),
                                    .max_fetch_blocks = options.read_path.max_blocks_per_fetch,
                                    .max_memory = options.max_memory}),
       budget_(options.max_memory, options.clock),
@@ -62,11 +63,14 @@ HubFilesystem::HubFilesystem(HubClient* hub, BlockStore* blocks, MetaStore* meta
       kernel_notifier_(1),
       cache_writer_(1),
       hasher_(1),
-      fetch_queue_(options.fetch_threads),
+      fetch_queue_(2 * std::max(1, options.fetch_threads)),
       urgent_fetch_queue_(options.urgent_fetch_threads) {
   // The first reads after a mount (a model's headers) would fault in every
   // page of their block buffers on their critical path.
   buffers_.Prewarm(kPrewarmedBuffers);
+  // Threads for a far link's GETs; a near one uses fetch_threads of them
+  // (LinkEstimator::parallel).
+  fetch_queue_.SetActive(std::max(1, options.fetch_threads));
   budget_.SetReleaseListener([this] {
     if (pump_queued_.exchange(true)) return;  // one pump queued covers every release before it
     pump_queue_.Submit([this] {

@@ -115,3 +115,25 @@ TEST(LinkEstimatorTest, ReportsWhenTheSizeChanges) {
 
 }  // namespace
 }  // namespace hfm
+
+namespace hfm {
+namespace {
+
+// A far link keeps more GETs in flight (each connection is capped and pays a
+// round trip per GET), sized so they all fit three quarters of the ceiling.
+TEST(LinkEstimatorTest, AFarLinkRunsFarFetchThreadsGetsWithinTheCeiling) {
+  LinkEstimator::Options options = Defaults();
+  options.far_fetch_threads = 32;
+  LinkEstimator link(options);
+  EXPECT_EQ(link.parallel(), 16u);  // near until measured
+  Feed(&link, milliseconds(100), 25, 40);
+  EXPECT_EQ(link.parallel(), 32u);
+  EXPECT_EQ(link.fetch_blocks(), 4u);  // 32 GETs of 4 MiB in 144 MiB; 8 MiB would not fit
+  EXPECT_LE(link.in_flight_bytes(), 192 * kMiB / 4 * 3);
+  LinkEstimator near(options);
+  Feed(&near, microseconds(300), 3000, 40);
+  EXPECT_EQ(near.parallel(), 16u);
+}
+
+}  // namespace
+}  // namespace hfm
