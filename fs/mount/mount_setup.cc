@@ -37,9 +37,10 @@ CurlTransportOptions MakeTransportOptions(const MountOptions& m) {
   CurlTransportOptions t;
   t.ca_file = m.ca_file;
   t.insecure = m.insecure;
-  // Every fetch thread may hold a connection to the CDN, and listings or
+  // Every fetch thread may hold a connection to the CDN (twice fetch_threads
+  // of them on a far link: LinkEstimator::parallel), and listings or
   // redirects need one to the Hub meanwhile.
-  t.max_connections_per_host = m.fetch_threads + FilesystemOptions().urgent_fetch_threads + 4;
+  t.max_connections_per_host = 2 * m.fetch_threads + FilesystemOptions().urgent_fetch_threads + 4;
   return t;
 }
 
