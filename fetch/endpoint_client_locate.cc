@@ -76,6 +76,11 @@ Status EndpointClient::Locate(const FileLocation& file, TimePoint deadline, cons
       continue;
     }
     if (result->status == 200 || result->status == 206) break;  // this URL serves the bytes itself
+    if ((result->status == 405 || result->status == 501) && url == walk->resolve_url) {
+      // An endpoint that knows no HEAD (a bare static mirror): ranges go to
+      // /resolve itself, as for a regular file.
+      return Status::Ok();
+    }
     const bool at_endpoint = SameHost(url, endpoint_);
     const std::string error_code = result->Header("x-error-code");
     info->retryable = IsRetryableHttpStatus(result->status);

@@ -119,6 +119,24 @@ TEST_F(LocateTest, A429OnResolvesHoldsBackOnlyFilesNotYetLocated) {
   EXPECT_EQ(transport_.CountContaining("/resolve/"), 2);
 }
 
+// An endpoint that answers HEAD with 405 (a bare static mirror) still serves
+// the ranges: they go to /resolve itself.
+TEST_F(HubClientTest, AnEndpointWithoutHeadServesRangesOnResolve) {
+  const std::string content = PseudoRandomBytes(3000);
+  FileLocation file{{RepoKind::kModel, "ns/name"}, kCommit, "model.bin", content.size(), true};
+  const std::string resolve = std::string(kEndpoint) + "/ns/name/resolve/" + kCommit + "/model.bin";
+  transport_.OnAny([&](const HttpRequest& r) -> std::optional<FakeResponse> {
+    if (r.url != resolve) return std::nullopt;
+    if (r.method == "HEAD") return Reply(405);
+    return ServeContent(content, r);
+  });
+  auto client = Client();
+  StringRangeSink sink;
+  Status s = client->FetchRange(file, 1000, 1000, &sink, Deadline());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(sink.bytes, content.substr(1000, 1000));
+}
+
 // A regular file comes from the endpoint itself through a relative 307 to its
 // resolve-cache, which serves every range: it is reused like a signed URL.
 TEST_F(HubClientTest, AResolveCacheLocationIsReusedForEveryRange) {
