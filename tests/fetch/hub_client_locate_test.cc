@@ -177,7 +177,9 @@ TEST_F(MirrorTest, AMirrorsRedirectToAGatedHubIsAccessDenied) {
   EXPECT_NE(s.message().find("never sent to another host"), std::string::npos) << s.message();
   EXPECT_TRUE(transport_.waits().empty());  // not retried as a transient fault
   for (const HttpRequest& r : transport_.requests()) {
-    if (r.url == upstream) EXPECT_FALSE(RequestHeader(r, "Authorization"));
+    if (r.url == upstream) {
+      EXPECT_FALSE(RequestHeader(r, "Authorization"));
+    }
   }
   // With an endpoint that serves the file itself, that one does.
   ServeFile(kHubB);
