@@ -3,6 +3,7 @@
 // location signed for a request that carried Range may be bound to that byte
 // range (fetch/PROTOCOL.md), and every later range of the file would then cost
 // a 403 and another /resolve, each counted against the Hub's resolver quota.
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,25 @@ class DiscardSink : public BodySink {
 bool IsResolveUrl(const std::string& url) {
   const std::string path = url.substr(0, url.find('?'));
   return path.find("/resolve/") != std::string::npos;
+}
+
+// What a refusal of Locate's HEAD means: the endpoint's own answer (a 429
+// there limits resolves only), another Hub's word (a mirror's 308 led there),
+// or a CDN's refusal worth another try.
+Status Refusal(const HttpResponseHead& head, bool at_endpoint, const std::string& where, const std::string& via,
+               int64_t wall_seconds, AttemptInfo* info) {
+  const std::string error_code = head.Header("x-error-code");
+  info->retryable = IsRetryableHttpStatus(head.status);
+  info->server_wait = ServerRequestedWait(head, wall_seconds);
+  info->resolve_limited = head.status == 429;
+  info->error_code = error_code;
+  if (at_endpoint) return HubErrorStatus(head, where);
+  if (!error_code.empty()) {
+    info->off_host_refusal = true;
+    return OffHostHubError(head, where, via);
+  }
+  info->retryable = true;  // a CDN refusing a HEAD: another try, maybe elsewhere
+  return Status::Unavailable(where + ": HTTP " + std::to_string(head.status));
 }
 
 }  // namespace
@@ -81,19 +101,7 @@ Status EndpointClient::Locate(const FileLocation& file, TimePoint deadline, cons
       // /resolve itself, as for a regular file.
       return Status::Ok();
     }
-    const bool at_endpoint = SameHost(url, endpoint_);
-    const std::string error_code = result->Header("x-error-code");
-    info->retryable = IsRetryableHttpStatus(result->status);
-    info->server_wait = ServerRequestedWait(*result, clock_->WallSeconds());
-    info->resolve_limited = result->status == 429;
-    info->error_code = error_code;
-    if (at_endpoint) return HubErrorStatus(*result, where);
-    if (!error_code.empty()) {
-      info->off_host_refusal = true;
-      return OffHostHubError(*result, where, endpoint_for_log_);
-    }
-    info->retryable = true;  // a CDN refusing a HEAD: another try, maybe elsewhere
-    return Status::Unavailable(where + ": HTTP " + std::to_string(result->status));
+    return Refusal(*result, SameHost(url, endpoint_), where, endpoint_for_log_, clock_->WallSeconds(), info);
   }
   signed_urls_.Put(walk->key, url);
   walk->url = url;
