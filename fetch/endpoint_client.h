@@ -147,6 +147,9 @@ class EndpointClient {
                          TimePoint deadline, const std::string& context);
   // FetchOnce's steps.
   void StartRangeWalk(const FileLocation& file, TimePoint deadline, RangeWalk* walk);
+  // A request for `file`'s bytes at `url` (its token rule, identity
+  // encoding, deadline and speed floor); RangeRequest adds the Range.
+  HttpRequest FileRequest(const FileLocation& file, const std::string& url, TimePoint deadline) const;
   HttpRequest RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos, uint64_t end,
                            TimePoint deadline) const;
   // Where an LFS file's bytes are: HEAD /resolve WITHOUT Range, as the

@@ -63,15 +63,8 @@ Status EndpointClient::Locate(const FileLocation& file, TimePoint deadline, cons
   int hops = 0;
   std::vector<std::string> visited{url};
   while (true) {
-    HttpRequest request;
+    HttpRequest request = FileRequest(file, url, deadline);
     request.method = "HEAD";
-    request.url = url;
-    request.headers = HeadersFor(url, file.credential);
-    request.headers.emplace_back("Accept-Encoding", "identity");
-    request.deadline = deadline;
-    request.low_speed_bytes = low_speed_bytes_;
-    request.low_speed_seconds = low_speed_seconds_;
-    request.connect_timeout = connect_timeout_;
     DiscardSink none;
     Result<HttpResponseHead> result = transport_->Perform(request, &none);
     const std::string where = context + " locating at " + StripQuery(url);

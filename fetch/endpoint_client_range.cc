@@ -178,17 +178,22 @@ void EndpointClient::StartRangeWalk(const FileLocation& file, TimePoint deadline
   walk->visited.assign(1, walk->url);
 }
 
-HttpRequest EndpointClient::RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos,
-                                         uint64_t end, TimePoint deadline) const {
+HttpRequest EndpointClient::FileRequest(const FileLocation& file, const std::string& url, TimePoint deadline) const {
   HttpRequest request;
   request.url = url;
   request.headers = HeadersFor(url, file.credential);
-  request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
   request.headers.emplace_back("Accept-Encoding", "identity");
   request.deadline = deadline;
   request.low_speed_bytes = low_speed_bytes_;
   request.low_speed_seconds = low_speed_seconds_;
   request.connect_timeout = connect_timeout_;
+  return request;
+}
+
+HttpRequest EndpointClient::RangeRequest(const FileLocation& file, const std::string& url, uint64_t pos,
+                                         uint64_t end, TimePoint deadline) const {
+  HttpRequest request = FileRequest(file, url, deadline);
+  request.headers.emplace_back("Range", "bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
   return request;
 }
 
